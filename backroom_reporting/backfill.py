@@ -1,0 +1,131 @@
+"""Materialising the whole asset graph over a window of business days, in-process.
+
+Dagster runs one partitions definition per run, so the graph is cut into stages: each
+stage is a run of assets sharing one partitions definition (unpartitioned assets ride
+along with any), over the whole window at once (single-run backfill), in dependency
+order. This is what `backroom demo` runs; the Dagster UI's backfills do the same work
+through the daemon.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from backroom_reporting.metrics.business_time import BusinessWindow
+
+
+@dataclass
+class Stage:
+    partitions_def: dg.PartitionsDefinition | None
+    keys: list[dg.AssetKey] = field(default_factory=list)
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    partitions: int
+    seconds: float
+    materializations: list[dg.AssetMaterialization]
+    check_failures: list[str]
+
+
+def plan_stages(asset_graph) -> list[Stage]:
+    """Cut the graph into runs: a topological order that keeps assets of one partitions
+    definition together for as long as their dependencies allow."""
+    keys = [k for k in asset_graph.get_all_asset_keys() if asset_graph.get(k).is_materializable]
+    parents = {k: {p for p in asset_graph.get(k).parent_keys if p in keys} for k in keys}
+    done: set[dg.AssetKey] = set()
+    stages: list[Stage] = []
+    current: Stage | None = None
+    remaining = sorted(keys, key=lambda k: k.to_user_string())
+    while remaining:
+        ready = [k for k in remaining if parents[k] <= done | set(current.keys if current else [])]
+        fits = [
+            k
+            for k in ready
+            if current is not None and asset_graph.get(k).partitions_def in (None, current.partitions_def)
+        ]
+        if current is not None and fits:
+            chosen = fits[0]
+            if current.partitions_def is None:
+                current.partitions_def = asset_graph.get(chosen).partitions_def
+        else:
+            if current is not None:
+                done.update(current.keys)
+            ready = [k for k in remaining if parents[k] <= done]
+            # Prefer unpartitioned assets first: they are the snapshots the rest reads.
+            chosen = min(
+                ready, key=lambda k: (asset_graph.get(k).partitions_def is not None, k.to_user_string())
+            )
+            current = Stage(asset_graph.get(chosen).partitions_def)
+            stages.append(current)
+        current.keys.append(chosen)
+        remaining.remove(chosen)
+    return stages
+
+
+def _range_tags(partitions_def: dg.PartitionsDefinition | None, window: BusinessWindow) -> tuple[dict, int]:
+    if partitions_def is None:
+        return {}, 0
+    if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        raise TypeError(f"cannot backfill partitions of type {type(partitions_def).__name__} by time")
+    keys = partitions_def.get_partition_keys_in_time_window(dg.TimeWindow(window.start, window.end))
+    if not keys:
+        raise ValueError(f"no {partitions_def} partitions fall within {window}")
+    tags = {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+    return tags, len(keys)
+
+
+def backfill(
+    defs: dg.Definitions,
+    window: BusinessWindow,
+    instance: dg.DagsterInstance,
+    on_stage: Callable[[int, int, Stage, StageResult | None], None] = lambda *_: None,
+    selection: Sequence[dg.AssetKey] | None = None,
+) -> list[StageResult]:
+    """Materialise every asset (or `selection`) over `window`, stage by stage.
+
+    Calls `on_stage(i, n, stage, None)` before and `on_stage(i, n, stage, result)` after
+    each stage. Raises when a run fails, leaving earlier stages' data in place.
+    """
+    graph = defs.resolve_asset_graph()
+    stages = plan_stages(graph)
+    if selection is not None:
+        wanted = set(selection)
+        stages = [Stage(s.partitions_def, [k for k in s.keys if k in wanted]) for s in stages]
+        stages = [s for s in stages if s.keys]
+    job_assets = [*defs.assets, *(defs.asset_checks or [])]
+    results = []
+    for i, stage in enumerate(stages, start=1):
+        on_stage(i, len(stages), stage, None)
+        tags, partitions = _range_tags(stage.partitions_def, window)
+        began = time.perf_counter()
+        run = dg.materialize(
+            job_assets,
+            selection=stage.keys,
+            instance=instance,
+            resources=defs.resources,
+            tags=tags,
+            raise_on_error=True,
+        )
+        failures = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in (
+                event.event_specific_data
+                for event in run.all_events
+                if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+            if not e.passed
+        ]
+        materializations = [e.materialization for e in run.get_asset_materialization_events()]
+        result = StageResult(stage, partitions, time.perf_counter() - began, materializations, failures)
+        results.append(result)
+        on_stage(i, len(stages), stage, result)
+    return results

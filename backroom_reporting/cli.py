@@ -1,0 +1,225 @@
+"""The `backroom` command: demo data, the warehouse schema, and the main job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from backroom_reporting import settings
+from backroom_reporting.metrics.business_time import DEFAULT_CUTOFF, VENUE_TIMEZONE, BusinessWindow
+
+DEFAULT_SEED = 20261127
+DEFAULT_DAYS = 120
+DAGSTER_HOME = Path("var/dagster")
+
+
+def last_closed_business_day(now: dt.datetime | None = None) -> dt.date:
+    """The latest business day whose night is over (it closes at 06:00 the next morning)."""
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(VENUE_TIMEZONE))
+    open_day = (local - dt.timedelta(hours=DEFAULT_CUTOFF.hour, minutes=DEFAULT_CUTOFF.minute)).date()
+    return open_day - dt.timedelta(days=1)
+
+
+def _date(_ctx, _param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _window(start: dt.date | None, end: dt.date | None, days: int) -> BusinessWindow:
+    end = end or last_closed_business_day()
+    start = start or end - dt.timedelta(days=days - 1)
+    if start > end:
+        raise click.BadParameter(f"start {start} is after end {end}")
+    return BusinessWindow(start, end)
+
+
+@click.group()
+def main() -> None:
+    """Backroom Reporting: reporting and alerting for The Backroom Leeds."""
+
+
+# --- the warehouse schema -----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The warehouse schema (Alembic migrations)."""
+
+
+_url_option = click.option(
+    "--url",
+    default=None,
+    help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
+)
+
+
+@db.command("upgrade")
+@_url_option
+def db_upgrade(url: str | None) -> None:
+    """Bring the warehouse schema up to date."""
+    from backroom_reporting.warehouse.migrate import current_revision, upgrade
+
+    url = url or settings.WAREHOUSE_URL.get()
+    upgrade(url)
+    click.echo(f"warehouse {url} is at revision {current_revision(url)}")
+
+
+@db.command("current")
+@_url_option
+def db_current(url: str | None) -> None:
+    """Show the warehouse's schema revision and the code's."""
+    from backroom_reporting.warehouse.migrate import current_revision, head_revision
+
+    url = url or settings.WAREHOUSE_URL.get()
+    click.echo(f"warehouse: {current_revision(url) or 'empty'}; code: {head_revision()}")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+@_url_option
+def db_revision(message: str, url: str | None) -> None:
+    """Write a migration for the difference between warehouse/schema.py and an up-to-date database."""
+    from backroom_reporting.warehouse.migrate import revision
+
+    revision(url or settings.WAREHOUSE_URL.get(), message)
+
+
+# --- demo data and the main job -------------------------------------------------------------
+
+_venues = click.option(
+    "--venues", default=1, show_default=True, type=click.IntRange(1, 500), help="How many venues."
+)
+_seed = click.option(
+    "--seed", default=DEFAULT_SEED, show_default=True, type=int, help="Random seed (same seed, same data)."
+)
+_start = click.option("--start", callback=_date, help="First business day (default: --days before --end).")
+_end = click.option(
+    "--end", callback=_date, help="Last business day (default: the last closed one, usually yesterday)."
+)
+_days = click.option(
+    "--days",
+    default=DEFAULT_DAYS,
+    show_default=True,
+    type=click.IntRange(1, 3660),
+    help="Business days of history when --start is not given.",
+)
+
+
+def _generate(venues: int, window: BusinessWindow, seed: int) -> dict[str, int]:
+    from backroom_reporting.demo.generator import generate
+
+    url = settings.SOURCE_URL.get()
+    click.echo(f"Generating {venues} venue(s), business days {window}, seed {seed} -> {url}")
+    began = time.perf_counter()
+    counts = generate(url, venues, window.first_day, window.last_day, seed)
+    total = sum(counts.values())
+    click.echo(
+        f"  {total:,} source rows in {time.perf_counter() - began:.1f}s: "
+        + ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    )
+    return counts
+
+
+@main.group(invoke_without_command=True)
+@_venues
+@_start
+@_end
+@_days
+@_seed
+@click.pass_context
+def demo(ctx: click.Context, venues: int, start, end, days: int, seed: int) -> None:
+    """The main job: generate demo data, upgrade the warehouse, materialise every asset."""
+    if ctx.invoked_subcommand is not None:
+        return
+    began = time.perf_counter()
+    window = _window(start, end, days)
+    _generate(venues, window, seed)
+    from backroom_reporting.warehouse.migrate import upgrade
+
+    warehouse_url = settings.WAREHOUSE_URL.get()
+    click.echo(f"Upgrading warehouse schema at {warehouse_url}")
+    upgrade(warehouse_url)
+    _materialise_everything(window)
+    _summary(warehouse_url, time.perf_counter() - began)
+
+
+@demo.command("generate")
+@_venues
+@_start
+@_end
+@_days
+@_seed
+def demo_generate(venues: int, start, end, days: int, seed: int) -> None:
+    """Write the twelve booking-system tables with demo data (replacing what was there)."""
+    _generate(venues, _window(start, end, days), seed)
+
+
+def _instance():
+    """The Dagster instance `make dev` shows (var/dagster), unless DAGSTER_HOME says otherwise."""
+    import dagster as dg
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME.resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def _materialise_everything(window: BusinessWindow) -> None:
+    from backroom_reporting.backfill import backfill
+    from backroom_reporting.definitions import defs
+
+    def progress(i: int, n: int, stage, result) -> None:
+        names = ", ".join(k.to_user_string() for k in stage.keys)
+        if result is None:
+            scope = f"{window} ({len(window.days)} business days)" if stage.partitions_def else "snapshot"
+            click.echo(f"[{i}/{n}] {scope}: {names}")
+            return
+        click.echo(
+            f"      done in {result.seconds:.1f}s ({result.partitions} partitions in one run)"
+            if result.partitions
+            else f"      done in {result.seconds:.1f}s"
+        )
+        for failure in result.check_failures:
+            click.echo(f"      check not passed: {failure}")
+
+    click.echo(f"Materialising every asset over {window}")
+    with _instance() as instance:
+        backfill(defs, window, instance, on_stage=progress)
+
+
+def _summary(warehouse_url: str, seconds: float) -> None:
+    import sqlalchemy as sa
+
+    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+    from backroom_reporting.warehouse.database import Database
+    from backroom_reporting.warehouse.schema import WAREHOUSE, raw_quarantine
+
+    warehouse = Database(warehouse_url, search_path=REPORTING_SCHEMA)
+    click.echo("\nWarehouse tables (rows):")
+    for table in sorted(WAREHOUSE.tables.values(), key=lambda t: t.name):
+        click.echo(
+            f"  {table.name:<32} {warehouse.scalar(sa.select(sa.func.count()).select_from(table)):>10,}"
+        )
+    quarantined = warehouse.read(
+        sa.select(
+            raw_quarantine.c.source_table, raw_quarantine.c.reason, sa.func.count().label("rows")
+        ).group_by(raw_quarantine.c.source_table, raw_quarantine.c.reason)
+    )
+    if quarantined.height:
+        click.echo("Quarantined source rows (see table raw_quarantine):")
+        for row in quarantined.iter_rows(named=True):
+            click.echo(f"  {row['source_table']:<20} {row['reason']:<20} {row['rows']:>8,}")
+    else:
+        click.echo("Quarantined source rows: none")
+    click.echo(f"\nDone in {seconds:.0f}s.")
+    click.echo(f"  booking system : {settings.SOURCE_URL.get()}")
+    click.echo(f"  warehouse      : {warehouse_url}")
+    click.echo(f"  Dagster runs   : {os.environ.get('DAGSTER_HOME')} (browse them with `make dev`)")

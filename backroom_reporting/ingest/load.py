@@ -1,0 +1,229 @@
+"""Loading the booking system into the raw layer, one window or one snapshot at a time.
+
+A fact table's window is read from the source by its business-time column, checked
+against the contract, and written with its quarantined rows in one transaction that
+first deletes what the window held before. Snapshot tables are replaced whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+import sqlalchemy as sa
+
+from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
+from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.frames import coerce
+from backroom_reporting.warehouse.schema import RAW, raw_quarantine
+from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
+
+
+@dataclass
+class LoadResult:
+    table: str
+    window: str
+    loaded: int
+    quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    unattributable: int = 0
+    seconds: float = 0.0
+
+    @property
+    def read(self) -> int:
+        return self.loaded + self.quarantined
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.quarantined / self.read if self.read else 0.0
+
+
+# --- reading the source -------------------------------------------------------------------
+
+
+def _source_select(source: Database, rules: Rules) -> sa.Select:
+    """All contract columns plus storage order. SQLite columns are read as text: its
+    columns hold whatever was written, and text always reads, so a bad value reaches
+    validation instead of breaking the read."""
+    table = rules.table
+    if source.dialect == "sqlite":
+        columns = [sa.cast(c, sa.Text).label(c.name) for c in table.columns]
+        order = sa.literal_column("rowid")
+    else:
+        columns = list(table.columns)
+        order = sa.literal_column("ctid")
+    return sa.select(*columns, sa.func.row_number().over(order_by=order).label(SOURCE_ORDER))
+
+
+def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -> pl.DataFrame:
+    """Source rows of a fact table that this window owns.
+
+    On PostgreSQL the column is typed and filtered exactly. On SQLite the time is text in
+    whatever ISO form the writer chose, so rows are fetched by date prefix with a day's
+    margin (index-friendly) and then filtered exactly once parsed. A row whose time has a
+    valid date prefix but does not parse is owned by the window holding that date.
+    """
+    column = rules.table.c[rules.business_time]
+    query = _source_select(source, rules)
+    if source.dialect == "postgresql":
+        return source.read(query.where(column >= window.start, column < window.end))
+    as_text = sa.type_coerce(column, sa.Text)
+    low = (window.first_day - dt.timedelta(days=1)).isoformat()
+    high = (window.last_day + dt.timedelta(days=2)).isoformat()
+    rows = source.read(query.where(as_text >= low, as_text < high))
+    parsed, _ = coerce(rows.select(rules.business_time), {rules.business_time: pl.Datetime("us", "UTC")})
+    instant = parsed[rules.business_time]
+    prefix_day = rows[rules.business_time].str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    owned = (instant >= window.start) & (instant < window.end)
+    unreadable_here = instant.is_null() & prefix_day.is_between(window.first_day, window.last_day)
+    return rows.filter(owned.fill_null(False) | unreadable_here.fill_null(False))
+
+
+def read_source_unattributable(source: Database, rules: Rules) -> pl.DataFrame:
+    """Fact rows no business day can own: the time is missing, or not even a date."""
+    column = rules.table.c[rules.business_time]
+    query = _source_select(source, rules)
+    if source.dialect == "postgresql":
+        return source.read(query.where(column.is_(None)))
+    as_text = sa.type_coerce(column, sa.Text)
+    return source.read(
+        query.where(sa.or_(column.is_(None), sa.func.date(sa.func.substr(as_text, 1, 10)).is_(None)))
+    )
+
+
+# --- references ---------------------------------------------------------------------------
+
+
+def known_references(
+    source: Database, warehouse: Database, rules: Rules, rows: pl.DataFrame
+) -> dict[str, pl.Series]:
+    """For each referenced table, which of the referenced keys exist.
+
+    Snapshot tables (venues, customers, ...) are checked against what the warehouse has
+    loaded, so every loaded fact points at a loaded row. Fact tables (bookings, ticket
+    orders) are checked against the source: a deposit is paid weeks before its booking's
+    night, so the booking sits in another partition that may not be loaded yet.
+    """
+    known: dict[str, pl.Series] = {}
+    for column, target in rules.references.items():
+        wanted = rows[column].cast(pl.String).drop_nulls().unique()
+        target_rules = CONTRACT[target]
+        if target_rules.is_fact:
+            found = source.lookup(target_rules.table.c[target_rules.key], wanted)
+        else:
+            found = warehouse.lookup(RAW[target].c[target_rules.key], wanted)
+        previous = known.get(target, pl.Series(dtype=pl.String))
+        known[target] = pl.concat([previous, found[target_rules.key]]).unique()
+    return known
+
+
+def venue_settings(warehouse: Database) -> pl.DataFrame:
+    venues = RAW["venues"]
+    return warehouse.read_table(venues).select("venue_id", "timezone", "business_day_cutoff")
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _quarantine_rows(rules: Rules, checked: Checked, day: pl.Expr | None) -> pl.DataFrame:
+    rows = checked.quarantined
+    return rows.select(
+        pl.lit(rules.name).alias("source_table"),
+        (day if day is not None else pl.lit(None, pl.Date)).alias("business_date"),
+        "record_id",
+        "reason",
+        "detail",
+        "raw_values",
+    )
+
+
+def _owning_day(rules: Rules) -> pl.Expr:
+    """The business day (platform cutoff) whose window found a quarantined row: from its
+    time when it parses, else from its date prefix."""
+    parsed = business_date(pl.col(rules.business_time))
+    prefix = (
+        pl.col("raw_values")
+        .str.json_path_match(f"$.{rules.business_time}")
+        .str.slice(0, 10)
+        .str.to_date("%Y-%m-%d", strict=False)
+    )
+    return pl.coalesce(parsed, prefix)
+
+
+def _quarantine_of(rules: Rules, days: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    return sa.and_(raw_quarantine.c.source_table == rules.name, days)
+
+
+def load_window(source: Database, warehouse: Database, rules: Rules, window: BusinessWindow) -> LoadResult:
+    """Replace a fact table's window in the raw layer (and the table's unattributable rows)."""
+    began = time.perf_counter()
+    raw_table = RAW[rules.name]
+    column = raw_table.c[rules.business_time]
+    rows = read_source_window(source, rules, window)
+    loose = read_source_unattributable(source, rules)
+    both = pl.concat([rows, loose], how="vertical_relaxed")
+
+    known = known_references(source, warehouse, rules, both)
+    in_window = sa.and_(column >= window.start, column < window.end)
+    elsewhere = warehouse.lookup(
+        raw_table.c[rules.key],
+        rows[rules.key].cast(pl.String),
+        raw_table.c.business_date,
+        where=sa.not_(in_window),
+    )
+    checked = validate(rows, rules, known, loaded_elsewhere=elsewhere)
+    unattributable = validate(loose, rules, known)
+
+    good = with_business_date(checked.good, rules.business_time, venue_settings(warehouse))
+    quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
+    lost = _quarantine_rows(rules, unattributable, None)
+    if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
+        raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
+    warehouse.replace_many(
+        [
+            (raw_table, good, in_window),
+            (
+                raw_quarantine,
+                quarantined,
+                _quarantine_of(
+                    rules, raw_quarantine.c.business_date.between(window.first_day, window.last_day)
+                ),
+            ),
+            (raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None))),
+        ]
+    )
+    return LoadResult(
+        table=rules.name,
+        window=str(window),
+        loaded=good.height,
+        quarantined=quarantined.height + lost.height,
+        reasons=dict(Counter(quarantined["reason"].to_list() + lost["reason"].to_list())),
+        unattributable=lost.height,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadResult:
+    """Replace a snapshot table (venues, customers, events, tables, staff) whole."""
+    began = time.perf_counter()
+    rows = source.read(_source_select(source, rules))
+    checked = validate(rows, rules, known_references(source, warehouse, rules, rows))
+    quarantined = _quarantine_rows(rules, checked, None)
+    warehouse.replace_many(
+        [
+            (RAW[rules.name], checked.good, None),
+            (raw_quarantine, quarantined, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None))),
+        ]
+    )
+    return LoadResult(
+        table=rules.name,
+        window="snapshot",
+        loaded=checked.good.height,
+        quarantined=quarantined.height,
+        reasons=dict(Counter(quarantined["reason"].to_list())),
+        seconds=time.perf_counter() - began,
+    )

@@ -1,0 +1,49 @@
+"""The two databases the platform reads and writes, as Dagster resources.
+
+Each resolves its URL when a run starts: from its config when set, else from the
+environment (see settings.py), so loading the code location reads no environment.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from backroom_reporting import settings
+from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.migrate import current_revision, head_revision
+
+
+class _DatabaseResource(dg.ConfigurableResource):
+    url: str | None = None
+    _db: Database | None = PrivateAttr(default=None)
+
+    def database(self) -> Database:
+        if self._db is None:
+            raise RuntimeError(f"{type(self).__name__} used outside a run")
+        return self._db
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+class BookingSystemResource(_DatabaseResource):
+    """The booking system's database: the source contract's twelve tables, read only."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._db = Database(self.url or settings.SOURCE_URL.get())
+
+
+class WarehouseResource(_DatabaseResource):
+    """The reporting warehouse: raw layer, aggregations, analytics and report history."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._db = Database(self.url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
+        at, head = current_revision(self._db.url), head_revision()
+        if at != head:
+            raise dg.Failure(
+                f"The warehouse schema is at {at or 'nothing'} but this code needs {head}: "
+                "run `backroom db upgrade`."
+            )

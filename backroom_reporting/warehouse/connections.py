@@ -1,0 +1,85 @@
+"""Opening databases from a SQLAlchemy URL: ADBC for bulk frames, SQLAlchemy for DDL and small writes.
+
+PostgreSQL warehouse connections set `search_path` to the reporting schema, so every
+statement names tables unqualified and the same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+REPORTING_SCHEMA = "reporting"
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # dagster dev runs steps in parallel processes
+
+
+def parse_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
+    return parsed
+
+
+def backend(url: str) -> str:
+    return parse_url(url).get_backend_name()
+
+
+def _sqlite_path(parsed: sa.URL) -> str:
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError("SQLite URLs must name a file (sqlite:///path/to/file.db)")
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return parsed.database
+
+
+def _libpq_uri(parsed: sa.URL, search_path: str | None) -> str:
+    uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    if search_path:
+        sep = "&" if "?" in uri else "?"
+        uri += f"{sep}options=" + quote(f"-csearch_path={search_path}", safe="")
+    return uri
+
+
+@contextlib.contextmanager
+def adbc_connection(url: str, search_path: str | None = None) -> Iterator:
+    """An ADBC DB-API connection (autocommit off: the caller commits)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import adbc_driver_sqlite.dbapi as driver
+
+        conn = driver.connect(_sqlite_path(parsed))
+        with conn.cursor() as cur:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    else:
+        import adbc_driver_postgresql.dbapi as driver
+
+        conn = driver.connect(_libpq_uri(parsed, search_path))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def create_engine(url: str, search_path: str | None = None) -> sa.Engine:
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_path(parsed)
+        engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+        @sa.event.listens_for(engine, "connect")
+        def _wal(dbapi_conn, _record) -> None:
+            # WAL lets the Dagster UI read while a run writes.
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+        return engine
+    connect_args = {"options": f"-csearch_path={search_path}"} if search_path else {}
+    return sa.create_engine(parsed, connect_args=connect_args)
+
+
+def compile_sql(statement: sa.sql.ClauseElement, dialect_name: str) -> str:
+    """Render a SQLAlchemy Core statement as literal SQL for ADBC (values are ours, not user input)."""
+    dialect = sa.dialects.registry.load(dialect_name)()
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

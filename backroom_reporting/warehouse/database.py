@@ -1,0 +1,132 @@
+"""A database reached by URL, moving polars frames in and out through ADBC.
+
+Reads return frames of the declared column types on either dialect. Writes replace a
+window (delete what the window held, insert the new rows) in one transaction, so a
+re-run never duplicates a row and a failure leaves the previous data in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterable, Iterator
+
+import polars as pl
+import sqlalchemy as sa
+
+from backroom_reporting.warehouse.connections import (
+    adbc_connection,
+    backend,
+    compile_sql,
+    create_engine,
+)
+from backroom_reporting.warehouse.frames import conform
+from backroom_reporting.warehouse.types import polars_dtype, table_schema
+
+# SQLite caps bound variables per statement; IN lists are chunked well below that.
+IN_LIST_CHUNK = 5_000
+
+
+class Database:
+    """One database, one reused ADBC connection (PostgreSQL's SCRAM login costs ~80 ms).
+
+    Every operation ends its transaction, so the connection is never left idle in one.
+    """
+
+    def __init__(self, url: str, search_path: str | None = None):
+        self.url = url
+        self.search_path = search_path if backend(url) == "postgresql" else None
+        self.dialect = backend(url)
+        self._stack: contextlib.ExitStack | None = None
+        self._conn = None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = self._conn = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+            del self.__dict__["engine"]
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator:
+        """The shared connection, committed when the block succeeds, rolled back when it fails."""
+        if self._conn is None:
+            self._stack = contextlib.ExitStack()
+            self._conn = self._stack.enter_context(adbc_connection(self.url, self.search_path))
+        try:
+            yield self._conn
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Database({sa.make_url(self.url)!r})"
+
+    @functools.cached_property
+    def engine(self) -> sa.Engine:
+        return create_engine(self.url, self.search_path)
+
+    def sql(self, statement: sa.sql.ClauseElement | str) -> str:
+        return statement if isinstance(statement, str) else compile_sql(statement, self.dialect)
+
+    def read(
+        self, statement: sa.sql.ClauseElement | str, schema: dict[str, pl.DataType] | None = None
+    ) -> pl.DataFrame:
+        """Run a query; with `schema`, conform the result to it (SQLite returns text for times)."""
+        with self._transaction() as conn:
+            frame = pl.read_database(self.sql(statement), conn)
+        return conform(frame, schema) if schema is not None else frame
+
+    def read_table(self, table: sa.Table, *where: sa.ColumnElement[bool]) -> pl.DataFrame:
+        return self.read(sa.select(table).where(*where), table_schema(table))
+
+    def scalar(self, statement: sa.sql.ClauseElement):
+        with self.engine.connect() as conn:
+            return conn.execute(statement).scalar()
+
+    def lookup(
+        self, key: sa.Column, values: Iterable, *also: sa.Column, where: sa.ColumnElement[bool] | None = None
+    ) -> pl.DataFrame:
+        """`key` and the `also` columns of the rows whose key is among `values` (chunked IN lists)."""
+        values = list(dict.fromkeys(v for v in values if v is not None))
+        columns = [key, *also]
+        schema = {c.name: polars_dtype(c.type) for c in columns}
+        parts = []
+        for i in range(0, len(values), IN_LIST_CHUNK):
+            query = sa.select(*columns).where(key.in_(values[i : i + IN_LIST_CHUNK]))
+            parts.append(self.read(query if where is None else query.where(where), schema))
+        return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+    def replace(
+        self, table: sa.Table, frame: pl.DataFrame, where: sa.ColumnElement[bool] | None = None
+    ) -> None:
+        """Delete the rows matching `where` (all rows when None) and insert `frame`, atomically."""
+        self.replace_many([(table, frame, where)])
+
+    def replace_many(
+        self, writes: list[tuple[sa.Table, pl.DataFrame, sa.ColumnElement[bool] | None]]
+    ) -> None:
+        """Several window replacements in one transaction: all land or none does."""
+        with self._transaction() as conn, conn.cursor() as cur:
+            for table, frame, where in writes:
+                delete = sa.delete(table)
+                cur.execute(self.sql(delete if where is None else delete.where(where)))
+                _ingest(cur, table, frame)
+
+    def append(self, table: sa.Table, frame: pl.DataFrame) -> None:
+        with self._transaction() as conn, conn.cursor() as cur:
+            _ingest(cur, table, frame)
+
+
+def _ingest(cursor, table: sa.Table, frame: pl.DataFrame) -> None:
+    schema = table_schema(table)
+    if frame.height:
+        cursor.adbc_ingest(table.name, frame.select(schema.keys()).cast(schema), mode="append")

@@ -1,0 +1,53 @@
+"""The warehouse's tables, as SQLAlchemy Core. Alembic migrations create them; code reads them.
+
+On PostgreSQL they live in schema `reporting` (reached through search_path); time
+columns of fact tables get BRIN indexes there and ordinary B-tree indexes on SQLite.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
+
+WAREHOUSE = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _raw_table(rules: Rules) -> sa.Table:
+    """raw_<source table>: the contract's columns, the key as primary key, and for facts
+    the business date each row was attributed to."""
+    columns = [
+        sa.Column(c.name, c.type, nullable=c.nullable, primary_key=c.name == rules.key)
+        for c in rules.table.columns
+    ]
+    indexes = []
+    if rules.is_fact:
+        columns.append(sa.Column("business_date", sa.Date, nullable=False))
+        indexes = [
+            sa.Index(None, "business_date"),
+            # Windows are replaced by this column; BRIN suits append-mostly time columns.
+            sa.Index(None, rules.business_time, postgresql_using="brin"),
+        ]
+    return sa.Table(f"raw_{rules.name}", WAREHOUSE, *columns, *indexes)
+
+
+RAW: dict[str, sa.Table] = {name: _raw_table(rules) for name, rules in CONTRACT.items()}
+
+raw_quarantine = sa.Table(
+    "raw_quarantine",
+    WAREHOUSE,
+    sa.Column("source_table", sa.Text, nullable=False),
+    # The business day whose load found the row; null for snapshots and for fact rows
+    # whose time is missing or unreadable (no day can own them).
+    sa.Column("business_date", sa.Date, nullable=True),
+    sa.Column("record_id", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("raw_values", sa.Text, nullable=False),  # JSON of the source values as text
+    sa.Index(None, "source_table", "business_date"),
+)

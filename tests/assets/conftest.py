@@ -1,0 +1,36 @@
+"""Materialising assets against real databases, the way the Dagster UI would."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from backroom_reporting.backfill import backfill
+from backroom_reporting.definitions import defs
+from backroom_reporting.metrics.business_time import BusinessWindow
+from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
+
+
+def definitions_for(databases) -> dg.Definitions:
+    """The project's assets and checks, wired to the test's databases."""
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        resources={
+            "booking_system": BookingSystemResource(url=databases.source_url),
+            "warehouse": WarehouseResource(url=databases.warehouse_url),
+        },
+    )
+
+
+@pytest.fixture
+def materialise(databases):
+    """materialise(window, selection=None): a single-run backfill of the selection over the window."""
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(window: BusinessWindow, selection: list[str] | None = None):
+        keys = None if selection is None else [dg.AssetKey(k) for k in selection]
+        return backfill(definitions_for(databases), window, instance, selection=keys)
+
+    yield run
+    instance.dispose()

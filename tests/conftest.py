@@ -1,0 +1,77 @@
+"""Fixtures shared by the suite: real SQLite files and real PostgreSQL databases.
+
+Every PostgreSQL test gets a database of its own, created on the local server that
+`make test` starts, and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "BACKROOM_TEST_POSTGRES_URL", "postgresql://backroom:backroom@127.0.0.1:5432/backroom_test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} (run scripts/ensure-postgres.sh): {exc}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"bt_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Databases:
+    """A booking system and a warehouse (schema at head), on one backend."""
+
+    backend: str
+    source_url: str
+    warehouse_url: str
+
+    @property
+    def source(self) -> Database:
+        return Database(self.source_url)
+
+    @property
+    def warehouse(self) -> Database:
+        return Database(self.warehouse_url, search_path=REPORTING_SCHEMA)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(request, tmp_path) -> Databases:
+    """Source and warehouse on SQLite files, or both in one PostgreSQL database
+    (the source in `public`, the warehouse in `reporting`), as production may run."""
+    if request.param == "sqlite":
+        dbs = Databases("sqlite", f"sqlite:///{tmp_path}/booking.db", f"sqlite:///{tmp_path}/warehouse.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        dbs = Databases("postgresql", url, url)
+    upgrade(dbs.warehouse_url)
+    return dbs

@@ -1,0 +1,53 @@
+"""The code location loads, and its shape is the one DESIGN promises."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from backroom_reporting.definitions import defs
+from backroom_reporting.partitions import business_days
+from backroom_reporting.warehouse.source_contract import CONTRACT
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_dagster_validates_the_workspace():
+    done = subprocess.run(
+        [Path(sys.executable).parent / "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_one_raw_asset_per_source_table():
+    graph = defs.resolve_asset_graph()
+    for name, rules in CONTRACT.items():
+        node = graph.get(dg.AssetKey(f"raw_{name}"))
+        if rules.is_fact:
+            assert node.partitions_def == business_days
+            assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        else:
+            assert node.partitions_def is None
+        assert {c.name for c in node.check_keys} == {"quarantine_rate"}
+
+
+def test_facts_depend_on_the_snapshots_they_reference():
+    graph = defs.resolve_asset_graph()
+    bookings = graph.get(dg.AssetKey("raw_bookings"))
+    assert {k.to_user_string() for k in bookings.parent_keys} == {
+        "raw_venues",
+        "raw_customers",
+        "raw_events",
+        "raw_venue_tables",
+    }
+
+
+def test_business_days_run_six_to_six_in_london():
+    window = business_days.time_window_for_partition_key("2026-03-28")
+    assert window.start.isoformat() == "2026-03-28T06:00:00+00:00"
+    assert window.end.isoformat() == "2026-03-29T06:00:00+01:00"
