@@ -7,6 +7,7 @@ and the raw layer checks every rule below before a row reaches the warehouse.
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ BOOKING_STATUSES = ("confirmed", "completed", "cancelled", "no_show")
 SPECIAL_OCCASIONS = ("birthday", "anniversary", "hen_party", "stag_party", "corporate")
 BOOKING_SOURCES = ("website", "phone", "walk_in", "social")
 STAFF_ROLES = ("bar", "door", "host", "manager", "events")
+TIMEZONES = tuple(sorted(zoneinfo.available_timezones()))
 
 
 def _table(name: str, *columns: sa.Column) -> sa.Table:
@@ -185,6 +187,8 @@ class Rules:
     ordered: tuple[tuple[str, str], ...] = ()
     # (part, whole): part may not exceed whole
     at_most: tuple[tuple[str, str], ...] = ()
+    # column -> (regular expression, what it means)
+    patterns: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -202,7 +206,13 @@ class Rules:
 CONTRACT: dict[str, Rules] = {
     r.name: r
     for r in (
-        Rules(venues, "venue_id", positive=("capacity",)),
+        Rules(
+            venues,
+            "venue_id",
+            positive=("capacity",),
+            enums={"timezone": TIMEZONES},
+            patterns={"business_day_cutoff": (r"^([01]\d|2[0-3]):[0-5]\d$", "a time HH:MM")},
+        ),
         Rules(customers, "customer_id"),
         Rules(
             events,
@@ -238,6 +248,7 @@ CONTRACT: dict[str, Rules] = {
                 "event_id": "events",
                 "table_id": "venue_tables",
             },
+            ordered=(("created_at", "cancelled_at"),),
         ),
         Rules(
             payments,
@@ -311,21 +322,37 @@ SNAPSHOTS = tuple(r.name for r in CONTRACT.values() if not r.is_fact)
 FACTS = tuple(r.name for r in CONTRACT.values() if r.is_fact)
 
 
-def create_loose_source(engine: sa.Engine) -> None:
+def _loose_metadata() -> sa.MetaData:
+    loose = sa.MetaData()
+    for rules in CONTRACT.values():
+        sa.Table(rules.name, loose, *(sa.Column(c.name, c.type, nullable=True) for c in rules.table.columns))
+    return loose
+
+
+def create_loose_source(engine: sa.Engine, *, indexes: bool = True) -> None:
     """(Re)create the twelve tables at `engine` with no keys, NOT NULLs or other constraints.
 
     This is how the demo and the tests stand in for the booking system: as loose as a
     source can be, so any bad row an outside writer could produce can be written and
-    must be caught by the raw layer. Non-unique indexes on each key and business-time
-    column keep window reads and reference look-ups fast, as the real system's would.
+    must be caught by the raw layer. A bulk load passes indexes=False and calls
+    `create_source_indexes` afterwards, which is faster.
     """
-    loose = sa.MetaData()
-    for rules in CONTRACT.values():
-        table = sa.Table(
-            rules.name, loose, *(sa.Column(c.name, c.type, nullable=True) for c in rules.table.columns)
-        )
-        sa.Index(f"ix_{rules.name}_{rules.key}", table.c[rules.key])
-        if rules.business_time:
-            sa.Index(f"ix_{rules.name}_{rules.business_time}", table.c[rules.business_time])
+    loose = _loose_metadata()
     loose.drop_all(engine)
     loose.create_all(engine)
+    if indexes:
+        create_source_indexes(engine)
+
+
+def create_source_indexes(engine: sa.Engine) -> None:
+    """Non-unique indexes on each key and business-time column, as the real system has,
+    created in name order so the database file is the same on every run."""
+    loose = _loose_metadata()
+    specs = sorted(
+        (f"ix_{rules.name}_{column}", rules.name, column)
+        for rules in CONTRACT.values()
+        for column in (rules.key, rules.business_time)
+        if column
+    )
+    for name, table, column in specs:
+        sa.Index(name, loose.tables[table].c[column]).create(engine)
