@@ -89,6 +89,7 @@ def backfill(
     instance: dg.DagsterInstance,
     on_stage: Callable[[int, int, Stage, StageResult | None], None] = lambda *_: None,
     selection: Sequence[dg.AssetKey] | None = None,
+    log_level: str = "WARNING",
 ) -> list[StageResult]:
     """Materialise every asset (or `selection`) over `window`, stage by stage.
 
@@ -114,6 +115,7 @@ def backfill(
             resources=defs.resources,
             tags=tags,
             raise_on_error=True,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
         failures = [
             f"{e.asset_key.to_user_string()}:{e.check_name}"

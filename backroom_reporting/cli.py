@@ -169,6 +169,9 @@ def _instance():
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME.resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # embedded default: SQLite storage in this folder
+        config.write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 

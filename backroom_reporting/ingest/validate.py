@@ -111,6 +111,14 @@ def problems(rules: Rules, known: dict[str, pl.Series]) -> list[pl.Expr]:
                 pl.lit(f"{name}=") + pl.col(name).cast(pl.String) + pl.lit(f" is outside {low}-{high}"),
             )
         )
+    for name, (pattern, meaning) in rules.patterns.items():
+        found.append(
+            _problem(
+                pl.col(name).is_not_null() & ~pl.col(name).str.contains(pattern),
+                "invalid_value",
+                pl.lit(f"{name}=") + _quote(pl.col(name)) + pl.lit(f" is not {meaning}"),
+            )
+        )
     for earlier, later in rules.ordered:
         found.append(_problem(pl.col(later) < pl.col(earlier), "misordered", f"{later} precedes {earlier}"))
     for part, whole in rules.at_most:

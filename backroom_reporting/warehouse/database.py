@@ -86,7 +86,9 @@ class Database:
         return conform(frame, schema) if schema is not None else frame
 
     def read_table(self, table: sa.Table, *where: sa.ColumnElement[bool]) -> pl.DataFrame:
-        return self.read(sa.select(table).where(*where), table_schema(table))
+        """Rows of `table` (in primary-key order when it has one)."""
+        query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
+        return self.read(query, table_schema(table))
 
     def scalar(self, statement: sa.sql.ClauseElement):
         with self.engine.connect() as conn:

@@ -163,3 +163,33 @@ def test_rules_of_other_tables(table, row, reason):
     checked = validate(frame.with_row_index(SOURCE_ORDER), rules, known)
     assert checked.good[rules.key].to_list() == ["x1"]
     assert checked.quarantined["reason"].to_list() == [reason]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"timezone": "Europe/Leeds"}, "timezone='Europe/Leeds' is not one of the"),
+        ({"business_day_cutoff": "6am"}, "business_day_cutoff='6am' is not a time HH:MM"),
+        ({"business_day_cutoff": "25:00"}, "is not a time HH:MM"),
+    ],
+)
+def test_venue_settings_must_be_usable(change, words):
+    good = {
+        "venue_id": "v1",
+        "name": "The Backroom Leeds",
+        "city": "Leeds",
+        "timezone": "Europe/London",
+        "capacity": "300",
+        "business_day_cutoff": "06:00",
+    }
+    frame = pl.DataFrame([good, {**good, "venue_id": "v2", **change}]).with_row_index(SOURCE_ORDER)
+    checked = validate(frame, CONTRACT["venues"], {})
+    assert checked.good["venue_id"].to_list() == ["v1"]
+    assert words in checked.quarantined["detail"][0]
+
+
+def test_a_cancellation_cannot_precede_the_booking():
+    checked = validate(
+        bookings({"status": "cancelled", "cancelled_at": "2026-10-01T00:00:00"}), CONTRACT["bookings"], KNOWN
+    )
+    assert checked.quarantined["reason"].to_list() == ["misordered"]
