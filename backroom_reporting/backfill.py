@@ -126,7 +126,10 @@ def backfill(
             )
             if not e.passed
         ]
-        materializations = [e.materialization for e in run.get_asset_materialization_events()]
+        # A single-run backfill records one materialisation per partition; keep one per asset.
+        materializations = list(
+            {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()
+        )
         result = StageResult(stage, partitions, time.perf_counter() - began, materializations, failures)
         results.append(result)
         on_stage(i, len(stages), stage, result)

@@ -66,28 +66,28 @@ _url_option = click.option(
 @_url_option
 def db_upgrade(url: str | None) -> None:
     """Bring the warehouse schema up to date."""
-    from backroom_reporting.warehouse.migrate import current_revision, upgrade
+    from backroom_reporting.warehouse.migrate import current_revisions, describe, upgrade
 
     url = url or settings.WAREHOUSE_URL.get()
     upgrade(url)
-    click.echo(f"warehouse {url} is at revision {current_revision(url)}")
+    click.echo(f"warehouse {url} is at revision {describe(current_revisions(url))}")
 
 
 @db.command("current")
 @_url_option
 def db_current(url: str | None) -> None:
     """Show the warehouse's schema revision and the code's."""
-    from backroom_reporting.warehouse.migrate import current_revision, head_revision
+    from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
 
     url = url or settings.WAREHOUSE_URL.get()
-    click.echo(f"warehouse: {current_revision(url) or 'empty'}; code: {head_revision()}")
+    click.echo(f"warehouse: {describe(current_revisions(url))}; code: {describe(head_revisions())}")
 
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
 @_url_option
 def db_revision(message: str, url: str | None) -> None:
-    """Write a migration for the difference between warehouse/schema.py and an up-to-date database."""
+    """Write a migration for the difference between warehouse/tables/ and an up-to-date database."""
     from backroom_reporting.warehouse.migrate import revision
 
     revision(url or settings.WAREHOUSE_URL.get(), message)
@@ -203,7 +203,8 @@ def _summary(warehouse_url: str, seconds: float) -> None:
 
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
     from backroom_reporting.warehouse.database import Database
-    from backroom_reporting.warehouse.schema import WAREHOUSE, raw_quarantine
+    from backroom_reporting.warehouse.tables import WAREHOUSE
+    from backroom_reporting.warehouse.tables.raw import raw_quarantine
 
     warehouse = Database(warehouse_url, search_path=REPORTING_SCHEMA)
     click.echo("\nWarehouse tables (rows):")

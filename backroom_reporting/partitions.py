@@ -17,3 +17,23 @@ business_days = dg.DailyPartitionsDefinition(
     hour_offset=DEFAULT_CUTOFF.hour,
     timezone=VENUE_TIMEZONE,
 )
+
+# London hours; the hour that repeats on the fall-back night is keyed "01:00+0000".
+venue_hours = dg.HourlyPartitionsDefinition(
+    start_date=f"{HISTORY_START}-{DEFAULT_CUTOFF.hour:02d}:00",
+    timezone=VENUE_TIMEZONE,
+)
+
+# Business weeks run Monday 06:00 to Monday 06:00 (business days Monday to Sunday).
+business_weeks = dg.WeeklyPartitionsDefinition(
+    start_date=HISTORY_START,  # a Monday
+    day_offset=1,
+    hour_offset=DEFAULT_CUTOFF.hour,
+    timezone=VENUE_TIMEZONE,
+)
+
+business_months = dg.MonthlyPartitionsDefinition(
+    start_date=HISTORY_START,
+    hour_offset=DEFAULT_CUTOFF.hour,
+    timezone=VENUE_TIMEZONE,
+)

@@ -32,4 +32,11 @@ WAREHOUSE_URL = Setting(
     "SQLAlchemy URL of the reporting warehouse; on PostgreSQL its tables live in schema `reporting`.",
 )
 
-ALL = (SOURCE_URL, WAREHOUSE_URL)
+PSEUDONYM_KEY = Setting(
+    "BACKROOM_PSEUDONYM_KEY",
+    "backroom-demo-pseudonym-key",
+    "Secret key of the keyed hash (HMAC-SHA256) that turns customer ids into analytics keys; "
+    "set your own in production, and keep it: changing it changes every key.",
+)
+
+ALL = (SOURCE_URL, WAREHOUSE_URL, PSEUDONYM_KEY)

@@ -19,7 +19,7 @@ from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
-from backroom_reporting.warehouse.schema import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
 
 

@@ -12,7 +12,7 @@ from pydantic import PrivateAttr
 from backroom_reporting import settings
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.migrate import current_revision, head_revision
+from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
 
 
 class _DatabaseResource(dg.ConfigurableResource):
@@ -41,9 +41,9 @@ class WarehouseResource(_DatabaseResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._db = Database(self.url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
-        at, head = current_revision(self._db.url), head_revision()
-        if at != head:
+        at, heads = current_revisions(self._db.url), head_revisions()
+        if at != heads:
             raise dg.Failure(
-                f"The warehouse schema is at {at or 'nothing'} but this code needs {head}: "
+                f"The warehouse schema is at {describe(at)} but this code needs {describe(heads)}: "
                 "run `backroom db upgrade`."
             )

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.warehouse.schema import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from tests.worlds import UTC, at, insert_raw, night_of, small_world, source_rows, write_source
 

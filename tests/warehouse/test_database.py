@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from backroom_reporting.warehouse.schema import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.types import table_schema
 
 UTC = dt.UTC

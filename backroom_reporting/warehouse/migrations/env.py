@@ -3,7 +3,7 @@
 from alembic import context
 
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA, backend, create_engine
-from backroom_reporting.warehouse.schema import WAREHOUSE
+from backroom_reporting.warehouse.tables import WAREHOUSE
 
 url = context.config.attributes["warehouse_url"]
 postgres = backend(url) == "postgresql"

@@ -1,7 +1,6 @@
-"""The warehouse's tables, as SQLAlchemy Core. Alembic migrations create them; code reads them.
+"""The raw layer's tables: one per source table, plus the quarantine.
 
-On PostgreSQL they live in schema `reporting` (reached through search_path); time
-columns of fact tables get BRIN indexes there and ordinary B-tree indexes on SQLite.
+Time columns of fact tables get BRIN indexes on PostgreSQL and B-tree indexes on SQLite.
 """
 
 from __future__ import annotations
@@ -9,13 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
-
-WAREHOUSE = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 
 
 def _raw_table(rules: Rules) -> sa.Table:

@@ -1,0 +1,1 @@
+"""Aggregations: hourly and daily figures, customer visits, weekly and monthly summaries."""

@@ -1,0 +1,1 @@
+"""Customer analytics (pseudonymous), top customers and staff performance."""

@@ -1,0 +1,1 @@
+"""Event performance analytics and the revenue forecast."""

@@ -1,0 +1,1 @@
+"""KPI definitions, KPI calculations and the report metrics cache."""

@@ -1,0 +1,11 @@
+"""The warehouse's tables, as SQLAlchemy Core, one module per domain.
+
+Alembic migrations create them; code reads and writes them. On PostgreSQL they live in
+schema `reporting`, reached through search_path. Importing this package registers every
+table on WAREHOUSE, which is what migrations are compared against.
+"""
+
+from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis, raw
+from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
+
+__all__ = ["WAREHOUSE", "aggregations", "customers", "events", "kpis", "raw"]
