@@ -73,7 +73,15 @@ def _range_tags(partitions_def: dg.PartitionsDefinition | None, window: Business
         return {}, 0
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         raise TypeError(f"cannot backfill partitions of type {type(partitions_def).__name__} by time")
-    keys = partitions_def.get_partition_keys_in_time_window(dg.TimeWindow(window.start, window.end))
+    # Every closed partition that overlaps the window: a window starting mid-week still
+    # refreshes that week, and a month not yet over has no partition to run.
+    first = partitions_def.get_partition_key_for_timestamp(window.start.timestamp())
+    span = dg.TimeWindow(partitions_def.time_window_for_partition_key(first).start, window.end)
+    keys = [
+        k
+        for k in partitions_def.get_partition_keys_in_time_window(span)
+        if partitions_def.has_partition_key(k)
+    ]
     if not keys:
         raise ValueError(f"no {partitions_def} partitions fall within {window}")
     tags = {

@@ -77,7 +77,10 @@ def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -
     rows = source.read(query.where(as_text >= low, as_text < high))
     parsed, _ = coerce(rows.select(rules.business_time), {rules.business_time: pl.Datetime("us", "UTC")})
     instant = parsed[rules.business_time]
-    prefix_day = rows[rules.business_time].str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    # An empty SQLite result has no column types: cast before treating the time as text.
+    prefix_day = (
+        rows[rules.business_time].cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    )
     owned = (instant >= window.start) & (instant < window.end)
     unreadable_here = instant.is_null() & prefix_day.is_between(window.first_day, window.last_day)
     return rows.filter(owned.fill_null(False) | unreadable_here.fill_null(False))

@@ -90,6 +90,11 @@ class Database:
         query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
         return self.read(query, table_schema(table))
 
+    def read_columns(self, *columns: sa.Column, where: sa.ColumnElement[bool] | None = None) -> pl.DataFrame:
+        """Some columns of one table, conformed to their declared types."""
+        query = sa.select(*columns)
+        return self.read(query if where is None else query.where(where), _schema(columns))
+
     def scalar(self, statement: sa.sql.ClauseElement):
         with self.engine.connect() as conn:
             return conn.execute(statement).scalar()
@@ -99,13 +104,12 @@ class Database:
     ) -> pl.DataFrame:
         """`key` and the `also` columns of the rows whose key is among `values` (chunked IN lists)."""
         values = list(dict.fromkeys(v for v in values if v is not None))
-        columns = [key, *also]
-        schema = {c.name: polars_dtype(c.type) for c in columns}
         parts = []
         for i in range(0, len(values), IN_LIST_CHUNK):
-            query = sa.select(*columns).where(key.in_(values[i : i + IN_LIST_CHUNK]))
-            parts.append(self.read(query if where is None else query.where(where), schema))
-        return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+            among = key.in_(values[i : i + IN_LIST_CHUNK])
+            condition = among if where is None else sa.and_(among, where)
+            parts.append(self.read_columns(key, *also, where=condition))
+        return pl.concat(parts) if parts else pl.DataFrame(schema=_schema((key, *also)))
 
     def replace(
         self, table: sa.Table, frame: pl.DataFrame, where: sa.ColumnElement[bool] | None = None
@@ -126,6 +130,10 @@ class Database:
     def append(self, table: sa.Table, frame: pl.DataFrame) -> None:
         with self._transaction() as conn, conn.cursor() as cur:
             _ingest(cur, table, frame)
+
+
+def _schema(columns) -> dict[str, pl.DataType]:
+    return {c.name: polars_dtype(c.type) for c in columns}
 
 
 def _ingest(cursor, table: sa.Table, frame: pl.DataFrame) -> None:

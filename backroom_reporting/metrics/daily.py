@@ -1,0 +1,217 @@
+"""daily_aggregations: one row per venue and business day with any fact (DESIGN section 5).
+
+Every column is defined in DESIGN section 5 or docs/metrics.md; this is the only code
+that computes them. Inputs are raw-layer rows carrying their business_date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from backroom_reporting.metrics.occupancy import daily_peaks, running_occupancy
+
+DAY = ["venue_id", "business_date"]
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    """Raw-layer rows of a window of business days (each with business_date)."""
+
+    bookings: pl.DataFrame
+    payments: pl.DataFrame
+    ticket_sales: pl.DataFrame
+    check_ins: pl.DataFrame
+    bar_transactions: pl.DataFrame
+    feedback: pl.DataFrame
+    staff_shifts: pl.DataFrame
+
+    def days(self) -> pl.DataFrame:
+        """Every (venue, business day) on which any fact happened."""
+        frames = (
+            self.bookings,
+            self.payments,
+            self.ticket_sales,
+            self.check_ins,
+            self.bar_transactions,
+            self.feedback,
+            self.staff_shifts,
+        )
+        return pl.concat([f.select(DAY) for f in frames]).unique()
+
+
+def trading() -> pl.Expr:
+    """A trading night: the doors or the bar were open (not just online sales or feedback)."""
+    return (pl.col("check_ins") > 0) | (pl.col("bar_revenue_pence") > 0) | (pl.col("table_revenue_pence") > 0)
+
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator as a float, null when the denominator is zero or null."""
+    return pl.when(denominator > 0).then(numerator.cast(pl.Float64) / denominator)
+
+
+def _per_day(frame: pl.DataFrame, where: pl.Expr, aggregate: pl.Expr) -> pl.DataFrame:
+    return frame.filter(where).group_by(DAY).agg(aggregate)
+
+
+def _revenue(facts: DayFacts) -> list[pl.DataFrame]:
+    bar, tickets, payments = facts.bar_transactions, facts.ticket_sales, facts.payments
+    succeeded = pl.col("status") == "succeeded"
+    paid = pl.col("status") == "paid"
+    deposit = succeeded & (pl.col("kind") == "deposit")
+    return [
+        _per_day(
+            bar, pl.col("booking_id").is_null(), pl.col("amount_pence").sum().alias("bar_revenue_pence")
+        ),
+        _per_day(
+            bar, pl.col("booking_id").is_not_null(), pl.col("amount_pence").sum().alias("table_revenue_pence")
+        ),
+        _per_day(
+            tickets, paid, (pl.col("gross_pence") - pl.col("fee_pence")).sum().alias("ticket_revenue_pence")
+        ),
+        _per_day(tickets, paid, pl.col("quantity").sum().alias("tickets_sold")),
+        _per_day(payments, deposit, pl.col("amount_pence").sum().alias("deposits_pence")),
+        _per_day(payments, deposit, pl.len().alias("deposit_payments")),
+        _per_day(
+            payments,
+            succeeded & (pl.col("kind") == "refund"),
+            pl.col("amount_pence").sum().alias("refunds_pence"),
+        ),
+    ]
+
+
+def _bookings(bookings: pl.DataFrame) -> pl.DataFrame:
+    status = pl.col("status")
+    completed = status == "completed"
+    not_cancelled = status != "cancelled"
+    return bookings.group_by(DAY).agg(
+        pl.len().alias("bookings_total"),
+        status.is_in(["confirmed", "completed", "no_show"]).sum().alias("bookings_confirmed"),
+        (status == "cancelled").sum().alias("bookings_cancelled"),
+        (status == "no_show").sum().alias("no_shows"),
+        completed.sum().alias("bookings_completed"),
+        pl.col("party_size").filter(completed).sum().alias("covers"),
+        pl.col("table_id")
+        .filter(completed & pl.col("table_id").is_not_null())
+        .n_unique()
+        .alias("tables_used"),
+        (not_cancelled & (pl.col("special_occasion") == "birthday")).sum().alias("birthdays"),
+        (not_cancelled & (pl.col("special_occasion") == "anniversary")).sum().alias("anniversaries"),
+    )
+
+
+def _door(check_ins: pl.DataFrame) -> list[pl.DataFrame]:
+    counts = check_ins.group_by(DAY).agg(
+        (pl.col("direction") == "in").sum().alias("check_ins"),
+        (pl.col("direction") == "out").sum().alias("check_outs"),
+    )
+    return [counts, daily_peaks(running_occupancy(check_ins))]
+
+
+def _visitors(visits: pl.DataFrame, new_and_returning: pl.DataFrame) -> list[pl.DataFrame]:
+    visited = visits.filter(pl.col("visited"))
+    return [
+        visited.group_by(DAY).agg(
+            pl.col("customer_id").n_unique().alias("visitors"),
+            pl.col("customer_id").filter(pl.col("is_vip")).n_unique().alias("vip_customers"),
+        ),
+        new_and_returning,
+    ]
+
+
+def _feedback(feedback: pl.DataFrame) -> pl.DataFrame:
+    return feedback.group_by(DAY).agg(
+        pl.col("score").mean().alias("avg_satisfaction"), pl.len().alias("feedback_count")
+    )
+
+
+COUNT_COLUMNS = (
+    "bar_revenue_pence",
+    "table_revenue_pence",
+    "ticket_revenue_pence",
+    "deposits_pence",
+    "refunds_pence",
+    "tickets_sold",
+    "deposit_payments",
+    "bookings_total",
+    "bookings_confirmed",
+    "bookings_cancelled",
+    "no_shows",
+    "bookings_completed",
+    "covers",
+    "tables_used",
+    "birthdays",
+    "anniversaries",
+    "check_ins",
+    "check_outs",
+    "peak_occupancy",
+    "visitors",
+    "vip_customers",
+    "new_customers",
+    "returning_customers",
+    "feedback_count",
+)
+
+
+def daily_aggregations(
+    facts: DayFacts, visits: pl.DataFrame, new_and_returning: pl.DataFrame, capacities: pl.DataFrame
+) -> pl.DataFrame:
+    """The daily_aggregations rows of a window.
+
+    visits: customer_visits rows of the window; new_and_returning: from
+    visits.first_and_returning; capacities: venue_id, capacity.
+    """
+    parts = [
+        *_revenue(facts),
+        _bookings(facts.bookings),
+        *_door(facts.check_ins),
+        *_visitors(visits, new_and_returning),
+        _feedback(facts.feedback),
+    ]
+    rows = facts.days()
+    for part in parts:
+        rows = rows.join(part, on=DAY, how="left")
+    rows = rows.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS).join(
+        capacities.select("venue_id", "capacity"), on="venue_id", how="left"
+    )
+    gross = pl.col("bar_revenue_pence") + pl.col("table_revenue_pence") + pl.col("ticket_revenue_pence")
+    return (
+        rows.with_columns(gross.alias("gross_revenue_pence"))
+        .select(
+            *DAY,
+            "bar_revenue_pence",
+            "table_revenue_pence",
+            "ticket_revenue_pence",
+            "gross_revenue_pence",
+            "deposits_pence",
+            "refunds_pence",
+            (pl.col("gross_revenue_pence") - pl.col("refunds_pence")).alias("net_revenue_pence"),
+            "bookings_total",
+            "bookings_confirmed",
+            "bookings_cancelled",
+            "no_shows",
+            "bookings_completed",
+            "covers",
+            ratio(pl.col("no_shows"), pl.col("bookings_confirmed")).alias("no_show_rate"),
+            "check_ins",
+            "check_outs",
+            "peak_occupancy",
+            ratio(pl.col("peak_occupancy"), pl.col("capacity")).alias("occupancy_rate"),
+            "peak_hour",
+            "new_customers",
+            "returning_customers",
+            "vip_customers",
+            "birthdays",
+            "anniversaries",
+            "avg_satisfaction",
+            "visitors",
+            "tickets_sold",
+            "feedback_count",
+            ratio(pl.col("bookings_completed"), pl.col("tables_used")).alias("table_turnover"),
+            ratio(pl.col("gross_revenue_pence"), pl.col("visitors")).alias("spend_per_head_pence"),
+            ratio(pl.col("covers"), pl.col("bookings_completed")).alias("avg_party_size"),
+            ratio(pl.col("deposits_pence"), pl.col("deposit_payments")).alias("avg_deposit_pence"),
+        )
+        .sort(DAY)
+    )
