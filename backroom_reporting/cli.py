@@ -143,12 +143,16 @@ def demo(ctx: click.Context, venues: int, start, end, days: int, seed: int) -> N
     began = time.perf_counter()
     window = _window(start, end, days)
     _generate(venues, window, seed)
+    from backroom_reporting.ingest.load import earliest_business_day
+    from backroom_reporting.warehouse.database import Database
     from backroom_reporting.warehouse.migrate import upgrade
 
     warehouse_url = settings.WAREHOUSE_URL.get()
     click.echo(f"Upgrading warehouse schema at {warehouse_url}")
     upgrade(warehouse_url)
-    _materialise_everything(window)
+    with Database(settings.SOURCE_URL.get()) as source:
+        first = min(earliest_business_day(source) or window.first_day, window.first_day)
+    _materialise_everything(BusinessWindow(first, window.last_day))
     _summary(warehouse_url, time.perf_counter() - began)
 
 
@@ -203,26 +207,38 @@ def _summary(warehouse_url: str, seconds: float) -> None:
 
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
     from backroom_reporting.warehouse.database import Database
+    from backroom_reporting.warehouse.source_contract import CONTRACT
     from backroom_reporting.warehouse.tables import WAREHOUSE
-    from backroom_reporting.warehouse.tables.raw import raw_quarantine
+    from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 
-    warehouse = Database(warehouse_url, search_path=REPORTING_SCHEMA)
-    click.echo("\nWarehouse tables (rows):")
-    for table in sorted(WAREHOUSE.tables.values(), key=lambda t: t.name):
-        click.echo(
-            f"  {table.name:<32} {warehouse.scalar(sa.select(sa.func.count()).select_from(table)):>10,}"
+    def count(db: Database, table: sa.Table) -> int:
+        return db.scalar(sa.select(sa.func.count()).select_from(table))
+
+    with (
+        Database(warehouse_url, search_path=REPORTING_SCHEMA) as warehouse,
+        Database(settings.SOURCE_URL.get()) as source,
+    ):
+        quarantined = dict(
+            warehouse.read(
+                sa.select(raw_quarantine.c.source_table, sa.func.count().label("rows")).group_by(
+                    raw_quarantine.c.source_table
+                )
+            ).iter_rows()
         )
-    quarantined = warehouse.read(
-        sa.select(
-            raw_quarantine.c.source_table, raw_quarantine.c.reason, sa.func.count().label("rows")
-        ).group_by(raw_quarantine.c.source_table, raw_quarantine.c.reason)
-    )
-    if quarantined.height:
-        click.echo("Quarantined source rows (see table raw_quarantine):")
-        for row in quarantined.iter_rows(named=True):
-            click.echo(f"  {row['source_table']:<20} {row['reason']:<20} {row['rows']:>8,}")
-    else:
-        click.echo("Quarantined source rows: none")
+        click.echo("\nSource tables: rows in the booking system -> loaded, quarantined, awaiting their night")
+        for name, rules in CONTRACT.items():
+            total, loaded, bad = (
+                count(source, rules.table),
+                count(warehouse, RAW[name]),
+                quarantined.get(name, 0),
+            )
+            click.echo(f"  {name:<20} {total:>9,} -> {loaded:>9,} {bad:>6,} {total - loaded - bad:>6,}")
+        click.echo("Warehouse tables (rows):")
+        for table in sorted(WAREHOUSE.tables.values(), key=lambda t: t.name):
+            if not table.name.startswith("raw_"):
+                click.echo(f"  {table.name:<32} {count(warehouse, table):>10,}")
+    if sum(quarantined.values()):
+        click.echo("Quarantined rows are in table raw_quarantine, with their reasons and raw values.")
     click.echo(f"\nDone in {seconds:.0f}s.")
     click.echo(f"  booking system : {settings.SOURCE_URL.get()}")
     click.echo(f"  warehouse      : {warehouse_url}")

@@ -16,6 +16,9 @@ from backroom_reporting.resources.databases import BookingSystemResource, Wareho
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
 
 GROUP = "raw"
+# A business day closes at 06:00 London; its raw partitions load a quarter of an hour later,
+# and everything downstream follows (AutomationCondition.eager on those assets).
+AFTER_THE_NIGHT_CLOSES = dg.AutomationCondition.on_cron("15 6 * * *", "Europe/London")
 
 
 def raw_key(table: str) -> dg.AssetKey:
@@ -58,6 +61,7 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         check_specs=[quarantine_check_spec(key)],
         kinds={"polars", "sql"},
         tags={"layer": "raw"},
+        automation_condition=AFTER_THE_NIGHT_CLOSES,
     )
 
     if rules.is_fact:

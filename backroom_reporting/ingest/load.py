@@ -19,8 +19,8 @@ from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 
 
 @dataclass
@@ -230,3 +230,15 @@ def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadRe
         reasons=dict(Counter(quarantined["reason"].to_list())),
         seconds=time.perf_counter() - began,
     )
+
+
+def earliest_business_day(source: Database) -> dt.date | None:
+    """The first business day any fact of the source belongs to (presales and deposits
+    come weeks before the first night), by the platform's cutoff."""
+    firsts = []
+    for rules in CONTRACT.values():
+        if rules.is_fact:
+            column = rules.table.c[rules.business_time]
+            earliest = source.read(sa.select(sa.func.min(column).label("t")), {"t": pl.Datetime("us", "UTC")})
+            firsts.extend(earliest.select(business_date(pl.col("t")))["t"].drop_nulls().to_list())
+    return min(firsts, default=None)

@@ -12,7 +12,6 @@ from pydantic import PrivateAttr
 from backroom_reporting import settings
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
 
 
 class _DatabaseResource(dg.ConfigurableResource):
@@ -40,6 +39,9 @@ class WarehouseResource(_DatabaseResource):
     """The reporting warehouse: raw layer, aggregations, analytics and report history."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Alembic is imported here, not at load: the code location has no use for it.
+        from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
+
         self._db = Database(self.url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
         at, heads = current_revisions(self._db.url), head_revisions()
         if at != heads:
