@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.source_contract import CONTRACT
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from tests.worlds import UTC, at, insert_raw, night_of, small_world, source_rows, write_source
 
 # Friday 27 March and the spring-forward Saturday; the nights either side must not load.

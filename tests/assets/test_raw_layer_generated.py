@@ -5,8 +5,8 @@ from collections import Counter
 
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.source_contract import CONTRACT
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from tests.assets.test_raw_layer import as_instant
 from tests.worlds import night_of, source_rows
 

@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from backroom_reporting.warehouse.migrate import current_revisions, head_revisions, upgrade
-from backroom_reporting.warehouse.tables import WAREHOUSE
 from backroom_reporting.warehouse.source_contract import CONTRACT
+from backroom_reporting.warehouse.tables import WAREHOUSE
 
 
 def test_upgrade_creates_every_table_at_head(databases):

@@ -12,7 +12,6 @@ from alembic import op
 
 import backroom_reporting.warehouse.types
 
-
 revision: str = '0002_aggregations'
 down_revision: str | None = '0001_raw_layer'
 branch_labels: str | Sequence[str] | None = None
