@@ -30,7 +30,12 @@ class StageResult:
     partitions: int
     seconds: float
     materializations: list[dg.AssetMaterialization]
-    check_failures: list[str]
+    # "asset:check" -> "warn" or "error", for the checks that did not pass
+    failed_checks: dict[str, str]
+
+    @property
+    def check_failures(self) -> list[str]:
+        return list(self.failed_checks)
 
 
 def plan_stages(asset_graph) -> list[Stage]:
@@ -125,15 +130,16 @@ def backfill(
             raise_on_error=True,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
-        failures = [
-            f"{e.asset_key.to_user_string()}:{e.check_name}"
-            for e in (
-                event.event_specific_data
-                for event in run.all_events
-                if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-            )
-            if not e.passed
+        evaluations = [
+            event.event_specific_data
+            for event in run.all_events
+            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ]
+        failures = {
+            f"{e.asset_key.to_user_string()}:{e.check_name}": e.severity.value.lower()
+            for e in evaluations
+            if not e.passed
+        }
         # A single-run backfill records one materialisation per partition; keep one per asset.
         materializations = list(
             {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()

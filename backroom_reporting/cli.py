@@ -194,8 +194,8 @@ def _materialise_everything(window: BusinessWindow) -> None:
             if result.partitions
             else f"      done in {result.seconds:.1f}s"
         )
-        for failure in result.check_failures:
-            click.echo(f"      check not passed: {failure}")
+        for check, severity in result.failed_checks.items():
+            click.echo(f"      {'warning' if severity == 'warn' else 'FAILED'}: {check}")
 
     click.echo(f"Materialising every asset over {window}")
     with _instance() as instance:

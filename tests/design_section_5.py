@@ -40,10 +40,14 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
     vip = {c["customer_id"]: bool(int(c["is_vip"])) for c in source_rows(source_url, "customers")}
     days: dict[tuple[str, dt.date], dict] = defaultdict(lambda: defaultdict(int))
     facts = {
-        "bookings": "booking_start", "payments": "created_at", "ticket_sales": "purchased_at",
-        "check_ins": "scanned_at", "bar_transactions": "occurred_at", "feedback": "submitted_at",
+        "bookings": "booking_start",
+        "payments": "created_at",
+        "ticket_sales": "purchased_at",
+        "check_ins": "scanned_at",
+        "bar_transactions": "occurred_at",
+        "feedback": "submitted_at",
         "staff_shifts": "starts_at",
-    }  # fmt: skip
+    }
     rows = {}
     for table, time_column in facts.items():
         rows[table] = source_rows(source_url, table)
@@ -150,6 +154,7 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
             "visitors": day["visitors"],
             "tickets_sold": day["tickets_sold"],
             "feedback_count": len(scores[key]),
+            "tables_used": len(tables_used[key]),
             "table_turnover": rate(day["bookings_completed"], len(tables_used[key])),
             "spend_per_head_pence": rate(gross, day["visitors"]),
             "avg_party_size": rate(day["covers"], day["bookings_completed"]),

@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
+from backroom_reporting.assets.policies import FOLLOW_INPUTS, SAME_WINDOW, same_nights
 from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics.business_time import BusinessWindow, with_business_date
 from backroom_reporting.metrics.daily import DayFacts
@@ -37,13 +38,6 @@ FACT_TABLES = (
     "feedback",
     "staff_shifts",
 )
-SINGLE_RUN = dg.BackfillPolicy.single_run()
-FOLLOW_INPUTS = dg.AutomationCondition.eager()
-SAME_WINDOW = dg.TimeWindowPartitionMapping()
-
-
-def _raw(*names: str) -> list[dg.AssetDep]:
-    return [dg.AssetDep(f"raw_{name}", partition_mapping=SAME_WINDOW) for name in names]
 
 
 def read_day_facts(db: Database, window: BusinessWindow) -> DayFacts:
@@ -75,10 +69,9 @@ def _materialized(frame: pl.DataFrame, window, **metadata) -> dg.MaterializeResu
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    backfill_policy=SINGLE_RUN,
     automation_condition=FOLLOW_INPUTS,
     deps=[
-        *_raw("bookings", "check_ins", "ticket_sales", "bar_transactions", "feedback"),
+        *same_nights("bookings", "check_ins", "ticket_sales", "bar_transactions", "feedback"),
         "raw_customers",
         "raw_events",
         "raw_venues",
@@ -116,9 +109,8 @@ def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 @dg.asset(
     group_name=GROUP,
     partitions_def=venue_hours,
-    backfill_policy=SINGLE_RUN,
     automation_condition=FOLLOW_INPUTS,
-    deps=_raw("bookings", "ticket_sales", "check_ins", "bar_transactions"),
+    deps=same_nights("bookings", "ticket_sales", "check_ins", "bar_transactions"),
     kinds={"polars", "sql"},
 )
 def hourly_aggregations(
@@ -144,10 +136,9 @@ def _whole_days_of(db: Database, start: dt.datetime, end: dt.datetime) -> DayFac
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    backfill_policy=SINGLE_RUN,
     automation_condition=FOLLOW_INPUTS,
     deps=[
-        *_raw(*FACT_TABLES),
+        *same_nights(*FACT_TABLES),
         "raw_venues",
         dg.AssetDep("customer_visits", partition_mapping=SAME_WINDOW),
         dg.AssetDep("hourly_aggregations", partition_mapping=SAME_WINDOW),
@@ -232,7 +223,6 @@ def _summary_asset(
         name=name,
         group_name=GROUP,
         partitions_def=partitions_def,
-        backfill_policy=SINGLE_RUN,
         automation_condition=FOLLOW_INPUTS,
         deps=[dg.AssetDep("daily_aggregations", partition_mapping=SAME_WINDOW)],
         kinds={"polars", "sql"},

@@ -1,1 +1,303 @@
-"""Event performance analytics and the revenue forecast."""
+"""Event performance analytics and the revenue forecast.
+
+event_performance_analytics: one row per event, partitioned by the business day its
+starts_at falls on. Its comparisons read the same brand's earlier events from the raw
+layer (a bounded look-back), never from this table, so a partition's rows do not depend
+on which other partitions ran before it.
+
+revenue_forecast: each venue's next 28 business days, from daily_aggregations, replaced
+whole on every run.
+"""
+
+import datetime as dt
+import time
+
+import dagster as dg
+import polars as pl
+import sqlalchemy as sa
+
+from backroom_reporting.assets.policies import FOLLOW_INPUTS, FOLLOW_INPUTS_DESPITE_GAPS
+from backroom_reporting.metrics import events as figures
+from backroom_reporting.metrics import forecast as forecasting
+from backroom_reporting.metrics.business_time import BusinessWindow, business_date
+from backroom_reporting.partitions import business_days
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
+from backroom_reporting.warehouse.tables.events import event_performance_analytics as analytics_table
+from backroom_reporting.warehouse.tables.events import revenue_forecast as forecast_table
+from backroom_reporting.warehouse.tables.raw import RAW
+from backroom_reporting.warehouse.types import table_schema
+
+GROUP = "analytics"
+# Whole business days enough to hold every earlier event a comparison may need (one more
+# than the look-back: it is measured in hours from the event, and a DST change shifts them).
+LOOK_BACK_DAYS = figures.PREVIOUS_EVENT_LOOK_BACK.days + 1
+
+
+def _raw(name: str, start_offset: int = 0) -> dg.AssetDep:
+    return dg.AssetDep(
+        f"raw_{name}", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=start_offset)
+    )
+
+
+def _days(table: sa.Table, first: dt.date, last: dt.date) -> sa.ColumnElement[bool]:
+    return table.c.business_date.between(first, last)
+
+
+def _events_starting(db: Database, start: dt.datetime, end: dt.datetime, *where) -> pl.DataFrame:
+    events = RAW["events"]
+    return db.read_table(events, events.c.starts_at >= start, events.c.starts_at < end, *where)
+
+
+def _last_day_touched(events: pl.DataFrame, window: BusinessWindow) -> dt.date:
+    """The last business day any held event's window reaches (an event may run past 06:00)."""
+    ends = figures.held(events).select(business_date(pl.col("ends_at") - pl.duration(microseconds=1)).max())
+    return max(window.last_day, ends.item() or window.last_day)
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=business_days,
+    automation_condition=FOLLOW_INPUTS,
+    deps=[
+        "raw_events",
+        "raw_staff",
+        # Comparisons need the brand's earlier events, up to the look-back.
+        _raw("check_ins", -LOOK_BACK_DAYS),
+        _raw("bar_transactions", -LOOK_BACK_DAYS),
+        # Tickets are bought in the weeks before the night.
+        _raw("ticket_sales", -LOOK_BACK_DAYS),
+        _raw("staff_shifts", -1),
+        _raw("bookings"),
+        _raw("feedback"),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "peak_within_capacity",
+            asset="event_performance_analytics",
+            description="No held event had more people inside than its capacity.",
+        ),
+        dg.AssetCheckSpec(
+            "completed_events_have_entries",
+            asset="event_performance_analytics",
+            description="Every completed event has at least one `in` scan (else door scans are missing).",
+        ),
+    ],
+    kinds={"polars", "sql"},
+)
+def event_performance_analytics(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Per event (LA FIESTA, SHHH!, NOSTALGIA, private hires): attendance, occupancy, tickets,
+    the bar / table / ticket revenue split, satisfaction, staffing efficiency and no-shows,
+    and the change against the brand's previous event and its 4-week average."""
+    began = time.perf_counter()
+    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+    events = _events_starting(db, window.start, window.end)
+    venues = events["venue_id"].unique().to_list()
+    raw_events = RAW["events"]
+    earlier = _events_starting(
+        db,
+        window.start - figures.PREVIOUS_EVENT_LOOK_BACK,
+        window.start,
+        raw_events.c.venue_id.in_(venues),
+        raw_events.c.status != "cancelled",
+    )
+    first, last = window.first_day - dt.timedelta(days=LOOK_BACK_DAYS), _last_day_touched(events, window)
+
+    scans, sales, shifts = RAW["check_ins"], RAW["bar_transactions"], RAW["staff_shifts"]
+    door = db.read_columns(
+        scans.c.venue_id,
+        scans.c.business_date,
+        scans.c.check_in_id,
+        scans.c.direction,
+        scans.c.scanned_at,
+        # Before the window only entries matter (attendance of earlier events).
+        where=sa.and_(
+            _days(scans, first, last),
+            scans.c.venue_id.in_(venues),
+            sa.or_(scans.c.business_date >= window.first_day, scans.c.direction == "in"),
+        ),
+    )
+    bar = db.read_columns(
+        sales.c.venue_id,
+        sales.c.occurred_at,
+        sales.c.amount_pence,
+        sales.c.booking_id,
+        where=sa.and_(_days(sales, first, last), sales.c.venue_id.in_(venues)),
+    )
+    worked = db.read_columns(
+        shifts.c.shift_id,
+        shifts.c.venue_id,
+        shifts.c.staff_id,
+        shifts.c.starts_at,
+        shifts.c.ends_at,
+        where=sa.and_(
+            _days(shifts, window.first_day - dt.timedelta(days=1), last), shifts.c.venue_id.in_(venues)
+        ),
+    )
+    staff = RAW["staff"]
+    worked = worked.join(db.lookup(staff.c.staff_id, worked["staff_id"], staff.c.role), on="staff_id")
+    orders, feedback, bookings = RAW["ticket_sales"], RAW["feedback"], RAW["bookings"]
+    ids = events["event_id"]
+    ordered = db.lookup(
+        orders.c.event_id,
+        pl.concat([ids, earlier["event_id"]]),
+        orders.c.quantity,
+        orders.c.gross_pence,
+        orders.c.fee_pence,
+        orders.c.status,
+    )
+
+    rows = figures.event_performance(
+        events,
+        door,
+        bar,
+        ordered,
+        db.lookup(feedback.c.event_id, ids, feedback.c.score),
+        worked,
+        db.lookup(bookings.c.event_id, ids, bookings.c.status),
+    )
+    compared = rows.select(figures.COMPARED)
+    baselines = pl.concat(
+        [figures.headline_figures(earlier, door, bar, ordered).select(figures.COMPARED), compared]
+    )
+    rows = rows.join(figures.comparisons(compared, baselines), on="event_id", how="left")
+
+    # An event moved to another day belongs to this window now: its old row goes too.
+    db.replace(
+        analytics_table,
+        rows,
+        sa.or_(
+            _days(analytics_table, window.first_day, window.last_day), analytics_table.c.event_id.in_(ids)
+        ),
+    )
+    happened = figures.held(rows)
+    over_capacity = happened.filter(pl.col("peak_occupancy") > pl.col("capacity"))["event_id"].to_list()
+    silent = rows.filter((pl.col("status") == "completed") & (pl.col("attendance") == 0))[
+        "event_id"
+    ].to_list()
+    context.log.info(f"event_performance_analytics {window}: {rows.height} events")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows.height,
+            "window": str(window),
+            "events_by_status": dg.MetadataValue.json(
+                dict(rows.group_by("status").len().sort("status").iter_rows())
+            ),
+            "earlier_events_compared": earlier.height,
+            "look_back_days": LOOK_BACK_DAYS,
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="peak_within_capacity",
+                passed=not over_capacity,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"events": dg.MetadataValue.json(over_capacity)},
+            ),
+            dg.AssetCheckResult(
+                check_name="completed_events_have_entries",
+                passed=not silent,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"events": dg.MetadataValue.json(silent)},
+            ),
+        ],
+    )
+
+
+def _pooled_mape(results: dict[str, forecasting.VenueForecast], key: str) -> float | None:
+    errors = [e for result in results.values() for e in result.backtest.errors[key]]
+    return sum(errors) / len(errors) if errors else None
+
+
+def _number(value: float | None) -> dg.MetadataValue:
+    return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(round(value, 4))
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["daily_aggregations"],
+    automation_condition=FOLLOW_INPUTS_DESPITE_GAPS,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "beats_seasonal_naive",
+            asset="revenue_forecast",
+            description="Back-tested over the last weeks, the 28-day forecast's MAPE is no worse "
+            "than the seasonal-naive baseline's.",
+        )
+    ],
+    kinds={"statsmodels", "polars", "sql"},
+)
+def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Each venue's gross revenue for the 28 business days after the last day in
+    daily_aggregations, with 80% and 95% prediction intervals (statsmodels), days the venue
+    is not expected to trade flagged and forecast as 0, and the back-tested error against
+    a seasonal-naive baseline in the metadata."""
+    began = time.perf_counter()
+    db, daily = warehouse.database(), daily_aggregations
+    made_on = db.read(
+        sa.select(sa.func.max(daily.c.business_date).label("made_on")), {"made_on": pl.Date()}
+    ).item()
+    results = {}
+    if made_on is not None:
+        history = db.read_columns(
+            daily.c.venue_id,
+            daily.c.business_date,
+            daily.c.gross_revenue_pence,
+            daily.c.check_ins,
+            daily.c.bar_revenue_pence,
+            daily.c.table_revenue_pence,
+            where=_days(daily, made_on - dt.timedelta(days=forecasting.HISTORY_DAYS - 1), made_on),
+        )
+        results = forecasting.revenue_forecasts(history, made_on)
+    rows = (
+        pl.concat([r.rows for r in results.values()])
+        if results
+        else pl.DataFrame(schema=table_schema(forecast_table))
+    )
+    db.replace(forecast_table, rows)
+
+    model_28, naive_28 = _pooled_mape(results, "28_model"), _pooled_mape(results, "28_seasonal_naive")
+    per_venue = {
+        venue_id: {
+            "method": r.method,
+            "history_days": r.history_days,
+            "backtest_origins": r.backtest.origins,
+            "mape_7_model": r.backtest.mape_7_model,
+            "mape_7_seasonal_naive": r.backtest.mape_7_seasonal_naive,
+            "mape_28_model": r.backtest.mape_28_model,
+            "mape_28_seasonal_naive": r.backtest.mape_28_seasonal_naive,
+        }
+        for venue_id, r in results.items()
+    }
+    short = sorted(v for v, r in results.items() if r.method == forecasting.SEASONAL_NAIVE)
+    context.log.info(f"revenue_forecast made on {made_on}: {len(results)} venues, {rows.height} rows")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows.height,
+            "made_on": str(made_on),
+            "venues": len(results),
+            "seasonal_naive_venues": dg.MetadataValue.json(short),
+            "seasonal_naive_because": (
+                f"fewer than {forecasting.MIN_HISTORY_DAYS} days of history or fewer than "
+                f"{forecasting.MIN_TRADING_DAYS} trading days in it"
+            ),
+            "backtest_origins": max((r.backtest.origins for r in results.values()), default=0),
+            "mape_7_model": _number(_pooled_mape(results, "7_model")),
+            "mape_7_seasonal_naive": _number(_pooled_mape(results, "7_seasonal_naive")),
+            "mape_28_model": _number(model_28),
+            "mape_28_seasonal_naive": _number(naive_28),
+            "backtest_by_venue": dg.MetadataValue.json(per_venue),
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="beats_seasonal_naive",
+                passed=model_28 is None or naive_28 is None or model_28 <= naive_28,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"mape_28_model": _number(model_28), "mape_28_seasonal_naive": _number(naive_28)},
+            )
+        ],
+    )

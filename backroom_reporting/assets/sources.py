@@ -69,7 +69,6 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         @dg.asset(
             **common,
             partitions_def=business_days,
-            backfill_policy=dg.BackfillPolicy.single_run(),
         )
         def raw_fact(
             context: dg.AssetExecutionContext,

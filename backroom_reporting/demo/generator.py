@@ -74,11 +74,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import holidays
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
+from backroom_reporting.metrics.business_time import bank_holiday_sundays
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.source_contract import (
     BOOKING_SOURCES,
@@ -486,9 +486,9 @@ def build_calendar(start: dt.date, end: dt.date) -> Calendar:
         raise ValueError(f"end {end} is before start {start}")
     last = end + dt.timedelta(days=FUTURE_DAYS)
     dates = tuple(start + dt.timedelta(days=i) for i in range((last - start).days + 1))
-    bank = holidays.UK(subdiv="ENG", years=range(start.year, last.year + 2))
+    sundays_open = bank_holiday_sundays(start, last)
     weekday = np.array([d.weekday() for d in dates], dtype=np.int64)
-    bh_sunday = np.array([d.weekday() == 6 and (d + dt.timedelta(days=1)) in bank for d in dates])
+    bh_sunday = np.array([d in sundays_open for d in dates])
     return Calendar(
         dates=dates,
         weekday=weekday,

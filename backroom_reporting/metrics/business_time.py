@@ -18,6 +18,20 @@ VENUE_TIMEZONE = "Europe/London"
 DEFAULT_CUTOFF = dt.time(6, 0)
 
 
+def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
+    """Sundays from `first` to `last` followed by an English bank-holiday Monday: the
+    nights a club opens on a Sunday."""
+    import holidays
+
+    england = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 2))
+    day, sundays = first + dt.timedelta(days=(6 - first.weekday()) % 7), set()
+    while day <= last:
+        if day + dt.timedelta(days=1) in england:
+            sundays.add(day)
+        day += dt.timedelta(days=7)
+    return sundays
+
+
 def parse_cutoff(text: str) -> dt.time:
     """'HH:MM' -> time; raises ValueError with the offending text."""
     try:

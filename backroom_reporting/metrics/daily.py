@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from backroom_reporting.metrics.occupancy import daily_peaks, running_occupancy
+from backroom_reporting.metrics.ratios import ratio
 
 DAY = ["venue_id", "business_date"]
 
@@ -44,11 +45,6 @@ class DayFacts:
 def trading() -> pl.Expr:
     """A trading night: the doors or the bar were open (not just online sales or feedback)."""
     return (pl.col("check_ins") > 0) | (pl.col("bar_revenue_pence") > 0) | (pl.col("table_revenue_pence") > 0)
-
-
-def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """numerator / denominator as a float, null when the denominator is zero or null."""
-    return pl.when(denominator > 0).then(numerator.cast(pl.Float64) / denominator)
 
 
 def _per_day(frame: pl.DataFrame, where: pl.Expr, aggregate: pl.Expr) -> pl.DataFrame:
@@ -208,6 +204,7 @@ def daily_aggregations(
             "visitors",
             "tickets_sold",
             "feedback_count",
+            "tables_used",
             ratio(pl.col("bookings_completed"), pl.col("tables_used")).alias("table_turnover"),
             ratio(pl.col("gross_revenue_pence"), pl.col("visitors")).alias("spend_per_head_pence"),
             ratio(pl.col("covers"), pl.col("bookings_completed")).alias("avg_party_size"),

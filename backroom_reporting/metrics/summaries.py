@@ -9,7 +9,8 @@ from typing import Literal
 
 import polars as pl
 
-from backroom_reporting.metrics.daily import ratio, trading
+from backroom_reporting.metrics.daily import trading
+from backroom_reporting.metrics.ratios import ratio, relative_change
 from backroom_reporting.warehouse.tables.aggregations import SUMMARY_COMPARED, SUMMARY_TOTALS
 
 Period = Literal["week", "month"]
@@ -65,7 +66,6 @@ def summaries(daily: pl.DataFrame, period: Period) -> pl.DataFrame:
         *(pl.col(m).cast(pl.Float64).alias(f"{m}_previous") for m in SUMMARY_COMPARED),
     )
     compared = summary.join(previous, on=["venue_id", start], how="left").with_columns(
-        ratio(pl.col(m) - pl.col(f"{m}_previous"), pl.col(f"{m}_previous")).alias(f"{m}_change")
-        for m in SUMMARY_COMPARED
+        relative_change(m, f"{m}_previous").alias(f"{m}_change") for m in SUMMARY_COMPARED
     )
     return compared.sort("venue_id", start)

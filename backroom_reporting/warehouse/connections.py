@@ -67,11 +67,16 @@ def create_engine(url: str, search_path: str | None = None) -> sa.Engine:
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_path(parsed)
-        engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Python's sqlite3 and ADBC's bundled SQLite are two copies of the library in one
+        # process; a copy closing a file drops the other's POSIX locks on it. So sqlite3
+        # connections (DDL, migrations) never linger: each closes as soon as it is done.
+        engine = sa.create_engine(
+            parsed, poolclass=sa.pool.NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _wal(dbapi_conn, _record) -> None:
-            # WAL lets the Dagster UI read while a run writes.
+            # WAL (a property of the file, kept once set) lets runs read while another writes.
             dbapi_conn.execute("PRAGMA journal_mode=WAL")
 
         return engine

@@ -96,8 +96,9 @@ class Database:
         return self.read(query if where is None else query.where(where), _schema(columns))
 
     def scalar(self, statement: sa.sql.ClauseElement):
-        with self.engine.connect() as conn:
-            return conn.execute(statement).scalar()
+        """The first value of the first row (None when there is none)."""
+        frame = self.read(statement)
+        return frame.item(0, 0) if frame.height else None
 
     def lookup(
         self, key: sa.Column, values: Iterable, *also: sa.Column, where: sa.ColumnElement[bool] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -39,6 +40,18 @@ def current_revisions(url: str) -> frozenset[str]:
             return frozenset(MigrationContext.configure(conn, opts=options).get_current_heads())
     finally:
         engine.dispose()
+
+
+def applied_revisions(database) -> frozenset[str]:
+    """The revisions recorded in a warehouse, read through the caller's own connection
+    (a `Database`), so checking the schema opens no second SQLite library on the file."""
+    version = sa.table("alembic_version", sa.column("version_num"))
+    try:
+        return frozenset(database.read(sa.select(version.c.version_num))["version_num"].to_list())
+    except Exception as exc:  # a warehouse never upgraded has no alembic_version table
+        if "alembic_version" in str(exc):
+            return frozenset()
+        raise
 
 
 def describe(revisions: frozenset[str]) -> str:

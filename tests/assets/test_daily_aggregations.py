@@ -12,10 +12,28 @@ from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from tests.design_section_5 import daily_figures
 from tests.worlds import small_world, write_source
 
-UPSTREAM = ["raw_venues", "raw_customers", "raw_events", "raw_venue_tables", "raw_staff",
-            *(f"raw_{t}" for t in ("bookings", "payments", "ticket_sales", "check_ins", "bar_transactions",
-                                   "feedback", "staff_shifts")),
-            "customer_visits", "hourly_aggregations", "daily_aggregations"]  # fmt: skip
+UPSTREAM = [
+    "raw_venues",
+    "raw_customers",
+    "raw_events",
+    "raw_venue_tables",
+    "raw_staff",
+    *(
+        f"raw_{t}"
+        for t in (
+            "bookings",
+            "payments",
+            "ticket_sales",
+            "check_ins",
+            "bar_transactions",
+            "feedback",
+            "staff_shifts",
+        )
+    ),
+    "customer_visits",
+    "hourly_aggregations",
+    "daily_aggregations",
+]
 
 
 def loaded(databases) -> dict[tuple[str, dt.date], dict]:
@@ -90,6 +108,7 @@ def test_hand_built_nights_have_the_known_answers(databases, materialise):
             "visitors": 2,
             "tickets_sold": 2,
             "feedback_count": 1,
+            "tables_used": 1,
             "table_turnover": 1.0,
             "spend_per_head_pence": 4660 / 2,
             "avg_party_size": 6.0,
@@ -120,8 +139,14 @@ def test_rates_are_null_when_nothing_to_divide_by(databases, materialise):
     write_source(databases.source_url, world)
     materialise(BusinessWindow(NIGHTS[0], NIGHTS[0]), UPSTREAM)
     friday = loaded(databases)[("leeds", NIGHTS[0])]
-    for column in ("no_show_rate", "avg_satisfaction", "table_turnover", "spend_per_head_pence",
-                   "avg_party_size", "avg_deposit_pence"):  # fmt: skip
+    for column in (
+        "no_show_rate",
+        "avg_satisfaction",
+        "table_turnover",
+        "spend_per_head_pence",
+        "avg_party_size",
+        "avg_deposit_pence",
+    ):
         assert friday[column] is None, column
     assert friday["visitors"] == 0 and friday["peak_occupancy"] == 2
 

@@ -16,6 +16,8 @@ from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from tests.worlds import UTC, at, insert_raw, night_of, small_world, source_rows, write_source
 
+RAW_ASSETS = [f"raw_{name}" for name in CONTRACT]
+
 # Friday 27 March and the spring-forward Saturday; the nights either side must not load.
 NIGHTS = [dt.date(2026, 3, 26), dt.date(2026, 3, 27), dt.date(2026, 3, 28), dt.date(2026, 3, 29)]
 WINDOW = BusinessWindow(dt.date(2026, 3, 27), dt.date(2026, 3, 28))
@@ -68,7 +70,7 @@ def world(databases):
 
 
 def test_every_raw_table_holds_exactly_its_window(world, materialise):
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     for table in CONTRACT:
         expected = expected_rows(world.source_url, table)
         actual = warehouse_rows(world, table)
@@ -86,7 +88,7 @@ def test_every_raw_table_holds_exactly_its_window(world, materialise):
 
 
 def test_small_hours_belong_to_the_night_before_across_the_dst_change(world, materialise):
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     scans = warehouse_rows(world, "check_ins")
     by_day = {}
     for row in scans.values():
@@ -99,15 +101,15 @@ def test_small_hours_belong_to_the_night_before_across_the_dst_change(world, mat
 
 
 def test_rematerialising_gives_the_same_warehouse(world, materialise):
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     first = {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT}
-    materialise(WINDOW)
-    materialise(BusinessWindow(dt.date(2026, 3, 28), dt.date(2026, 3, 28)))
+    materialise(WINDOW, RAW_ASSETS)
+    materialise(BusinessWindow(dt.date(2026, 3, 28), dt.date(2026, 3, 28)), RAW_ASSETS)
     assert {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT} == first
 
 
 def test_materialisation_reports_rows_quarantine_and_window(world, materialise):
-    [_, facts] = materialise(WINDOW)
+    [_, facts] = materialise(WINDOW, RAW_ASSETS)
     metadata = {m.asset_key.to_user_string(): m.metadata for m in facts.materializations}
     bookings = metadata["raw_bookings"]
     assert bookings["rows"].value == len(expected_rows(world.source_url, "bookings"))
@@ -169,7 +171,7 @@ def test_every_kind_of_bad_row_is_quarantined_and_every_good_row_loads(world, ma
     )
     injected.append(("bookings", "no-time", "missing_required"))
 
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
 
     found = {(q["source_table"], q["record_id"]): q for q in quarantine(world)}
     assert set(found) == {(t, k) for t, k, _ in injected}
@@ -203,7 +205,7 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
         "bar_transactions",
         [{**template, "transaction_id": key, "occurred_at": value} for key, value in forms.items()],
     )
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     loaded = warehouse_rows(world, "bar_transactions")
     assert loaded["iso-z"]["occurred_at"] == dt.datetime(2026, 3, 28, 23, 59, tzinfo=UTC)
     assert loaded["iso-offset"]["occurred_at"] == dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
@@ -216,12 +218,12 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
 def test_quarantine_check_fails_above_one_percent(world, materialise):
     template = next(iter(expected_rows(world.source_url, "feedback").values()))
     insert_raw(world.source_url, "feedback", [{**template, "feedback_id": "bad", "score": 0}])
-    [_, facts] = materialise(WINDOW)
+    [_, facts] = materialise(WINDOW, RAW_ASSETS)
     assert facts.check_failures == ["raw_feedback:quarantine_rate"]
 
 
 def test_a_late_duplicate_for_another_night_is_quarantined_not_loaded_twice(world, materialise):
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     saturday = BusinessWindow(dt.date(2026, 3, 28), dt.date(2026, 3, 28))
     friday_scan = next(
         r for r in warehouse_rows(world, "check_ins").values() if r["business_date"] == dt.date(2026, 3, 27)

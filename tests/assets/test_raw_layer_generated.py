@@ -7,7 +7,7 @@ from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
-from tests.assets.test_raw_layer import as_instant
+from tests.assets.test_raw_layer import RAW_ASSETS, as_instant
 from tests.worlds import night_of, source_rows
 
 # Three weeks around the spring-forward night, for two venues.
@@ -16,7 +16,7 @@ WINDOW = BusinessWindow(dt.date(2026, 3, 16), dt.date(2026, 4, 5))
 
 def test_generated_history_loads_completely(databases, materialise):
     generate(databases.source_url, 2, WINDOW.first_day, WINDOW.last_day, seed=11)
-    materialise(WINDOW)
+    materialise(WINDOW, RAW_ASSETS)
     assert databases.warehouse.read_table(raw_quarantine).height == 0
     for name, rules in CONTRACT.items():
         source = source_rows(databases.source_url, name)

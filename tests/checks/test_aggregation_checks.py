@@ -12,19 +12,36 @@ DAY = dt.date(2026, 11, 21)  # a Saturday
 
 def daily(**overrides) -> pl.DataFrame:
     row = {
-        "venue_id": "leeds", "business_date": DAY, "bar_revenue_pence": 1000, "table_revenue_pence": 500,
-        "ticket_revenue_pence": 200, "gross_revenue_pence": 1700, "deposits_pence": 0, "refunds_pence": 0,
-        "net_revenue_pence": 1700, "check_ins": 3, "check_outs": 3, "tickets_sold": 1, "bookings_total": 1,
+        "venue_id": "leeds",
+        "business_date": DAY,
+        "bar_revenue_pence": 1000,
+        "table_revenue_pence": 500,
+        "ticket_revenue_pence": 200,
+        "gross_revenue_pence": 1700,
+        "deposits_pence": 0,
+        "refunds_pence": 0,
+        "net_revenue_pence": 1700,
+        "check_ins": 3,
+        "check_outs": 3,
+        "tickets_sold": 1,
+        "bookings_total": 1,
         "peak_occupancy": 2,
-    }  # fmt: skip
+    }
     return pl.DataFrame([{**row, **overrides}])
 
 
 def hourly(**overrides) -> pl.DataFrame:
     row = {
-        "venue_id": "leeds", "business_date": DAY, "check_ins": 3, "check_outs": 3, "bar_revenue_pence": 1000,
-        "table_revenue_pence": 500, "ticket_revenue_pence": 200, "tickets_sold": 1, "bookings_arriving": 1,
-    }  # fmt: skip
+        "venue_id": "leeds",
+        "business_date": DAY,
+        "check_ins": 3,
+        "check_outs": 3,
+        "bar_revenue_pence": 1000,
+        "table_revenue_pence": 500,
+        "ticket_revenue_pence": 200,
+        "tickets_sold": 1,
+        "bookings_arriving": 1,
+    }
     return pl.DataFrame([{**row, **overrides}])
 
 
@@ -79,10 +96,15 @@ def test_deposits_that_do_not_match_their_booking_warn():
 def test_revenue_far_from_the_same_weekday_warns():
     past = [DAY - dt.timedelta(weeks=w) for w in range(1, 9)]
     history = pl.DataFrame(
-        {"venue_id": "leeds", "business_date": past, "gross_revenue_pence": [500_000 + 10_000 * (w % 3) for w in
-                                                                           range(8)],
-         "check_ins": 300, "bar_revenue_pence": 1, "table_revenue_pence": 0}
-    )  # fmt: skip
+        {
+            "venue_id": "leeds",
+            "business_date": past,
+            "gross_revenue_pence": [500_000 + 10_000 * (w % 3) for w in range(8)],
+            "check_ins": 300,
+            "bar_revenue_pence": 1,
+            "table_revenue_pence": 0,
+        }
+    )
     mean = history["gross_revenue_pence"].mean()
     std = history["gross_revenue_pence"].std()
     normal = daily(gross_revenue_pence=int(mean + 2 * std))
@@ -91,6 +113,7 @@ def test_revenue_far_from_the_same_weekday_warns():
     result = checks.revenue_anomaly(odd, history)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
     # Closed days are not judged, and three comparable weeks are too few to judge.
-    assert checks.revenue_anomaly(odd.with_columns(check_ins=0, bar_revenue_pence=0, table_revenue_pence=0),
-                                  history).passed  # fmt: skip
+    assert checks.revenue_anomaly(
+        odd.with_columns(check_ins=0, bar_revenue_pence=0, table_revenue_pence=0), history
+    ).passed
     assert checks.revenue_anomaly(odd, history.head(3)).passed

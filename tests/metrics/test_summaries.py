@@ -12,10 +12,15 @@ from backroom_reporting.warehouse.tables.aggregations import SUMMARY_TOTALS
 def day(date: dt.date, gross: int, trading: bool = True, **extra) -> dict:
     row = dict.fromkeys(SUMMARY_TOTALS, 0)
     row.update(
-        venue_id="leeds", business_date=date, gross_revenue_pence=gross, check_ins=100 if trading else 0,
-        occupancy_rate=0.5 if trading else None, peak_occupancy=150 if trading else 0,
-        avg_satisfaction=None, feedback_count=0,
-    )  # fmt: skip
+        venue_id="leeds",
+        business_date=date,
+        gross_revenue_pence=gross,
+        check_ins=100 if trading else 0,
+        occupancy_rate=0.5 if trading else None,
+        peak_occupancy=150 if trading else 0,
+        avg_satisfaction=None,
+        feedback_count=0,
+    )
     row.update(extra)
     return row
 
@@ -25,10 +30,18 @@ def test_weeks_total_average_over_trading_days_and_compare_with_the_week_before(
     rows = [
         day(mon + dt.timedelta(days=2), 400_000),  # Wednesday
         day(mon + dt.timedelta(days=5), 900_000, avg_satisfaction=4.0, feedback_count=3),  # Saturday
-        day(mon + dt.timedelta(days=6), 20_000, trading=False, avg_satisfaction=1.0, feedback_count=1),  # presales
-        day(mon + dt.timedelta(days=9), 500_000, no_shows=1, bookings_confirmed=4, bookings_total=5,
-            bookings_cancelled=1),  # next Wednesday
-    ]  # fmt: skip
+        day(
+            mon + dt.timedelta(days=6), 20_000, trading=False, avg_satisfaction=1.0, feedback_count=1
+        ),  # presales
+        day(
+            mon + dt.timedelta(days=9),
+            500_000,
+            no_shows=1,
+            bookings_confirmed=4,
+            bookings_total=5,
+            bookings_cancelled=1,
+        ),  # next Wednesday
+    ]
     weeks = summaries(pl.DataFrame(rows), "week").to_dicts()
     first, second = weeks
     assert (first["week_start"], first["week_end"]) == (mon, mon + dt.timedelta(days=6))
@@ -54,8 +67,11 @@ def test_months_and_the_month_before():
 
 @pytest.mark.parametrize(
     ("start", "period", "before"),
-    [(dt.date(2026, 11, 9), "week", dt.date(2026, 11, 2)), (dt.date(2026, 3, 1), "month", dt.date(2026, 2, 1)),
-     (dt.date(2026, 1, 1), "month", dt.date(2025, 12, 1))],
-)  # fmt: skip
+    [
+        (dt.date(2026, 11, 9), "week", dt.date(2026, 11, 2)),
+        (dt.date(2026, 3, 1), "month", dt.date(2026, 2, 1)),
+        (dt.date(2026, 1, 1), "month", dt.date(2025, 12, 1)),
+    ],
+)
 def test_previous_period_start(start, period, before):
     assert previous_start(start, period) == before

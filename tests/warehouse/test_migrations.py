@@ -57,3 +57,14 @@ def test_postgres_keeps_reporting_tables_in_their_schema_with_brin_time_indexes(
     facts = {f"raw_{r.name}": r.business_time for r in CONTRACT.values() if r.is_fact}
     indexed = {table: defn.rsplit("(", 1)[1].rstrip(")") for table, defn in brin}
     assert facts.items() <= indexed.items()
+
+
+def test_every_migration_downgrades_and_upgrades_again(databases):
+    from alembic import command
+
+    from backroom_reporting.warehouse.migrate import alembic_config
+
+    command.downgrade(alembic_config(databases.warehouse_url), "base")
+    assert current_revisions(databases.warehouse_url) == frozenset()
+    upgrade(databases.warehouse_url)
+    assert current_revisions(databases.warehouse_url) == head_revisions()

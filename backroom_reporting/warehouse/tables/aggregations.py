@@ -57,7 +57,14 @@ daily_aggregations = sa.Table(
     sa.Column("venue_id", sa.Text, primary_key=True),
     sa.Column("business_date", sa.Date, primary_key=True),
     *_money(*DAILY_MONEY),
-    *_counts("bookings_total", "bookings_confirmed", "bookings_cancelled", "no_shows", "bookings_completed", "covers"),
+    *_counts(
+        "bookings_total",
+        "bookings_confirmed",
+        "bookings_cancelled",
+        "no_shows",
+        "bookings_completed",
+        "covers",
+    ),
     *_fractions("no_show_rate"),
     *_counts("check_ins", "check_outs", "peak_occupancy"),
     *_fractions("occupancy_rate"),
@@ -65,8 +72,10 @@ daily_aggregations = sa.Table(
     *_counts("new_customers", "returning_customers", "vip_customers", "birthdays", "anniversaries"),
     *_fractions("avg_satisfaction"),
     # Additions (docs/metrics.md)
-    *_counts("visitors", "tickets_sold", "feedback_count"),
+    *_counts("visitors", "tickets_sold", "feedback_count", "tables_used"),
     *_fractions("table_turnover", "spend_per_head_pence", "avg_party_size", "avg_deposit_pence"),
+    # Windows are read by date for every venue at once; the key leads with venue_id.
+    sa.Index(None, "business_date"),
 )
 
 customer_visits = sa.Table(
@@ -108,6 +117,7 @@ SUMMARY_TOTALS = (
     "anniversaries",
     "visitors",
     "feedback_count",
+    "tables_used",
 )
 SUMMARY_MEANS = (
     "no_show_rate",

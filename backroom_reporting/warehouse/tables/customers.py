@@ -1,5 +1,66 @@
-"""Customer analytics (pseudonymous), top customers and staff performance."""
+"""Customer analytics (pseudonymous), top customers and staff performance.
 
-import sqlalchemy as sa  # noqa: F401
+Customers appear only under customer_key, a keyed hash of their customer_id: no
+customer_id, name, email or phone is stored here. Staff performance is an internal
+staff report and names the staff. Column meanings are defined in docs/metrics.md.
+"""
 
-from backroom_reporting.warehouse.tables.metadata import WAREHOUSE  # noqa: F401
+import sqlalchemy as sa
+
+from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
+from backroom_reporting.warehouse.types import Count, Money
+
+customer_analytics = sa.Table(
+    "customer_analytics",
+    WAREHOUSE,
+    sa.Column("venue_id", sa.Text, primary_key=True),
+    sa.Column("customer_key", sa.Text, primary_key=True),
+    sa.Column("as_of_date", sa.Date, nullable=False),
+    sa.Column("visits", Count, nullable=False),
+    sa.Column("first_visit", sa.Date, nullable=True),
+    sa.Column("last_visit", sa.Date, nullable=True),
+    sa.Column("days_since_last_visit", Count, nullable=True),
+    sa.Column("visits_90d", Count, nullable=False),
+    sa.Column("lifetime_value_pence", Money, nullable=False),
+    sa.Column("avg_spend_pence", sa.Float, nullable=True),
+    sa.Column("avg_party_size", sa.Float, nullable=True),
+    sa.Column("preferred_night", sa.Text, nullable=True),
+    sa.Column("special_occasions", sa.Text, nullable=True),
+    sa.Column("special_occasion_nights", Count, nullable=False),
+    sa.Column("is_vip", sa.Boolean, nullable=False),
+    sa.Column("loyalty_score", sa.Float, nullable=False),
+    sa.Column("churn_probability", sa.Float, nullable=True),
+    sa.Column("segment", sa.Text, nullable=False),
+)
+
+top_customers = sa.Table(
+    "top_customers",
+    WAREHOUSE,
+    sa.Column("venue_id", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("ranking", sa.Text, primary_key=True),  # spend | visits
+    sa.Column("rank", Count, primary_key=True),
+    sa.Column("customer_key", sa.Text, nullable=False),
+    sa.Column("visits_90d", Count, nullable=False),
+    sa.Column("spend_90d_pence", Money, nullable=False),
+    sa.Column("last_visit", sa.Date, nullable=True),
+    sa.Column("segment", sa.Text, nullable=False),
+    sa.Index(None, "business_date"),
+)
+
+staff_performance = sa.Table(
+    "staff_performance",
+    WAREHOUSE,
+    sa.Column("venue_id", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("staff_id", sa.Text, primary_key=True),
+    sa.Column("staff_name", sa.Text, nullable=True),
+    sa.Column("role", sa.Text, nullable=True),
+    sa.Column("shifts", Count, nullable=False),
+    sa.Column("hours_on_shift", sa.Float, nullable=False),
+    sa.Column("bar_sales_pence", Money, nullable=False),
+    sa.Column("bar_transactions", Count, nullable=False),
+    sa.Column("entries_processed", Count, nullable=False),
+    sa.Column("sales_per_hour_pence", sa.Float, nullable=True),
+    sa.Index(None, "business_date"),
+)

@@ -10,6 +10,10 @@ import sqlalchemy as sa
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 
+# Event analytics read a night's tickets, bookings and feedback by event, whatever day
+# they were bought or written.
+LOOKED_UP_BY_EVENT = ("ticket_sales", "bookings", "feedback")
+
 
 def _raw_table(rules: Rules) -> sa.Table:
     """raw_<source table>: the contract's columns, the key as primary key, and for facts
@@ -26,6 +30,8 @@ def _raw_table(rules: Rules) -> sa.Table:
             # Windows are replaced by this column; BRIN suits append-mostly time columns.
             sa.Index(None, rules.business_time, postgresql_using="brin"),
         ]
+    if rules.name in LOOKED_UP_BY_EVENT:
+        indexes.append(sa.Index(None, "event_id"))
     return sa.Table(f"raw_{rules.name}", WAREHOUSE, *columns, *indexes)
 
 

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("booking_id", name=op.f("pk_raw_bookings")),
     )
     with op.batch_alter_table("raw_bookings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_raw_bookings_event_id"), ["event_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_raw_bookings_booking_start"),
             ["booking_start"],
@@ -146,6 +147,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("feedback_id", name=op.f("pk_raw_feedback")),
     )
     with op.batch_alter_table("raw_feedback", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_raw_feedback_event_id"), ["event_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_raw_feedback_business_date"), ["business_date"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_raw_feedback_submitted_at"),
@@ -242,6 +244,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_raw_ticket_sales")),
     )
     with op.batch_alter_table("raw_ticket_sales", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_raw_ticket_sales_event_id"), ["event_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_raw_ticket_sales_business_date"), ["business_date"], unique=False
         )
@@ -278,6 +281,7 @@ def downgrade() -> None:
     op.drop_table("raw_venues")
     op.drop_table("raw_venue_tables")
     with op.batch_alter_table("raw_ticket_sales", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_raw_ticket_sales_event_id"))
         batch_op.drop_index(batch_op.f("ix_raw_ticket_sales_purchased_at"), postgresql_using="brin")
         batch_op.drop_index(batch_op.f("ix_raw_ticket_sales_business_date"))
 
@@ -298,6 +302,7 @@ def downgrade() -> None:
 
     op.drop_table("raw_payments")
     with op.batch_alter_table("raw_feedback", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_raw_feedback_event_id"))
         batch_op.drop_index(batch_op.f("ix_raw_feedback_submitted_at"), postgresql_using="brin")
         batch_op.drop_index(batch_op.f("ix_raw_feedback_business_date"))
 
@@ -310,6 +315,7 @@ def downgrade() -> None:
 
     op.drop_table("raw_check_ins")
     with op.batch_alter_table("raw_bookings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_raw_bookings_event_id"))
         batch_op.drop_index(batch_op.f("ix_raw_bookings_business_date"))
         batch_op.drop_index(batch_op.f("ix_raw_bookings_booking_start"), postgresql_using="brin")
 

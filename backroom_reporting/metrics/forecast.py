@@ -1,0 +1,324 @@
+"""Revenue forecast: each venue's gross revenue for the next 28 business days, with intervals.
+
+The series is daily gross_revenue_pence from daily_aggregations; a business day without a
+row is a closed day (0). A day the venue is not expected to trade is forecast as 0 with a
+zero-width interval. The trading days are modelled on the log scale with statsmodels'
+UnobservedComponents: a local level (a random walk the revenue drifts with) plus one fixed
+effect per kind of day (each weekday, and Sundays before an English bank-holiday Monday),
+with the closed days missing. The point forecast is the median (exp of the log forecast)
+and the 80% and 95% prediction intervals are exp of the log-scale intervals, so neither
+is ever negative. With less than MIN_HISTORY_DAYS of history, or fewer than
+MIN_TRADING_DAYS trading days in it, the forecast is seasonal-naive.
+
+The forecast is back-tested from rolling origins against the seasonal-naive baseline
+(the same weekday one week earlier, or the latest such day known at the origin): the
+mean absolute percentage error over trading days at horizons 1-7 and 1-28.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from backroom_reporting.metrics.business_time import bank_holiday_sundays
+from backroom_reporting.metrics.daily import trading
+
+HORIZON_DAYS = 28
+SHORT_HORIZON_DAYS = 7
+HISTORY_DAYS = 730  # the trailing window the model learns from
+MIN_HISTORY_DAYS = 56
+MIN_TRADING_DAYS = 16
+RECENT_OCCURRENCES = 8  # how many recent same weekdays decide whether a weekday trades
+BACKTEST_ORIGINS = 8  # weekly origins, the latest HORIZON_DAYS before the last actual day
+INTERVALS = {80: statistics.NormalDist().inv_cdf(0.9), 95: statistics.NormalDist().inv_cdf(0.975)}
+
+MODEL = "local_level_log"
+SEASONAL_NAIVE = "seasonal_naive"
+BANK_HOLIDAY_SUNDAY = 7  # the day kind after the weekdays 0 (Monday) .. 6 (Sunday)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One venue's daily actuals, first_day..last_day with closed days filled in."""
+
+    first_day: dt.date
+    revenue: np.ndarray  # gross_revenue_pence per day
+    traded: np.ndarray  # the doors or the bar were open (check-ins, bar or table revenue)
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.first_day + dt.timedelta(days=len(self.revenue) - 1)
+
+    def until(self, day: dt.date) -> Series:
+        """The actuals known at the end of `day`."""
+        n = (day - self.first_day).days + 1
+        return Series(self.first_day, self.revenue[:n], self.traded[:n])
+
+    def day(self, i: int) -> dt.date:
+        return self.first_day + dt.timedelta(days=i)
+
+    @property
+    def observed(self) -> np.ndarray:
+        """Trading days with revenue: what the model learns from and is scored on."""
+        return self.traded & (self.revenue > 0)
+
+
+def venue_series(daily: pl.DataFrame, last_day: dt.date) -> dict[str, Series]:
+    """daily_aggregations rows (venue_id, business_date, gross_revenue_pence, check_ins,
+    bar_revenue_pence, table_revenue_pence) -> one Series per venue, from its first row to
+    `last_day`."""
+    series = {}
+    for (venue_id,), rows in daily.sort("business_date").group_by("venue_id", maintain_order=True):
+        first = rows["business_date"].min()
+        days = pl.DataFrame({"business_date": pl.date_range(first, last_day, eager=True)})
+        full = days.join(
+            rows.select("business_date", "gross_revenue_pence", trading().alias("traded")),
+            on="business_date",
+            how="left",
+        )
+        series[venue_id] = Series(
+            first,
+            full["gross_revenue_pence"].fill_null(0).cast(pl.Float64).to_numpy(),
+            full["traded"].fill_null(False).to_numpy(),
+        )
+    return dict(sorted(series.items()))
+
+
+def _day_kinds(days: list[dt.date], bh_sundays: set[dt.date]) -> np.ndarray:
+    return np.array([BANK_HOLIDAY_SUNDAY if d in bh_sundays else d.weekday() for d in days])
+
+
+def expected_to_trade(series: Series, days: list[dt.date], bh_sundays: set[dt.date]) -> np.ndarray:
+    """Whether the venue is expected to trade on each of `days` (after the series ends).
+
+    An ordinary day: its weekday traded on at least half of its last RECENT_OCCURRENCES
+    ordinary occurrences (bank-holiday Sundays excluded). A bank-holiday Sunday: the venue
+    traded on at least half of the bank-holiday Sundays in the series, or, with none in
+    the series, on the ordinary-Sunday rule.
+    """
+    kinds = _day_kinds([series.day(i) for i in range(len(series.revenue))], bh_sundays)
+
+    def trades(kind: int, last: int | None) -> bool | None:
+        seen = series.traded[kinds == kind][-last:] if last else series.traded[kinds == kind]
+        return bool(seen.mean() >= 0.5) if len(seen) else None
+
+    weekday = {w: bool(trades(w, RECENT_OCCURRENCES)) for w in range(7)}
+    bh_sunday = trades(BANK_HOLIDAY_SUNDAY, None)
+    return np.array(
+        [
+            (weekday[6] if bh_sunday is None else bh_sunday) if d in bh_sundays else weekday[d.weekday()]
+            for d in days
+        ]
+    )
+
+
+def seasonal_naive(series: Series, days: list[dt.date]) -> np.ndarray:
+    """The same weekday one week earlier, or the latest such day the series holds (0 before it)."""
+    values = []
+    for d in days:
+        weeks_back = -(-(d - series.last_day).days // 7)
+        i = (d - dt.timedelta(weeks=weeks_back) - series.first_day).days
+        values.append(series.revenue[i] if i >= 0 else 0.0)
+    return np.array(values)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One venue's forecast for the HORIZON_DAYS days after its series ends."""
+
+    days: list[dt.date]
+    expected: np.ndarray
+    predicted: np.ndarray
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lower, upper); NaN when unknown
+    method: str
+
+
+def _log_normal(centre: np.ndarray, spread: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    return {
+        level: (np.exp(centre - z * spread), np.exp(centre + z * spread)) for level, z in INTERVALS.items()
+    }
+
+
+def _local_level(series: Series, days: list[dt.date], bh_sundays: set[dt.date], start_params=None):
+    """Log-scale median and standard error for `days`, and the fitted parameters."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    kinds = _day_kinds([series.day(i) for i in range(len(series.revenue))], bh_sundays)
+    observed = series.observed
+    learned = sorted(set(kinds[observed].tolist()))
+    ahead = _day_kinds(days, bh_sundays)
+    if BANK_HOLIDAY_SUNDAY not in learned:
+        ahead[ahead == BANK_HOLIDAY_SUNDAY] = 6
+
+    # One dummy per kind of day seen trading, less the first: the level is its baseline.
+    def dummies(k: np.ndarray) -> np.ndarray | None:
+        return (
+            np.column_stack([k == kind for kind in learned[1:]]).astype(float) if len(learned) > 1 else None
+        )
+
+    endog = np.where(observed, np.log(np.where(observed, series.revenue, 1.0)), np.nan)
+    model = UnobservedComponents(endog, level="local level", exog=dummies(kinds), mle_regression=False)
+    with warnings.catch_warnings():
+        # A short or flat series may stop the optimiser early; the fit is still usable.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = model.fit(start_params=start_params, disp=False)
+    ahead_forecast = fitted.get_forecast(len(days), exog=dummies(ahead))
+    return ahead_forecast.predicted_mean, ahead_forecast.se_mean, fitted.params
+
+
+def _naive_spread(series: Series, days: list[dt.date]) -> np.ndarray:
+    """Log-scale spread of the seasonal-naive forecast: the standard deviation of the week-on-week
+    log change between trading days, growing with the square root of the weeks ahead; NaN
+    with fewer than two such changes."""
+    observed, revenue = series.observed, series.revenue
+    both = observed[7:] & observed[:-7]
+    changes = np.log(revenue[7:][both]) - np.log(revenue[:-7][both])
+    sigma = float(np.std(changes, ddof=1)) if len(changes) >= 2 else math.nan
+    weeks = np.array([-(-(d - series.last_day).days // 7) for d in days])
+    return sigma * np.sqrt(weeks)
+
+
+def uses_model(series: Series) -> bool:
+    return len(series.revenue) >= MIN_HISTORY_DAYS and int(series.observed.sum()) >= MIN_TRADING_DAYS
+
+
+def forecast(
+    series: Series, bh_sundays: set[dt.date], start_params=None
+) -> tuple[Forecast, np.ndarray | None]:
+    """The HORIZON_DAYS days after the series ends, and the fitted parameters (None when
+    seasonal-naive)."""
+    days = [series.last_day + dt.timedelta(days=h) for h in range(1, HORIZON_DAYS + 1)]
+    expected = expected_to_trade(series, days, bh_sundays)
+    params = None
+    if uses_model(series):
+        centre, spread, params = _local_level(series, days, bh_sundays, start_params)
+        predicted, bounds, method = np.exp(centre), _log_normal(centre, spread), MODEL
+    else:
+        predicted = seasonal_naive(series, days)
+        with np.errstate(divide="ignore"):
+            centre = np.log(predicted)
+        spread = np.where(predicted > 0, _naive_spread(series, days), math.nan)
+        bounds, method = _log_normal(centre, spread), SEASONAL_NAIVE
+    closed = ~expected
+    predicted = np.where(closed, 0.0, predicted)
+    bounds = {
+        level: (np.where(closed, 0.0, lo), np.where(closed, 0.0, hi)) for level, (lo, hi) in bounds.items()
+    }
+    return Forecast(days, expected, predicted, bounds, method), params
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin errors of the forecast and of the seasonal-naive baseline (fractions)."""
+
+    origins: int
+    mape_7_model: float | None
+    mape_7_seasonal_naive: float | None
+    mape_28_model: float | None
+    mape_28_seasonal_naive: float | None
+    errors: dict[str, list[float]]  # absolute percentage errors, for pooling across venues
+
+
+def _mape(errors: list[float]) -> float | None:
+    return float(np.mean(errors)) if errors else None
+
+
+def backtest_origins(series: Series) -> list[dt.date]:
+    """Weekly origins, the latest HORIZON_DAYS before the series ends, each with at least
+    MIN_HISTORY_DAYS of history and enough trading days for the model."""
+    latest = series.last_day - dt.timedelta(days=HORIZON_DAYS)
+    candidates = [latest - dt.timedelta(weeks=k) for k in range(BACKTEST_ORIGINS)]
+    return sorted(o for o in candidates if o >= series.first_day and uses_model(series.until(o)))
+
+
+def backtest(series: Series, bh_sundays: set[dt.date], start_params=None) -> Backtest:
+    errors: dict[str, list[float]] = {
+        "7_model": [],
+        "7_seasonal_naive": [],
+        "28_model": [],
+        "28_seasonal_naive": [],
+    }
+    origins = backtest_origins(series)
+    for origin in origins:
+        known = series.until(origin)
+        ahead, _ = forecast(known, bh_sundays, start_params)
+        baseline = seasonal_naive(known, ahead.days)
+        first = (origin - series.first_day).days + 1
+        actual = series.revenue[first : first + HORIZON_DAYS]
+        scored = series.observed[first : first + HORIZON_DAYS]
+        for h in np.flatnonzero(scored):
+            for name, predicted in (("model", ahead.predicted), ("seasonal_naive", baseline)):
+                error = float(abs(predicted[h] - actual[h]) / actual[h])
+                errors[f"28_{name}"].append(error)
+                if h < SHORT_HORIZON_DAYS:
+                    errors[f"7_{name}"].append(error)
+    return Backtest(
+        origins=len(origins),
+        mape_7_model=_mape(errors["7_model"]),
+        mape_7_seasonal_naive=_mape(errors["7_seasonal_naive"]),
+        mape_28_model=_mape(errors["28_model"]),
+        mape_28_seasonal_naive=_mape(errors["28_seasonal_naive"]),
+        errors=errors,
+    )
+
+
+def _pence(values: np.ndarray) -> list[int | None]:
+    return [None if math.isnan(v) else round(v) for v in values]
+
+
+def forecast_rows(venue_id: str, made_on: dt.date, ahead: Forecast) -> pl.DataFrame:
+    """revenue_forecast rows of one venue."""
+    return pl.DataFrame(
+        {
+            "venue_id": venue_id,
+            "forecast_date": ahead.days,
+            "made_on": made_on,
+            "horizon_days": list(range(1, len(ahead.days) + 1)),
+            "expected_to_trade": ahead.expected.tolist(),
+            "predicted_pence": _pence(ahead.predicted),
+            "lower_80_pence": _pence(ahead.bounds[80][0]),
+            "upper_80_pence": _pence(ahead.bounds[80][1]),
+            "lower_95_pence": _pence(ahead.bounds[95][0]),
+            "upper_95_pence": _pence(ahead.bounds[95][1]),
+            "method": ahead.method,
+        },
+        schema_overrides={
+            f"{side}_{level}_pence": pl.Int64 for side in ("lower", "upper") for level in INTERVALS
+        },
+    )
+
+
+@dataclass(frozen=True)
+class VenueForecast:
+    rows: pl.DataFrame
+    method: str
+    history_days: int
+    backtest: Backtest
+
+
+def revenue_forecasts(daily: pl.DataFrame, made_on: dt.date) -> dict[str, VenueForecast]:
+    """Per venue: the forecast rows for the HORIZON_DAYS days after `made_on` and the back-test.
+
+    daily: daily_aggregations rows of the trailing HISTORY_DAYS up to `made_on`.
+    """
+    bh_sundays = bank_holiday_sundays(
+        made_on - dt.timedelta(days=HISTORY_DAYS), made_on + dt.timedelta(days=HORIZON_DAYS)
+    )
+    results = {}
+    for venue_id, series in venue_series(daily, made_on).items():
+        ahead, params = forecast(series, bh_sundays)
+        results[venue_id] = VenueForecast(
+            rows=forecast_rows(venue_id, made_on, ahead),
+            method=ahead.method,
+            history_days=len(series.revenue),
+            # The latest fit's parameters start each origin's fit: the same optimum, sooner.
+            backtest=backtest(series, bh_sundays, params),
+        )
+    return results
