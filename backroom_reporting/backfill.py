@@ -96,6 +96,35 @@ def _range_tags(partitions_def: dg.PartitionsDefinition | None, window: Business
     return tags, len(keys)
 
 
+def run_stage(stage: Stage, instance, job_assets, defs, log_level: str, tags=None, partition_key=None):
+    """One run of a stage: its materialisations (one per asset) and its failed checks."""
+    run = dg.materialize(
+        job_assets,
+        selection=stage.keys,
+        instance=instance,
+        resources=defs.resources,
+        tags=tags,
+        partition_key=partition_key,
+        raise_on_error=True,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    evaluations = [
+        event.event_specific_data
+        for event in run.all_events
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    failures = {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e.severity.value.lower()
+        for e in evaluations
+        if not e.passed
+    }
+    # A single-run backfill records one materialisation per partition; keep one per asset.
+    materializations = list(
+        {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()
+    )
+    return materializations, failures
+
+
 def backfill(
     defs: dg.Definitions,
     window: BusinessWindow,
@@ -119,32 +148,24 @@ def backfill(
     results = []
     for i, stage in enumerate(stages, start=1):
         on_stage(i, len(stages), stage, None)
-        tags, partitions = _range_tags(stage.partitions_def, window)
         began = time.perf_counter()
-        run = dg.materialize(
-            job_assets,
-            selection=stage.keys,
-            instance=instance,
-            resources=defs.resources,
-            tags=tags,
-            raise_on_error=True,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
+            # One run per partition (a subscription's report): each names its own period.
+            keys = instance.get_dynamic_partitions(stage.partitions_def.name)
+            runs = [
+                run_stage(stage, instance, job_assets, defs, log_level, partition_key=key) for key in keys
+            ]
+            partitions = len(keys)
+        else:
+            tags, partitions = _range_tags(stage.partitions_def, window)
+            runs = [run_stage(stage, instance, job_assets, defs, log_level, tags=tags)]
+        result = StageResult(
+            stage,
+            partitions,
+            time.perf_counter() - began,
+            [m for run in runs for m in run[0]],
+            {k: v for run in runs for k, v in run[1].items()},
         )
-        evaluations = [
-            event.event_specific_data
-            for event in run.all_events
-            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        ]
-        failures = {
-            f"{e.asset_key.to_user_string()}:{e.check_name}": e.severity.value.lower()
-            for e in evaluations
-            if not e.passed
-        }
-        # A single-run backfill records one materialisation per partition; keep one per asset.
-        materializations = list(
-            {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()
-        )
-        result = StageResult(stage, partitions, time.perf_counter() - began, materializations, failures)
         results.append(result)
         on_stage(i, len(stages), stage, result)
     return results

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
 from backroom_reporting import settings
-from backroom_reporting.metrics.business_time import DEFAULT_CUTOFF, VENUE_TIMEZONE, BusinessWindow
+from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
+from backroom_reporting.subscriptions.commands import recipients, subscriptions
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
 DAGSTER_HOME = Path("var/dagster")
-
-
-def last_closed_business_day(now: dt.datetime | None = None) -> dt.date:
-    """The latest business day whose night is over (it closes at 06:00 the next morning)."""
-    local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(VENUE_TIMEZONE))
-    open_day = (local - dt.timedelta(hours=DEFAULT_CUTOFF.hour, minutes=DEFAULT_CUTOFF.minute)).date()
-    return open_day - dt.timedelta(days=1)
 
 
 def _date(_ctx, _param, value: str | None) -> dt.date | None:
@@ -35,7 +29,7 @@ def _date(_ctx, _param, value: str | None) -> dt.date | None:
 
 
 def _window(start: dt.date | None, end: dt.date | None, days: int) -> BusinessWindow:
-    end = end or last_closed_business_day()
+    end = end or last_closed_business_day(dt.datetime.now(dt.UTC))
     start = start or end - dt.timedelta(days=days - 1)
     if start > end:
         raise click.BadParameter(f"start {start} is after end {end}")
@@ -45,6 +39,10 @@ def _window(start: dt.date | None, end: dt.date | None, days: int) -> BusinessWi
 @click.group()
 def main() -> None:
     """Backroom Reporting: reporting and alerting for The Backroom Leeds."""
+
+
+main.add_command(subscriptions)
+main.add_command(recipients)
 
 
 # --- the warehouse schema -----------------------------------------------------------------
@@ -179,27 +177,57 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
+REPORT_ASSETS = ("subscription_reports", "report_generation_history")
+
+
 def _materialise_everything(window: BusinessWindow) -> None:
+    """The whole graph over the window; then the demo subscriptions, and their reports."""
+    import dagster as dg
+
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
+    from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
+    from backroom_reporting.subscriptions.demo import load_demo_subscriptions
+    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+    from backroom_reporting.warehouse.database import Database
 
     def progress(i: int, n: int, stage, result) -> None:
         names = ", ".join(k.to_user_string() for k in stage.keys)
         if result is None:
             scope = f"{window} ({len(window.days)} business days)" if stage.partitions_def else "snapshot"
+            if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
+                scope = "one run per subscription"
             click.echo(f"[{i}/{n}] {scope}: {names}")
             return
-        click.echo(
-            f"      done in {result.seconds:.1f}s ({result.partitions} partitions in one run)"
-            if result.partitions
-            else f"      done in {result.seconds:.1f}s"
-        )
+        runs = f" ({result.partitions} partitions in one run)" if result.partitions else ""
+        if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
+            runs = f" ({result.partitions} reports)"
+        click.echo(f"      done in {result.seconds:.1f}s{runs}")
         for check, severity in result.failed_checks.items():
             click.echo(f"      {'warning' if severity == 'warn' else 'FAILED'}: {check}")
 
+    graph = defs.resolve_asset_graph()
+    analytics = [k for k in graph.get_all_asset_keys() if k.to_user_string() not in REPORT_ASSETS]
     click.echo(f"Materialising every asset over {window}")
     with _instance() as instance:
-        backfill(defs, window, instance, on_stage=progress)
+        backfill(defs, window, instance, on_stage=progress, selection=analytics)
+        with Database(settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA) as db:
+            recipients, subscribed = load_demo_subscriptions(db)
+        sync_subscription_partitions(instance, [s.subscription_id for s in subscribed])
+        click.echo(
+            f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; rendering"
+        )
+        backfill(defs, window, instance, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS])
+
+
+def _latest_reports(warehouse) -> list[dict]:
+    """The newest successful generation of each subscription."""
+    import polars as pl
+
+    from backroom_reporting.warehouse.tables.reports import report_generation_history
+
+    rows = warehouse.read_table(report_generation_history).filter(pl.col("status") == "succeeded")
+    return rows.sort("generated_at").group_by("subscription_id").last().sort("subscription_id").to_dicts()
 
 
 def _summary(warehouse_url: str, seconds: float) -> None:
@@ -237,9 +265,94 @@ def _summary(warehouse_url: str, seconds: float) -> None:
         for table in sorted(WAREHOUSE.tables.values(), key=lambda t: t.name):
             if not table.name.startswith("raw_"):
                 click.echo(f"  {table.name:<32} {count(warehouse, table):>10,}")
+        reports = _latest_reports(warehouse)
     if sum(quarantined.values()):
         click.echo("Quarantined rows are in table raw_quarantine, with their reasons and raw values.")
+    store = Path(settings.REPORT_STORE.get())
+    click.echo(f"Reports (in {store}/, content-addressed):")
+    for row in reports:
+        files = ", ".join(f"{f['format']} {store / f['path']}" for f in json.loads(row["files"]))
+        click.echo(f"  {row['subscription_id']:<22} {row['template_key']} {row['period_first_day']}: {files}")
     click.echo(f"\nDone in {seconds:.0f}s.")
     click.echo(f"  booking system : {settings.SOURCE_URL.get()}")
     click.echo(f"  warehouse      : {warehouse_url}")
     click.echo(f"  Dagster runs   : {os.environ.get('DAGSTER_HOME')} (browse them with `make dev`)")
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@main.group()
+def report() -> None:
+    """Reports rendered from the warehouse."""
+
+
+@report.command("render")
+@click.argument("template")
+@click.option(
+    "--date", "day", callback=_date, help="A day in the period to report (default: the latest complete one)."
+)
+@click.option("--venue", help="Venue id (default: the only venue in the warehouse).")
+@click.option("--brand", help="Narrow the event sections to one brand of night.")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["pdf", "html", "xlsx", "csv"]),
+    help="Format(s) to render (default: the layout's).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="File to write (a folder when several formats).")
+def report_render(
+    template: str, day, venue: str | None, brand: str | None, formats: tuple[str, ...], out
+) -> None:
+    """Render a report now, outside any schedule, e.g.
+
+    backroom report render daily_summary --date 2026-11-20 --venue backroom-leeds
+    --format pdf --out report.pdf"""
+    from backroom_reporting.rendering.build import ReportBuilder, ReportInputError, Subject
+    from backroom_reporting.rendering.charts import ChartRenderer
+    from backroom_reporting.rendering.formats import render
+    from backroom_reporting.rendering.layouts import LayoutError, load_layouts
+    from backroom_reporting.rendering.periods import latest_completed, period_containing
+    from backroom_reporting.subscriptions.service import SubscriptionError, venues
+    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+    from backroom_reporting.warehouse.database import Database
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        layouts = load_layouts(settings.LAYOUTS_DIR.get())
+    except LayoutError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if template not in layouts:
+        raise click.BadParameter(f"unknown template {template!r}; known: {', '.join(sorted(layouts))}")
+    layout = layouts[template]
+    period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
+    with Database(settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA) as db:
+        known = venues(db)
+        if venue is None and len(known) != 1:
+            raise click.BadParameter(
+                f"choose a venue with --venue: {', '.join(sorted(known)) or 'none loaded'}"
+            )
+        venue = venue or next(iter(known))
+        if venue not in known:
+            raise click.BadParameter(f"unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+        try:
+            built = ReportBuilder(db, layout, period, Subject(venue, brand), now).build()
+        except (ReportInputError, SubscriptionError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    wanted = formats or layout.formats
+    with ChartRenderer() as charts:
+        files, seconds = render(built, wanted, charts, Path(settings.LAYOUTS_DIR.get()))
+    target = out or Path(".")
+    if len(files) > 1 or target.is_dir() or out is None:
+        target.mkdir(parents=True, exist_ok=True)
+        written = [target / f.name for f in files]
+    else:
+        written = [target]
+    for file, path in zip(files, written, strict=True):
+        path.write_bytes(file.content)
+        click.echo(f"{path} ({len(file.content):,} bytes)")
+    click.echo(
+        f"{layout.title} for {built.period_label}, {built.venue_name}: "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items())
+    )

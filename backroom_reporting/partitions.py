@@ -37,3 +37,6 @@ business_months = dg.MonthlyPartitionsDefinition(
     hour_offset=DEFAULT_CUTOFF.hour,
     timezone=VENUE_TIMEZONE,
 )
+
+# One partition per report subscription, kept in step with report_subscriptions by a sensor.
+subscriptions = dg.DynamicPartitionsDefinition(name="subscriptions")

@@ -39,4 +39,16 @@ PSEUDONYM_KEY = Setting(
     "set your own in production, and keep it: changing it changes every key.",
 )
 
-ALL = (SOURCE_URL, WAREHOUSE_URL, PSEUDONYM_KEY)
+LAYOUTS_DIR = Setting(
+    "BACKROOM_LAYOUTS_DIR",
+    "report_layouts",
+    "Folder of report layouts (YAML), their Jinja2 templates and stylesheet; a layout added "
+    "here becomes a report with its own schedule.",
+)
+REPORT_STORE = Setting(
+    "BACKROOM_REPORT_STORE",
+    "var/reports",
+    "Folder where rendered reports are kept, content-addressed (one file per distinct content).",
+)
+
+ALL = (SOURCE_URL, WAREHOUSE_URL, PSEUDONYM_KEY, LAYOUTS_DIR, REPORT_STORE)

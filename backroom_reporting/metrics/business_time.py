@@ -128,3 +128,11 @@ def _opening_of(day: dt.date) -> dt.datetime:
     """The UTC instant business day `day` begins at."""
     local = dt.datetime.combine(day, DEFAULT_CUTOFF, tzinfo=ZoneInfo(VENUE_TIMEZONE))
     return local.astimezone(dt.UTC)
+
+
+def last_closed_business_day(now: dt.datetime) -> dt.date:
+    """The latest business day whose night is over (it closes at the cutoff next morning)."""
+    local = now.astimezone(ZoneInfo(VENUE_TIMEZONE)).replace(tzinfo=None)
+    return (
+        local - dt.timedelta(hours=DEFAULT_CUTOFF.hour, minutes=DEFAULT_CUTOFF.minute)
+    ).date() - dt.timedelta(days=1)

@@ -5,7 +5,15 @@ schema `reporting`, reached through search_path. Importing this package register
 table on WAREHOUSE, which is what migrations are compared against.
 """
 
-from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis, raw
+from backroom_reporting.warehouse.tables import (
+    aggregations,
+    customers,
+    events,
+    kpis,
+    raw,
+    reports,
+    subscriptions,
+)
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 
-__all__ = ["WAREHOUSE", "aggregations", "customers", "events", "kpis", "raw"]
+__all__ = ["WAREHOUSE", "aggregations", "customers", "events", "kpis", "raw", "reports", "subscriptions"]

@@ -1,0 +1,155 @@
+"""Reports: template versions, and one report asset partition per subscription.
+
+report_templates records every layout version. subscription_reports renders a
+subscription's report for its latest completed period (or the day named by the run tag
+`backroom/report_day`), in the recipient's formats and with the subscription's filters,
+keeps the files in the report store and appends a report_generation_history row.
+"""
+
+import datetime as dt
+import hashlib
+
+import dagster as dg
+
+from backroom_reporting import settings
+from backroom_reporting.partitions import subscriptions
+from backroom_reporting.rendering.generate import Request, generate
+from backroom_reporting.rendering.history import latest_report, record_template_versions
+from backroom_reporting.rendering.layouts import load_layouts
+from backroom_reporting.rendering.periods import latest_completed, period_containing
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.resources.reports import ReportRenderingResource
+from backroom_reporting.subscriptions.service import get_recipient, get_subscription
+
+GROUP = "reports"
+REPORT_DAY_TAG = "backroom/report_day"
+# What a report reads; a report depends on all of their partitions, since any may be in it.
+REPORT_INPUTS = (
+    "daily_aggregations",
+    "hourly_aggregations",
+    "weekly_summary",
+    "kpi_calculations",
+    "kpi_definitions",
+    "event_performance_analytics",
+    "staff_performance",
+    "top_customers",
+    "customer_analytics",
+    "revenue_forecast",
+)
+
+
+def layouts_fingerprint() -> str:
+    """One hash of every layout version in the layouts folder: report_templates' code version."""
+    layouts = load_layouts(settings.LAYOUTS_DIR.get())
+    hashes = sorted(layout.content_hash for layout in layouts.values())
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+
+
+@dg.asset(
+    group_name=GROUP,
+    code_version=layouts_fingerprint(),
+    # A changed or added layout is recorded as soon as the code location reloads.
+    automation_condition=dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed(),
+    kinds={"yaml", "sql"},
+)
+def report_templates(warehouse: WarehouseResource, reports: ReportRenderingResource) -> dg.MaterializeResult:
+    """One row per layout version in report_layouts/ (content hash, version, when it changed
+    and a summary of the change), so every report names the exact template that made it."""
+    layouts = reports.layouts()
+    added = record_template_versions(warehouse.database(), layouts, dt.datetime.now(dt.UTC))
+    return dg.MaterializeResult(
+        metadata={
+            "layouts": dg.MetadataValue.json(sorted(layouts)),
+            "new_versions": dg.MetadataValue.json(
+                {row["template_key"]: row["diff_summary"] for row in added.iter_rows(named=True)}
+            ),
+        }
+    )
+
+
+def _period(layout, tags: dict[str, str]):
+    day = tags.get(REPORT_DAY_TAG)
+    if day:
+        return period_containing(layout.period, dt.date.fromisoformat(day))
+    return latest_completed(layout.period, dt.datetime.now(dt.UTC))
+
+
+@dg.multi_asset(
+    group_name=GROUP,
+    specs=[
+        dg.AssetSpec(
+            "subscription_reports",
+            partitions_def=subscriptions,
+            deps=[
+                report_templates,
+                *(dg.AssetDep(key, partition_mapping=dg.AllPartitionMapping()) for key in REPORT_INPUTS),
+            ],
+            description="Each subscription's report (PDF, HTML, Excel, CSV) for its latest completed period, "
+            "with the subscription's filters, kept in the report store.",
+            kinds={"pdf", "html", "excel"},
+        ),
+        dg.AssetSpec(
+            "report_generation_history",
+            partitions_def=subscriptions,
+            deps=["subscription_reports"],
+            description="One row per generation attempt: template version, period, filters, formats, files "
+            "and sizes, row counts, key metrics, warnings, duration, status and error.",
+            kinds={"sql"},
+        ),
+    ],
+)
+def subscription_reports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportRenderingResource
+):
+    db = warehouse.database()
+    subscription = get_subscription(db, context.partition_key)
+    layouts = reports.layouts()
+    if subscription.template_key not in layouts:
+        raise dg.Failure(
+            f"{subscription.subscription_id} asks for template {subscription.template_key!r}, "
+            f"which is not in {reports.layouts_path}"
+        )
+    layout = layouts[subscription.template_key]
+    recipient = get_recipient(db, subscription.recipient_id)
+    formats = subscription.formats or recipient.preferred_formats or layout.formats
+    period = _period(layout, context.run.tags)
+    now = dt.datetime.now(dt.UTC)
+    record_template_versions(db, {layout.key: layout}, now)
+    request = Request(subscription.subscription_id, layout, period, subscription.filters, tuple(formats))
+    try:
+        generation, seconds = generate(
+            db, request, reports.charts(), reports.store(), now, context.run.run_id, reports.layouts_path
+        )
+    except Exception as exc:
+        last = latest_report(db, subscription.subscription_id)
+        kept = (
+            f"The last good report ({last.generation['period_first_day']}, generation "
+            f"{last.generation['generation_id']}) stays available, marked stale."
+            if last
+            else "There is no earlier report for this subscription."
+        )
+        raise dg.Failure(
+            description=f"{layout.title} for {period.label} could not be rendered: {exc}. {kept}",
+            metadata={
+                "error": str(exc),
+                "stale_generation": last.generation["generation_id"] if last else None,
+            },
+        ) from exc
+    files = {f["format"]: f for f in generation.files}
+    yield dg.MaterializeResult(
+        asset_key="subscription_reports",
+        metadata={
+            "template": layout.key,
+            "template_version": layout.short_hash,
+            "period": period.label,
+            "filters": dg.MetadataValue.json(subscription.filters),
+            "files": dg.MetadataValue.json({fmt: f["path"] for fmt, f in files.items()}),
+            "bytes": dg.MetadataValue.json({fmt: f["size_bytes"] for fmt, f in files.items()}),
+            "reused": dg.MetadataValue.json(sorted(fmt for fmt, f in files.items() if f["reused_from"])),
+            "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in seconds.items()}),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="report_generation_history",
+        metadata={"generation_id": generation.generation_id, "status": generation.status},
+    )

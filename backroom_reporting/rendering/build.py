@@ -1,0 +1,379 @@
+"""From a layout, a period and a subscription's filters to a Report: data, prose, charts.
+
+Reads only the warehouse. Before building, the blocking checks of daily_aggregations are
+evaluated again on the period's rows (the same functions the asset runs), so a report
+never renders from data that fails them, whenever and however it is asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import sqlalchemy as sa
+
+from backroom_reporting.checks import aggregations as checks
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow
+from backroom_reporting.metrics.daily import trading
+from backroom_reporting.metrics.hourly import hours_between
+from backroom_reporting.rendering import content
+from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
+from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section
+from backroom_reporting.rendering.periods import ReportPeriod
+from backroom_reporting.rendering.sources import PERIOD_TYPE, TABLE_SOURCES, period_condition
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
+
+UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "score": "score"}
+# kpi_calculations compares each period with three earlier ones; their names by period type.
+COMPARISON_LABELS = {
+    "day": {"week_ago": "vs same night last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs last year"},
+    "week": {"week_ago": "vs last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs 52 weeks ago"},
+    "month": {"month_ago": "vs last month", "year_ago": "vs last year"},
+}
+BLOCKING = ("money_non_negative", "occupancy_within_capacity", "matches_hourly", "open_nights_complete")
+
+
+class ReportInputError(Exception):
+    """The period's data failed a blocking check: no report is rendered from it."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whose report: a venue, and optionally one brand of night for the event sections."""
+
+    venue_id: str
+    brand: str | None = None
+
+    @classmethod
+    def from_filters(cls, filters: dict[str, str]) -> Subject:
+        return cls(filters["venue_id"], filters.get("brand"))
+
+
+def fetch(
+    db: Database, source_key: str, query: Query, period: ReportPeriod, subject: Subject
+) -> pl.DataFrame:
+    """The rows of a source for the period, venue, brand and the query's filters."""
+    source = TABLE_SOURCES[source_key]
+    table = source.table
+    where = [table.c.venue_id == subject.venue_id]
+    in_period = period_condition(source, period.kind, period.first_day, period.last_day, query.look_back_days)
+    if in_period is not None:
+        where.append(in_period)
+    if subject.brand and source.brand_column:
+        where.append(table.c[source.brand_column] == subject.brand)
+    for column, value in query.filters.items():
+        where.append(table.c[column].in_(value) if isinstance(value, list) else table.c[column] == value)
+    return db.read_table(table, *where)
+
+
+AGGREGATE: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "count": lambda c: c.count(),
+    "sum": lambda c: c.sum(),
+    "mean": lambda c: c.mean(),
+    "min": lambda c: c.min(),
+    "max": lambda c: c.max(),
+}
+
+
+def _sorted(frame: pl.DataFrame, sort: tuple[str, ...]) -> pl.DataFrame:
+    if not sort:
+        return frame
+    names = [s.lstrip("-") for s in sort]
+    return frame.sort(names, descending=[s.startswith("-") for s in sort], nulls_last=True)
+
+
+def shape(rows: pl.DataFrame, query: Query, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Group, pick, rename, sort and limit rows as the query says (pure).
+
+    Without grouping, rows sort by any source column before the pick; with grouping, the
+    groups sort by their output columns.
+    """
+    if query.group_by:
+        frame = _sorted(
+            rows.group_by(query.group_by).agg(
+                AGGREGATE[c.agg](pl.col(c.source)).alias(c.column.key) for c in query.columns if c.agg
+            ),
+            query.sort,
+        )
+    else:
+        extra = [k for k in keep if k not in {c.source for c in query.columns}]
+        frame = _sorted(rows, query.sort).select(
+            *(pl.col(c.source).alias(c.column.key) for c in query.columns), *extra
+        )
+    return frame.head(query.limit) if query.limit else frame
+
+
+def kpi_cards(calculations: pl.DataFrame, definitions: pl.DataFrame, period_type: str) -> list[KpiCard]:
+    """One card per enabled KPI, in catalogue order, from kpi_calculations rows of one period."""
+    labels = COMPARISON_LABELS[period_type]
+    by_key = {row["kpi_key"]: row for row in calculations.iter_rows(named=True)}
+    cards = []
+    for kpi in definitions.filter(pl.col("enabled")).sort("position").iter_rows(named=True):
+        row = by_key.get(kpi["kpi_key"], {})
+        cards.append(
+            KpiCard(
+                key=kpi["kpi_key"],
+                name=kpi["name"],
+                kind=UNIT_KINDS.get(kpi["unit"], "number"),
+                value=row.get("value"),
+                target=kpi["target"],
+                status=row.get("status"),
+                trend=row.get("trend"),
+                lower_is_better=kpi["direction"] == "lower_better",
+                comparisons={label: row.get(f"change_{name}") for name, label in labels.items()},
+            )
+        )
+    return cards
+
+
+def hour_labels(hour_starts: pl.Series) -> pl.Series:
+    """London clock labels for hour starts; the hour that repeats when clocks go back is
+    told apart by its zone (01:00 BST, 01:00 GMT)."""
+    london = ZoneInfo(VENUE_TIMEZONE)
+    local = [h.astimezone(london) for h in hour_starts]
+    plain = [f"{h:%H}:00" for h in local]
+    return pl.Series([f"{p} {h:%Z}" if plain.count(p) > 1 else p for p, h in zip(plain, local, strict=True)])
+
+
+class ReportBuilder:
+    """Builds the reports of one venue and period, reading each shared input once."""
+
+    def __init__(
+        self, db: Database, layout: Layout, period: ReportPeriod, subject: Subject, now: dt.datetime
+    ):
+        self.db, self.layout, self.period, self.subject, self.now = db, layout, period, subject, now
+        self.period_type = PERIOD_TYPE[period.kind]
+        daily = aggregations.daily_aggregations
+        look_back = BusinessWindow(
+            period.first_day - dt.timedelta(weeks=checks.ANOMALY_WEEKS), period.last_day
+        )
+        self.history = db.read_table(
+            daily,
+            daily.c.venue_id == subject.venue_id,
+            daily.c.business_date.between(look_back.first_day, look_back.last_day),
+        )
+        self.daily = self.history.filter(
+            pl.col("business_date").is_between(period.first_day, period.last_day)
+        )
+        calculations = kpis.kpi_calculations
+        self.cards = kpi_cards(
+            db.read_table(
+                calculations,
+                calculations.c.venue_id == subject.venue_id,
+                calculations.c.period_type == self.period_type,
+                calculations.c.period_start == period.first_day,
+            ),
+            db.read_table(kpis.kpi_definitions),
+            self.period_type,
+        )
+
+    @property
+    def trading(self) -> bool:
+        return not self.daily.filter(trading()).is_empty()
+
+    def guard(self) -> None:
+        """Refuse to build from days that fail daily_aggregations' blocking checks."""
+        days = BusinessWindow(self.period.first_day, self.period.last_day)
+        venue = self.subject.venue_id
+        hourly_table = aggregations.hourly_aggregations
+        hourly = self.db.read_table(
+            hourly_table,
+            hourly_table.c.venue_id == venue,
+            hourly_table.c.business_date.between(days.first_day, days.last_day),
+        )
+        capacities = self.db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
+        expected = hours_between(days.start, days.end).group_by("business_date").agg(pl.len().alias("hours"))
+        results = [
+            checks.money_non_negative(self.daily),
+            checks.occupancy_within_capacity(self.daily, capacities),
+            checks.matches_hourly(self.daily, hourly),
+            checks.open_nights_complete(self.daily, hourly, expected, self._feeds(days)),
+        ]
+        failed = [r for r in results if not r.passed]
+        if failed:
+            reasons = "; ".join(f"{r.check_name}: {r.description}" for r in failed)
+            raise ReportInputError(
+                f"daily_aggregations fails its blocking checks for {self.period.label}: {reasons}"
+            )
+
+    def _feeds(self, days: BusinessWindow) -> pl.DataFrame:
+        counts = []
+        for name, alias in (("bar_transactions", "bar_sales"), ("staff_shifts", "staff_shifts")):
+            table = RAW[name]
+            query = (
+                sa.select(table.c.venue_id, table.c.business_date, sa.func.count().label(alias))
+                .where(
+                    table.c.venue_id == self.subject.venue_id,
+                    table.c.business_date.between(days.first_day, days.last_day),
+                )
+                .group_by(table.c.venue_id, table.c.business_date)
+            )
+            counts.append(
+                self.db.read(query, {"venue_id": pl.String, "business_date": pl.Date, alias: pl.Int64})
+            )
+        return counts[0].join(counts[1], on=["venue_id", "business_date"], how="full", coalesce=True)
+
+    @functools.cached_property
+    def warnings(self) -> content.Warnings:
+        quarantined = self.db.scalar(
+            sa.select(sa.func.count())
+            .select_from(raw_quarantine)
+            .where(raw_quarantine.c.business_date.between(self.period.first_day, self.period.last_day))
+        )
+        return content.Warnings(
+            quarantined_rows=int(quarantined or 0),
+            anomalies=checks.revenue_anomalies(self.daily, self.history),
+        )
+
+    def _events(self) -> pl.DataFrame:
+        source = TABLE_SOURCES["event_performance_analytics"]
+        return fetch(self.db, source.key, Query(), self.period, self.subject).sort("starts_at")
+
+    def summary(self, spec: SectionLayout) -> Section:
+        venue_name = self.venue_name()
+        warnings = self.warnings
+        if spec.source == "executive_summary":
+            day = self.period.last_day
+            rows = {r["business_date"]: r for r in self.history.iter_rows(named=True)}
+            paragraphs, bullets = content.executive_summary(
+                venue_name,
+                day,
+                rows.get(day),
+                rows.get(day - dt.timedelta(days=7)),
+                self._night_names(),
+                self.cards,
+                warnings,
+            )
+        elif spec.source == "weekly_overview":
+            table = aggregations.weekly_summary
+            week = self.db.read_table(
+                table, table.c.venue_id == self.subject.venue_id, table.c.week_start == self.period.first_day
+            )
+            busiest = self.daily.filter(trading()).sort("gross_revenue_pence", descending=True).head(1)
+            paragraphs, bullets = content.weekly_overview(
+                venue_name,
+                self.period.first_day,
+                week.row(0, named=True) if week.height else None,
+                busiest.row(0, named=True) if busiest.height else None,
+                self._events().filter(pl.col("status") != "cancelled").height,
+                self.cards,
+                warnings,
+            )
+        else:
+            paragraphs, bullets = (
+                [],
+                content.recommendations(
+                    self.cards,
+                    self.daily,
+                    self._forecast_next_week(),
+                    self._events(),
+                    self._vips_at_risk(),
+                    warnings,
+                ),
+            )
+        return Section(spec.key, spec.title, "summary", paragraphs=tuple(paragraphs), bullets=tuple(bullets))
+
+    def _night_names(self) -> list[str]:
+        """The brands of the night's events, in the venue's words ("a private hire")."""
+        held = self._events().filter(pl.col("status") != "cancelled")
+        return [
+            ("a private hire" if b == "PRIVATE" else b) for b in held["brand"].unique(maintain_order=True)
+        ]
+
+    def _forecast_next_week(self) -> float | None:
+        table = events.revenue_forecast
+        rows = self.db.read_table(table, table.c.venue_id == self.subject.venue_id, table.c.horizon_days <= 7)
+        return float(rows["predicted_pence"].sum()) if rows.height else None
+
+    def _vips_at_risk(self) -> int:
+        table = customers.customer_analytics
+        return int(
+            self.db.scalar(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(
+                    table.c.venue_id == self.subject.venue_id, table.c.is_vip, table.c.segment == "at_risk"
+                )
+            )
+            or 0
+        )
+
+    def venue_name(self) -> str:
+        venues = RAW["venues"]
+        found = self.db.lookup(venues.c.venue_id, [self.subject.venue_id], venues.c.name)
+        if found.is_empty():
+            raise ReportInputError(f"venue {self.subject.venue_id!r} is not in the warehouse")
+        return found["name"][0]
+
+    def section(self, spec: SectionLayout) -> Section:
+        if spec.type == "summary":
+            return self.summary(spec)
+        if spec.type == "metrics":
+            wanted = spec.display.get("kpis")
+            cards = [c for c in self.cards if wanted is None or c.key in wanted]
+            return Section(spec.key, spec.title, "metrics", cards=tuple(cards))
+        rows = fetch(self.db, spec.source, spec.query, self.period, self.subject)
+        empty_note = spec.display.get("empty_note", "Nothing to show for this period.")
+        if spec.type == "table":
+            return Section(
+                spec.key,
+                spec.title,
+                "table",
+                table=shape(rows, spec.query),
+                columns=tuple(c.column for c in spec.query.columns),
+                totals=bool(spec.display.get("totals")),
+                empty_note=empty_note,
+            )
+        return self._chart(spec, rows, empty_note)
+
+    def _chart(self, spec: SectionLayout, rows: pl.DataFrame, empty_note: str) -> Section:
+        x_key = spec.display["x"]
+        series = tuple(c.column for c in spec.query.columns)
+        if spec.display.get("only_trading_days"):
+            rows = rows.filter(trading())
+        if spec.display.get("only_trading_hours"):
+            # From the first hour the doors or the bar were busy to the last.
+            busy = _sorted(rows, spec.query.sort).select(trading()).to_series()
+            if busy.any():
+                first, last = busy.arg_true()[0], busy.arg_true()[-1]
+                rows = _sorted(rows, spec.query.sort).slice(first, last - first + 1)
+        frame = shape(rows, spec.query, keep=(x_key,))
+        x = Column(x_key, spec.display.get("x_label", x_key.replace("_", " ").capitalize()), "date")
+        if frame.schema.get(x_key) == pl.Datetime("us", "UTC"):  # hours: label them on the London clock
+            frame = frame.with_columns(hour_labels(frame[x_key]).alias(x_key))
+            x = Column(x_key, "Hour", "text")
+        # Columns are kept even without data, so an empty chart still has its CSV header.
+        if frame.is_empty():
+            return Section(spec.key, spec.title, "chart", columns=(x, *series), empty_note=empty_note)
+        chart = Chart(spec.display["chart"], frame, x, series, spec.display.get("y_title", ""))
+        return Section(
+            spec.key, spec.title, "chart", chart=chart, columns=(x, *series), empty_note=empty_note
+        )
+
+    def build(self) -> Report:
+        self.guard()
+        warnings = content.warning_bullets(self.warnings)
+        return Report(
+            template_key=self.layout.key,
+            title=self.layout.title,
+            template_version=self.layout.short_hash,
+            venue_id=self.subject.venue_id,
+            venue_name=self.venue_name(),
+            period_kind=self.period.kind,
+            first_day=self.period.first_day,
+            last_day=self.period.last_day,
+            period_label=self.period.label,
+            generated_at=self.now,
+            filters={
+                k: v for k, v in (("venue_id", self.subject.venue_id), ("brand", self.subject.brand)) if v
+            },
+            sections=tuple(self.section(spec) for spec in self.layout.sections),
+            trading=self.trading,
+            warnings=tuple(b.text for b in warnings),
+        )

@@ -1,0 +1,339 @@
+"""The prose of a report, written from the data: executive summary, weekly overview, and
+recommendations from explicit rules (docs/reports.md lists them).
+
+Pure functions over frames and KPI cards; no database, no Dagster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from backroom_reporting.rendering.model import Bullet, KpiCard
+
+# A KPI's movement is worth a line in the summary at this relative change or more.
+NOTABLE_CHANGE = 0.10
+# Rules R6 and R7: a forecast or an event brand this far from its yardstick is worth acting on.
+FORECAST_SHIFT = 0.15
+EVENT_DROP = 0.20
+
+
+def pounds(pence: float | None, whole: bool = True) -> str:
+    if pence is None:
+        return "—"
+    return f"£{pence / 100:,.0f}" if whole else f"£{pence / 100:,.2f}"
+
+
+def percent(fraction: float | None, signed: bool = False) -> str:
+    if fraction is None:
+        return "—"
+    return f"{fraction:+.0%}" if signed else f"{fraction:.0%}"
+
+
+def show(card: KpiCard, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if card.kind == "money":
+        return pounds(value)
+    if card.kind == "percent":
+        return f"{value:.1%}"
+    if card.kind == "score":
+        return f"{value:.2f}"
+    return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+
+
+def _day_name(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+@dataclass(frozen=True)
+class Warnings:
+    """Data-quality facts about the period, for the summary's warnings."""
+
+    quarantined_rows: int = 0
+    anomalies: pl.DataFrame | None = None  # business_date, gross_revenue_pence, mean, z
+    check_warnings: tuple[str, ...] = ()  # readable, from non-blocking checks
+
+
+def warning_bullets(warnings: Warnings) -> list[Bullet]:
+    bullets = []
+    if warnings.quarantined_rows:
+        bullets.append(
+            Bullet(
+                f"{warnings.quarantined_rows:,} source rows for this period were quarantined and are not "
+                "in these figures (table raw_quarantine has the reasons).",
+                "warning",
+            )
+        )
+    if warnings.anomalies is not None:
+        for row in warnings.anomalies.iter_rows(named=True):
+            bullets.append(
+                Bullet(
+                    f"Unusual revenue on {_day_name(row['business_date'])}: "
+                    f"{pounds(row['gross_revenue_pence'])} against a usual {pounds(row['mean'])} for that "
+                    f"night ({row['z']:+.1f} standard deviations).",
+                    "warning",
+                )
+            )
+    bullets += [Bullet(text, "warning") for text in warnings.check_warnings]
+    return bullets
+
+
+def movements(cards: list[KpiCard], comparison: str, limit: int = 3) -> list[Bullet]:
+    """The KPIs that moved most against `comparison`, good news or bad by direction."""
+    moved = [
+        (abs(card.comparisons[comparison]), card)
+        for card in cards
+        if card.comparisons.get(comparison) is not None
+        and abs(card.comparisons[comparison]) >= NOTABLE_CHANGE
+    ]
+    bullets = []
+    for _, card in sorted(moved, key=lambda m: (-m[0], m[1].key))[:limit]:
+        change = card.comparisons[comparison]
+        good = (change > 0) != card.lower_is_better
+        bullets.append(
+            Bullet(
+                f"{card.name} {show(card, card.value)}, {percent(change, signed=True)} {comparison}.",
+                "good" if good else "warning",
+            )
+        )
+    return bullets
+
+
+def _status_bullets(cards: list[KpiCard]) -> list[Bullet]:
+    bullets = []
+    for card in cards:
+        if card.status in ("warning", "critical"):
+            target = f" (target {show(card, card.target)})" if card.target is not None else ""
+            bullets.append(
+                Bullet(f"{card.name} is {card.status}: {show(card, card.value)}{target}.", card.status)
+            )
+    return bullets
+
+
+def executive_summary(
+    venue: str,
+    day: dt.date,
+    night: dict | None,
+    same_night_last_week: dict | None,
+    event_names: list[str],
+    cards: list[KpiCard],
+    warnings: Warnings,
+) -> tuple[list[str], list[Bullet]]:
+    """The daily report's opening: headline figures, the biggest movements against the same
+    night last week, KPIs off target, and data warnings."""
+    if night is None or not _traded(night):
+        return [f"{venue} did not trade on {_day_name(day)} {day.year}."], warning_bullets(warnings)
+    what = " and ".join(event_names) if event_names else "bar and tables only"
+    gross = night["gross_revenue_pence"]
+    against = " (the same night last week did not trade)"
+    if same_night_last_week and _traded(same_night_last_week) and same_night_last_week["gross_revenue_pence"]:
+        change = gross / same_night_last_week["gross_revenue_pence"] - 1
+        against = f" ({percent(change, signed=True)} on the same night last week)"
+    peak = ""
+    if night["peak_hour"] is not None:
+        rate = (
+            f", {percent(night['occupancy_rate'])} of capacity" if night["occupancy_rate"] is not None else ""
+        )
+        peak = f", peaking at {night['peak_occupancy']:,} inside at {night['peak_hour']:02d}:00{rate}"
+    paragraphs = [
+        f"{_day_name(day)}, {what}: gross revenue {pounds(gross)}{against}, "
+        f"net {pounds(night['net_revenue_pence'])} after refunds. {night['check_ins']:,} admissions{peak}.",
+        f"{_count(night['bookings_completed'], 'table')} seated {_count(night['covers'], 'guest')}"
+        f"{_no_shows(night)}; {_count(night['birthdays'], 'birthday')} and "
+        f"{_count(night['anniversaries'], 'anniversary', 'anniversaries')}. "
+        f"{night['visitors']:,} known customers visited, {night['new_customers']:,} of them for the "
+        f"first time{_satisfaction(night)}.",
+    ]
+    bullets = movements(cards, "vs same night last week") + _status_bullets(cards) + warning_bullets(warnings)
+    return paragraphs, bullets
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def _traded(row: dict) -> bool:
+    return bool(row["check_ins"] or row["bar_revenue_pence"] or row["table_revenue_pence"])
+
+
+def _no_shows(row: dict) -> str:
+    if not row["bookings_confirmed"]:
+        return ""
+    return (
+        f", with {_count(row['no_shows'], 'no-show')} ({percent(row['no_show_rate'])} of confirmed bookings)"
+    )
+
+
+def _satisfaction(row: dict) -> str:
+    if row.get("avg_satisfaction") is None:
+        return ""
+    return (
+        f"; feedback averaged {row['avg_satisfaction']:.1f} out of 5 from {row['feedback_count']:,} responses"
+    )
+
+
+def weekly_overview(
+    venue: str,
+    week_start: dt.date,
+    week: dict | None,
+    busiest: dict | None,
+    events: int,
+    cards: list[KpiCard],
+    warnings: Warnings,
+) -> tuple[list[str], list[Bullet]]:
+    """The weekly report's opening: the week's totals against the week before, its best
+    night, KPIs off target and data warnings."""
+    label = f"the week of {_day_name(week_start)} {week_start.year}"
+    if week is None or not week["trading_days"]:
+        return [f"{venue} did not trade in {label}."], warning_bullets(warnings)
+    change = week["gross_revenue_pence_change"]
+    versus = f" ({percent(change, signed=True)} on the week before)" if change is not None else ""
+    paragraphs = [
+        f"In {label} {venue} traded on {week['trading_days']} nights and took "
+        f"{pounds(week['gross_revenue_pence'])} gross{versus}, {pounds(week['net_revenue_pence'])} net of "
+        f"refunds: {pounds(week['avg_daily_gross_revenue_pence'])} a trading night. "
+        f"{week['check_ins']:,} admissions, average occupancy "
+        f"{percent(week['avg_occupancy_rate'])}; {week['bookings_completed']:,} tables seated "
+        f"{week['covers']:,} guests; {events} event{'s' if events != 1 else ''}.",
+    ]
+    if busiest is not None:
+        paragraphs.append(
+            f"The best night was {_day_name(busiest['business_date'])} with "
+            f"{pounds(busiest['gross_revenue_pence'])} and {busiest['check_ins']:,} admissions."
+        )
+    bullets = movements(cards, "vs last week") + _status_bullets(cards) + warning_bullets(warnings)
+    return paragraphs, bullets
+
+
+def recommendations(
+    cards: list[KpiCard],
+    daily: pl.DataFrame,
+    forecast_next_week_pence: float | None,
+    events: pl.DataFrame,
+    vip_at_risk: int,
+    warnings: Warnings,
+) -> list[Bullet]:
+    """What to do next, from the rules R1-R9 of docs/reports.md, most urgent first.
+
+    daily: the period's daily_aggregations rows; events: its event_performance_analytics
+    rows; forecast_next_week_pence: forecast gross revenue of the next seven days.
+    """
+    advice: list[Bullet] = []
+    for card in cards:
+        worse = "up" if card.lower_is_better else "down"
+        if card.status == "critical":
+            advice.append(
+                Bullet(
+                    f"Act on {card.name.lower()}: {show(card, card.value)} against a target of "
+                    f"{show(card, card.target)} (R1).",
+                    "critical",
+                )
+            )
+        elif card.status == "warning" and card.trend == worse:
+            advice.append(
+                Bullet(f"Watch {card.name.lower()}: past its warning line and getting worse (R2).", "warning")
+            )
+    no_shows = next((c for c in cards if c.key == "no_show_rate"), None)
+    if no_shows is not None and no_shows.status in ("warning", "critical"):
+        advice.append(
+            Bullet(
+                f"No-shows ran at {show(no_shows, no_shows.value)}: text every table booking the day before "
+                "and take a deposit on all of them (R3).",
+                "warning",
+            )
+        )
+    advice += _quiet_weekdays(daily)
+    if warnings.anomalies is not None:
+        for row in warnings.anomalies.iter_rows(named=True):
+            advice.append(
+                Bullet(
+                    f"Look into {_day_name(row['business_date'])}: revenue of "
+                    f"{pounds(row['gross_revenue_pence'])} was {row['z']:+.1f} standard deviations from "
+                    "that night's usual (R5).",
+                    "warning",
+                )
+            )
+    advice += _forecast_advice(daily, forecast_next_week_pence)
+    for row in events.filter(pl.col("attendance_change_vs_4_week_avg") <= -EVENT_DROP).iter_rows(named=True):
+        advice.append(
+            Bullet(
+                f"Refresh {row['brand']}: {row['name']} drew "
+                f"{percent(-row['attendance_change_vs_4_week_avg'])} fewer people than the brand's 4-week "
+                "average (R7).",
+                "warning",
+            )
+        )
+    if warnings.quarantined_rows:
+        advice.append(
+            Bullet(
+                f"Fix the source data: {warnings.quarantined_rows:,} rows were quarantined this period "
+                "(see raw_quarantine) (R8).",
+                "warning",
+            )
+        )
+    if vip_at_risk:
+        advice.append(
+            Bullet(
+                f"Call or message the {vip_at_risk} VIP customer{'s' if vip_at_risk != 1 else ''} at risk of "
+                "lapsing (R9).",
+                "info",
+            )
+        )
+    if not advice:
+        advice.append(
+            Bullet("No action needed: every KPI is on target and nothing unusual happened.", "good")
+        )
+    order = {"critical": 0, "warning": 1, "info": 2, "good": 3}
+    return sorted(advice, key=lambda b: order[b.tone])
+
+
+def _forecast_advice(daily: pl.DataFrame, forecast_next_week_pence: float | None) -> list[Bullet]:
+    """R6: next week's forecast far from this period's last seven nights."""
+    if forecast_next_week_pence is None or daily.is_empty():
+        return []
+    last_week = daily.filter(pl.col("business_date") > daily["business_date"].max() - dt.timedelta(days=7))
+    actual = float(last_week["gross_revenue_pence"].sum())
+    if actual <= 0:
+        return []
+    shift = forecast_next_week_pence / actual - 1
+    if shift <= -FORECAST_SHIFT:
+        return [
+            Bullet(
+                f"Next week is forecast {percent(-shift)} below the last seven nights "
+                f"({pounds(forecast_next_week_pence)}): trim rotas and push promotions (R6).",
+                "warning",
+            )
+        ]
+    if shift >= FORECAST_SHIFT:
+        return [
+            Bullet(
+                f"Next week is forecast {percent(shift)} above the last seven nights "
+                f"({pounds(forecast_next_week_pence)}): add door and bar staff (R6).",
+                "info",
+            )
+        ]
+    return []
+
+
+def _quiet_weekdays(daily: pl.DataFrame) -> list[Bullet]:
+    """R4: a weekday whose trading nights averaged under 40% occupancy over the period."""
+    trading = daily.filter(pl.col("check_ins") > 0)
+    if trading.is_empty():
+        return []
+    quiet = (
+        trading.group_by(pl.col("business_date").dt.weekday().alias("weekday"))
+        .agg(pl.col("occupancy_rate").mean().alias("occupancy"), pl.col("business_date").first())
+        .filter(pl.col("occupancy") < 0.40)
+        .sort("weekday")
+    )
+    return [
+        Bullet(
+            f"{row['business_date']:%A} nights averaged {percent(row['occupancy'])} occupancy: try a "
+            "promotion or a themed night (R4).",
+            "info",
+        )
+        for row in quiet.iter_rows(named=True)
+    ]

@@ -1,0 +1,389 @@
+"""A report as an Excel workbook: an About sheet, then one sheet per section.
+
+Numbers are real numeric cells with number formats, so they sort, filter and sum: money in
+pounds (`£#,##0.00`), rates as fractions (`0.0%`), dates as Excel dates. Clock hours are whole
+numbers shown as 23:00 by the format `00":00"`, so they stay sortable and filterable. Totals
+rows hold computed values, not formulas, so viewers without a calculation engine show them.
+Chart sections get a native Excel chart on a chartsheet and its data on a worksheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from backroom_reporting.rendering.charts import PALETTE
+from backroom_reporting.rendering.html import (
+    LONDON,
+    STATUS_LABELS,
+    TONE_LABELS,
+    column_total,
+    comparison_labels,
+    filters_text,
+    format_change,
+    format_timestamp,
+    format_value,
+)
+from backroom_reporting.rendering.model import Chart, Column, Report, Section, ValueKind
+
+NUMBER_FORMATS: dict[str, str] = {
+    "money": "£#,##0.00",
+    "percent": "0.0%",
+    "count": "#,##0",
+    "score": "0.00",
+    "number": "#,##0.00",
+    "hour": '00":00"',
+    "date": "ddd d mmm yyyy",
+}
+WHOLE_NUMBER_FORMAT = "#,##0"
+CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
+AXIS_FORMATS = {"money": "£#,##0", "percent": "0%", "count": "#,##0", "score": "0.0"}
+CHART_TYPES = {"bar": {"type": "column"}, "stacked_bar": {"type": "column", "subtype": "stacked"}}
+INK, NAVY, BRASS, RULE, HEADER_FILL = "#1B2230", "#1F3A5F", "#9A7330", "#DFE3E8", "#F1F3F6"
+STATUS_COLOURS = {  # font, fill
+    "on_target": ("#1E7B4B", "#E6F3EA"),
+    "warning": ("#9A5B00", "#FCF0D9"),
+    "critical": ("#B42318", "#FCE9E7"),
+    None: ("#6B7482", "#EEF0F3"),
+}
+TONE_COLOURS = {"info": NAVY, "good": "#1E7B4B", "warning": "#9A5B00", "critical": "#B42318"}
+TREND_WORDS = {"up": "▲ Up", "down": "▼ Down", "flat": "▶ Flat", None: ""}
+SHEET_NAME_MAX = 31
+NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+class _Styles:
+    """xlsxwriter formats, made once per distinct set of properties."""
+
+    def __init__(self, workbook: Workbook):
+        self.workbook = workbook
+        self._made: dict[tuple, Format] = {}
+
+    def __call__(self, **properties: Any) -> Format:
+        key = tuple(sorted(properties.items()))
+        if key not in self._made:
+            self._made[key] = self.workbook.add_format(
+                {"font_name": "Calibri", "font_size": 11, **properties}
+            )
+        return self._made[key]
+
+    def header(self) -> Format:
+        return self(
+            bold=True, font_color=INK, bg_color=HEADER_FILL, bottom=2, text_wrap=True, valign="bottom"
+        )
+
+    def value(self, kind: ValueKind, whole: bool = False, **extra: Any) -> Format:
+        number_format = WHOLE_NUMBER_FORMAT if whole and kind == "number" else NUMBER_FORMATS.get(kind)
+        return self(**({"num_format": number_format} if number_format else {}), **extra)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, cut at a word with an ellipsis when too long."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;-") + "…"
+
+
+def sheet_name(prefix: str, title: str, taken: set[str], suffix: str = "") -> str:
+    """A valid, unique (case-insensitively, as Excel compares) sheet name of at most 31 characters."""
+    clean = " ".join(NOT_IN_SHEET_NAMES.sub(" ", title).split()).strip(" '")
+    for n in range(1, 100):
+        tail = suffix if n == 1 else f"{suffix} ({n})"
+        name = (prefix + _shortened(clean, SHEET_NAME_MAX - len(prefix) - len(tail)) + tail).strip(" '")
+        if name.lower() not in taken:
+            taken.add(name.lower())
+            return name
+    raise ValueError(f"no free sheet name for {title!r}")
+
+
+def excel_value(value: Any, kind: ValueKind) -> Any:
+    """A warehouse value as Excel stores it: pounds from pence, London wall-clock datetimes."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "money" and isinstance(value, int | float):
+        return value / 100
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:  # Excel has no time zones
+        return value.astimezone(LONDON).replace(tzinfo=None)
+    return value
+
+
+def _write(sheet: Worksheet, row: int, col: int, value: Any, style: Format) -> None:
+    if value is None:
+        sheet.write_blank(row, col, None, style)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, style)
+    elif isinstance(value, dt.date | dt.datetime | dt.time):
+        sheet.write_datetime(row, col, value, style)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value, style)
+    else:
+        sheet.write_string(row, col, str(value), style)
+
+
+def _fit_widths(sheet: Worksheet, texts_by_column: Iterable[Iterable[str]]) -> None:
+    for col, texts in enumerate(texts_by_column):
+        longest = max((len(line) for text in texts for line in str(text).split("\n")), default=0)
+        sheet.set_column(col, col, min(MAX_WIDTH, max(MIN_WIDTH, longest + 2)))
+
+
+def _write_table(
+    sheet: Worksheet, styles: _Styles, frame: pl.DataFrame, columns: tuple[Column, ...], totals: bool
+) -> None:
+    """Header, rows and an optional totals row; frozen header, autofilter, fitted widths."""
+    for col, column in enumerate(columns):
+        sheet.write_string(0, col, column.label, styles.header())
+    whole = {c.key: frame.schema[c.key].is_integer() for c in columns}
+    cell_styles = [styles.value(c.kind, whole[c.key]) for c in columns]
+    for row, record in enumerate(frame.select(c.key for c in columns).iter_rows(), start=1):
+        for col, (value, column) in enumerate(zip(record, columns, strict=True)):
+            _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
+    last = frame.height
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, last, len(columns) - 1)
+    displays = [[c.label, *(format_value(v, c.kind) for v in frame.get_column(c.key))] for c in columns]
+    if totals:
+        for col, column in enumerate(columns):
+            total = column_total(frame, column)
+            label = "Total" if col == 0 and column.total is None else None
+            style = styles.value(column.kind, whole[column.key], bold=True, top=2)
+            _write(sheet, last + 1, col, label or excel_value(total, column.kind), style)
+    _fit_widths(sheet, displays)
+
+
+def _write_title(sheet: Worksheet, styles: _Styles, title: str) -> None:
+    sheet.write_string(0, 0, title, styles(bold=True, font_size=14, font_color=NAVY))
+
+
+def _write_note(sheet: Worksheet, styles: _Styles, section: Section) -> None:
+    _write_title(sheet, styles, section.title)
+    note = section.empty_note or "Nothing to show for this period."
+    sheet.write_string(2, 0, note, styles(italic=True, font_color="#6B7482"))
+    sheet.set_column(0, 0, max(40, len(note) + 2))
+
+
+def _write_summary(sheet: Worksheet, styles: _Styles, section: Section) -> None:
+    """Paragraphs, then the bullets with their tone, as rows of wrapped text."""
+    _write_title(sheet, styles, section.title)
+    sheet.set_column(0, 0, 100)
+    sheet.set_column(1, 1, 12)
+    row = 2
+    for paragraph in section.paragraphs:
+        sheet.write_string(row, 0, paragraph, styles(text_wrap=True, valign="top"))
+        row += 1
+    if section.bullets:
+        row += 1
+        sheet.write_string(row, 0, "Point", styles.header())
+        sheet.write_string(row, 1, "Tone", styles.header())
+        for bullet in section.bullets:
+            row += 1
+            sheet.write_string(row, 0, bullet.text, styles(text_wrap=True, valign="top"))
+            colour = TONE_COLOURS[bullet.tone]
+            sheet.write_string(
+                row, 1, TONE_LABELS[bullet.tone], styles(bold=True, font_color=colour, valign="top")
+            )
+
+
+def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
+    """One KPI a row: value, target, status, each comparison (a signed fraction) and trend."""
+    labels = comparison_labels(section.cards)
+    headers = [
+        "KPI",
+        "Value",
+        "Target",
+        "Status",
+        *(f"Change {label}" for label in labels),
+        "Trend",
+        "Better when",
+    ]
+    for col, header in enumerate(headers):
+        sheet.write_string(0, col, header, styles.header())
+    displays: list[list[str]] = [[h] for h in headers]
+    for row, card in enumerate(section.cards, start=1):
+        font, fill = STATUS_COLOURS[card.status]
+        cells = [
+            (card.name, styles()),
+            (excel_value(card.value, card.kind), styles.value(card.kind)),
+            (excel_value(card.target, card.kind), styles.value(card.kind)),
+            (STATUS_LABELS[card.status], styles(bold=True, font_color=font, bg_color=fill)),
+            *((card.comparisons.get(label), styles(num_format=CHANGE_FORMAT)) for label in labels),
+            (TREND_WORDS[card.trend], styles()),
+            ("Lower" if card.lower_is_better else "Higher", styles()),  # how to read the changes
+        ]
+        for col, (value, style) in enumerate(cells):
+            _write(sheet, row, col, value, style)
+        shown = [
+            card.name,
+            format_value(card.value, card.kind),
+            format_value(card.target, card.kind),
+            STATUS_LABELS[card.status],
+            *(format_change(card.comparisons.get(label)) for label in labels),
+            TREND_WORDS[card.trend],
+        ]
+        for col, text in enumerate(shown):
+            displays[col].append(text)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(section.cards), len(headers) - 1)
+    _fit_widths(sheet, displays)
+
+
+def _native_chart(workbook: Workbook, chart: Chart, title: str, data_sheet: str) -> Any:
+    """An Excel chart of the chart section's data sheet, in the report's palette."""
+    excel_chart = workbook.add_chart(CHART_TYPES.get(chart.kind, {"type": "line"}))
+    last = chart.data.height
+    for column in range(1, len(chart.series) + 1):  # column 0 holds the categories
+        colour = PALETTE[(column - 1) % len(PALETTE)]
+        look = (
+            {
+                "line": {"color": colour, "width": 2.25},
+                "marker": {
+                    "type": "circle",
+                    "size": 5,
+                    "fill": {"color": colour},
+                    "border": {"color": colour},
+                },
+            }
+            if chart.kind == "line"
+            else {"fill": {"color": colour}, "border": {"none": True}, "gap": 60}
+        )
+        excel_chart.add_series(
+            {
+                "name": [data_sheet, 0, column],
+                "categories": [data_sheet, 1, 0, last, 0],
+                "values": [data_sheet, 1, column, last, column],
+                **look,
+            }
+        )
+    excel_chart.set_title({"name": title, "name_font": {"size": 14, "bold": True, "color": NAVY}})
+    # Category labels formatted as the data sheet shows them, for viewers that read the cache.
+    x_format = {"hour": NUMBER_FORMATS["hour"], "date": "ddd d mmm"}.get(chart.x.kind)
+    excel_chart.set_x_axis(
+        {
+            "name": chart.x.label,
+            "line": {"color": "#B9C0CA"},
+            **({"num_format": x_format} if x_format else {}),
+        }
+    )
+    first_kind = chart.series[0].kind if chart.series else "number"
+    excel_chart.set_y_axis(
+        {
+            "name": chart.y_title or None,
+            "num_format": AXIS_FORMATS.get(first_kind, "General"),
+            "major_gridlines": {"visible": True, "line": {"color": "#E6E9EE"}},
+            "line": {"none": True},
+        }
+    )
+    excel_chart.set_legend({"position": "bottom"} if len(chart.series) > 1 else {"none": True})
+    excel_chart.show_blanks_as("gap")
+    return excel_chart
+
+
+def _write_about(
+    sheet: Worksheet, styles: _Styles, report: Report, contents: list[tuple[str, str, bool]]
+) -> None:
+    """The cover: what the report is, for whom and when, and a linked list of its sheets."""
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 1, 72)
+    sheet.write_string(0, 0, report.title, styles(bold=True, font_size=20, font_color=NAVY))
+    sheet.write_string(1, 0, report.venue_name, styles(bold=True, font_color=BRASS))
+    label = styles(bold=True, font_color="#434C5B", valign="top")
+    date = styles(num_format=NUMBER_FORMATS["date"], align="left")
+    rows: list[tuple[str, Any, Format]] = [
+        ("Venue", f"{report.venue_name} ({report.venue_id})", styles()),
+        ("Period", report.period_label, styles()),
+        ("First day", report.first_day, date),
+        ("Last day", report.last_day, date),
+        ("Generated", format_timestamp(report.generated_at), styles()),
+        ("Template", report.template_key, styles()),
+        ("Template version", report.template_version, styles()),
+        ("Filters", filters_text(report.filters), styles(text_wrap=True)),
+        (
+            "Trading",
+            "Yes" if report.trading else "No: the venue did not trade in this period",
+            styles() if report.trading else styles(bold=True, font_color=STATUS_COLOURS["warning"][0]),
+        ),
+        *(
+            ("Warning", w, styles(text_wrap=True, font_color=STATUS_COLOURS["warning"][0]))
+            for w in report.warnings
+        ),
+        ("Units", "Money in pounds; rates as percentages; blank where a figure is undefined", styles()),
+    ]
+    row = 3
+    for name, value, style in rows:
+        sheet.write_string(row, 0, name, label)
+        _write(sheet, row, 1, value, style)
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, "Sheet", styles.header())
+    sheet.write_string(row, 1, "Contents", styles.header())
+    for name, description, is_worksheet in contents:
+        row += 1
+        if is_worksheet:
+            sheet.write_url(row, 0, f"internal:'{name}'!A1", styles(font_color=NAVY, underline=1), name)
+        else:
+            sheet.write_string(row, 0, name)
+        sheet.write_string(row, 1, description)
+
+
+def render_xlsx(report: Report) -> bytes:
+    """The workbook's bytes."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    workbook.set_properties(
+        {
+            "title": f"{report.title}: {report.period_label}",
+            "subject": report.period_label,
+            "author": report.venue_name,
+            "company": report.venue_name,
+            "comments": f"Template {report.template_key} version {report.template_version}",
+            # The generation time, not the wall clock, so the same report gives the same bytes.
+            "created": report.generated_at.astimezone(dt.UTC).replace(tzinfo=None),
+        }
+    )
+    styles = _Styles(workbook)
+    taken = {"about"}
+    about = workbook.add_worksheet("About")
+    contents: list[tuple[str, str, bool]] = []
+    for number, section in enumerate(report.sections, start=1):
+        prefix = f"{number} "
+        if section.kind == "chart" and not section.is_empty:
+            chart_name = sheet_name(prefix, section.title, taken)
+            data_name = sheet_name(prefix, section.title, taken, " data")
+            workbook.add_chartsheet(chart_name).set_chart(
+                _native_chart(workbook, section.chart, section.title, data_name)
+            )
+            data_sheet = workbook.add_worksheet(data_name)
+            _write_table(
+                data_sheet, styles, section.chart.data, (section.chart.x, *section.chart.series), False
+            )
+            contents += [
+                (chart_name, f"{section.title} (chart)", False),
+                (data_name, f"{section.title} (data)", True),
+            ]
+            continue
+        name = sheet_name(prefix, section.title, taken)
+        sheet = workbook.add_worksheet(name)
+        contents.append((name, section.title, True))
+        if section.is_empty:
+            _write_note(sheet, styles, section)
+        elif section.kind == "summary":
+            _write_summary(sheet, styles, section)
+        elif section.kind == "metrics":
+            _write_metrics(sheet, styles, section)
+        else:
+            _write_table(sheet, styles, section.table, section.columns, section.totals)
+    _write_about(about, styles, report, contents)
+    about.activate()
+    workbook.close()
+    return buffer.getvalue()

@@ -1,0 +1,79 @@
+"""Where report sections get their data: warehouse tables, read for a period and a venue.
+
+A layout names a source by key; the registry says which table it is and how a report's
+period and filters select its rows. Adding a table here makes it available to every
+layout; a new layout over existing sources needs no Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+
+from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
+
+PeriodKind = Literal["business_day", "business_week", "month"]
+# How a source's rows belong to a period:
+#   range    a date column within [first_day - look_back, last_day]
+#   as_of    a date column equal to the period's last day (rankings as of a day)
+#   starts   a period-start column equal to the period's first day, with a period-type column
+#   latest   no period: the table is a snapshot (analytics, forecasts)
+Selection = Literal["range", "as_of", "starts", "latest"]
+
+
+@dataclass(frozen=True)
+class TableSource:
+    key: str
+    table: sa.Table
+    selection: Selection
+    date_column: str | None = None
+    period_type_column: str | None = None  # for "starts": the column holding day/week/month
+    brand_column: str | None = None  # the subscription's brand filter applies here
+
+    def columns(self) -> set[str]:
+        return set(self.table.c.keys())
+
+
+PERIOD_TYPE = {"business_day": "day", "business_week": "week", "month": "month"}
+
+TABLE_SOURCES: dict[str, TableSource] = {
+    s.key: s
+    for s in (
+        TableSource("daily_aggregations", aggregations.daily_aggregations, "range", "business_date"),
+        TableSource("hourly_aggregations", aggregations.hourly_aggregations, "range", "business_date"),
+        TableSource("weekly_summary", aggregations.weekly_summary, "range", "week_start"),
+        TableSource("monthly_summary", aggregations.monthly_summary, "range", "month_start"),
+        TableSource("kpi_calculations", kpis.kpi_calculations, "starts", "period_start", "period_type"),
+        TableSource(
+            "event_performance_analytics",
+            events.event_performance_analytics,
+            "range",
+            "business_date",
+            brand_column="brand",
+        ),
+        TableSource("staff_performance", customers.staff_performance, "range", "business_date"),
+        TableSource("top_customers", customers.top_customers, "as_of", "business_date"),
+        TableSource("customer_analytics", customers.customer_analytics, "latest"),
+        TableSource("revenue_forecast", events.revenue_forecast, "latest"),
+    )
+}
+
+
+def period_condition(
+    source: TableSource, kind: PeriodKind, first_day: dt.date, last_day: dt.date, look_back_days: int = 0
+) -> sa.ColumnElement[bool] | None:
+    """The rows of `source` that belong to a report period (None: the whole snapshot)."""
+    table = source.table
+    if source.selection == "range":
+        start = first_day - dt.timedelta(days=look_back_days)
+        return table.c[source.date_column].between(start, last_day)
+    if source.selection == "as_of":
+        return table.c[source.date_column] == last_day
+    if source.selection == "starts":
+        return sa.and_(
+            table.c[source.period_type_column] == PERIOD_TYPE[kind], table.c[source.date_column] == first_day
+        )
+    return None

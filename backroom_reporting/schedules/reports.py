@@ -1,0 +1,44 @@
+"""One schedule per report layout, on the layout's own cron: the spec's scheduled_jobs.
+
+Each tick asks for the report of every active subscription to that template that keeps
+the template's schedule. A layout file added to report_layouts/ brings its schedule with
+it. Subscriptions with a cron of their own are run by the sensor in sensors/reports.py.
+"""
+
+import dagster as dg
+
+from backroom_reporting.rendering.layouts import Layout
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.subscriptions.service import active_subscriptions
+
+REPORTS = dg.AssetSelection.assets("subscription_reports", "report_generation_history")
+
+
+def report_schedule(layout: Layout) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=f"{layout.key}_schedule",
+        cron_schedule=layout.cron,
+        execution_timezone=layout.timezone,
+        target=REPORTS,
+        description=f"{layout.title} at {layout.cron} ({layout.timezone}), for subscriptions on the "
+        "template's schedule.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource):
+        due = [
+            s
+            for s in active_subscriptions(warehouse.database())
+            if s.template_key == layout.key and s.cron is None
+        ]
+        if not due:
+            return dg.SkipReason(f"no active subscription follows the {layout.key} schedule")
+        tick = context.scheduled_execution_time.isoformat()
+        return [
+            dg.RunRequest(run_key=f"{s.subscription_id}:{tick}", partition_key=s.subscription_id) for s in due
+        ]
+
+    return _schedule
+
+
+def report_schedules(layouts: dict[str, Layout]) -> list[dg.ScheduleDefinition]:
+    return [report_schedule(layout) for layout in layouts.values()]

@@ -1,0 +1,264 @@
+"""`backroom subscriptions` and `backroom recipients`: who gets which report, from the command line.
+
+A refused request prints the service's reason and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+import click
+import sqlalchemy as sa
+
+from backroom_reporting import settings
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
+from backroom_reporting.rendering.model import FORMATS
+from backroom_reporting.subscriptions import service
+from backroom_reporting.subscriptions.service import (
+    CHANNELS,
+    ROLES,
+    Recipient,
+    Subscription,
+    SubscriptionError,
+)
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.source_contract import BRANDS
+
+
+class Refused(click.ClickException):
+    """A request the service refused: its message, exit status 2 (as for a usage error)."""
+
+    exit_code = 2
+
+
+@contextlib.contextmanager
+def _warehouse(url: str | None) -> Iterator[Database]:
+    """The warehouse at `url` (default: settings), once its schema is current; refusals become exit 2."""
+    # Alembic is imported here, not at load: the code location has no use for it.
+    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+    from backroom_reporting.warehouse.migrate import applied_revisions, describe, head_revisions
+
+    url = url or settings.WAREHOUSE_URL.get()
+    with Database(url, search_path=REPORTING_SCHEMA) as db:
+        at, heads = applied_revisions(db), head_revisions()
+        if at != heads:
+            raise Refused(
+                f"the warehouse schema at {sa.make_url(url)!r} is at {describe(at)} but this code needs "
+                f"{describe(heads)}: run `backroom db upgrade`"
+            )
+        try:
+            yield db
+        except SubscriptionError as exc:
+            raise Refused(str(exc)) from exc
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in (headers, *rows):
+        click.echo(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def _when(moment: dt.datetime | None) -> str:
+    """A delivery time on the venue's clock, e.g. Mon 30 Mar 2026 22:00 BST."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(ZoneInfo(VENUE_TIMEZONE)).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _joined(values: Sequence[str] | None, otherwise: str = "-") -> str:
+    return ", ".join(values) if values else otherwise
+
+
+_url_option = click.option(
+    "--url",
+    default=None,
+    help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
+)
+_format_option = click.option(
+    "--format", "formats", multiple=True, metavar="FORMAT", help=f"Repeatable: {', '.join(FORMATS)}."
+)
+_channel_option = click.option(
+    "--channel", "channels", multiple=True, metavar="CHANNEL", help=f"Repeatable: {', '.join(CHANNELS)}."
+)
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+@click.group()
+def subscriptions() -> None:
+    """Report subscriptions: which report a recipient gets, when, for which venue, and how."""
+
+
+@subscriptions.command("add")
+@click.option(
+    "--recipient", "recipient_id", required=True, metavar="ID", help="The recipient's id (rcp-...)."
+)
+@click.option(
+    "--template", "template_key", required=True, metavar="KEY", help="The report, e.g. daily_summary."
+)
+@click.option(
+    "--cron", default=None, metavar="EXPR", help="Own schedule, e.g. '30 7 * * 1' (default: the template's)."
+)
+@click.option(
+    "--timezone", default=None, metavar="TZ", help="IANA timezone of --cron (default: the template's)."
+)
+@click.option(
+    "--venue", "venue_id", default=None, metavar="ID", help="Venue (needed when there are several)."
+)
+@click.option(
+    "--brand", default=None, metavar="NAME", help=f"Narrow event sections to one of {', '.join(BRANDS)}."
+)
+@_channel_option
+@_format_option
+@_url_option
+def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **details) -> None:
+    """Subscribe a recipient to a report.
+
+    Without --channel the recipient's preferred channels are used; without --format the
+    recipient's preferred formats are followed.
+    """
+    with _warehouse(url) as db:
+        added = service.add_subscription(db, recipient_id, template_key, **details)
+        recipient = service.get_recipient(db, recipient_id)
+    click.echo(
+        f"Added {added.subscription_id}: {added.template_key} for {recipient}, venue {added.venue_id}; "
+        f"next delivery {_when(added.next_delivery_at)}"
+    )
+
+
+@subscriptions.command("list")
+@click.option("--template", "template_key", default=None, metavar="KEY", help="Only this report.")
+@click.option("--recipient", "recipient_id", default=None, metavar="ID", help="Only this recipient's.")
+@click.option("--paused/--active", default=None, help="Only paused, or only active, subscriptions.")
+@_url_option
+def subscriptions_list(
+    template_key: str | None, recipient_id: str | None, paused: bool | None, url: str | None
+) -> None:
+    """List subscriptions, with their schedule, filters, channels and next delivery."""
+    with _warehouse(url) as db:
+        found = service.list_subscriptions(db, template_key, recipient_id, paused)
+        names = {r.recipient_id: r.name for r in service.list_recipients(db)}
+    if not found:
+        click.echo("No subscriptions match.")
+        return
+    _print_table(
+        (
+            "ID",
+            "RECIPIENT",
+            "TEMPLATE",
+            "SCHEDULE",
+            "VENUE",
+            "BRAND",
+            "CHANNELS",
+            "FORMATS",
+            "STATUS",
+            "NEXT",
+        ),
+        [_subscription_line(s, names.get(s.recipient_id, "?")) for s in found],
+    )
+
+
+def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
+    schedule = "template's" if s.cron is None else s.cron + (f" {s.timezone}" if s.timezone else "")
+    return (
+        s.subscription_id,
+        f"{name} ({s.recipient_id})",
+        s.template_key,
+        schedule,
+        s.venue_id,
+        s.brand or "all",
+        _joined(s.channels),
+        _joined(s.formats, "recipient's"),
+        "paused" if s.paused else "active",
+        _when(s.next_delivery_at),
+    )
+
+
+@subscriptions.command("pause")
+@click.argument("subscription_id")
+@_url_option
+def subscriptions_pause(subscription_id: str, url: str | None) -> None:
+    """Stop a subscription's deliveries until it is resumed."""
+    with _warehouse(url) as db:
+        paused = service.pause(db, subscription_id)
+    click.echo(
+        f"Paused {paused.subscription_id} ({paused.template_key}); nothing is delivered until resumed."
+    )
+
+
+@subscriptions.command("resume")
+@click.argument("subscription_id")
+@_url_option
+def subscriptions_resume(subscription_id: str, url: str | None) -> None:
+    """Start a paused subscription again from its next scheduled time."""
+    with _warehouse(url) as db:
+        resumed = service.resume(db, subscription_id)
+    click.echo(
+        f"Resumed {resumed.subscription_id} ({resumed.template_key}); "
+        f"next delivery {_when(resumed.next_delivery_at)}"
+    )
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+@click.group()
+def recipients() -> None:
+    """People who receive reports: contact details, preferences and consent."""
+
+
+@recipients.command("add")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--email", required=True, help="Email address.")
+@click.option("--phone", default=None, help="Mobile number, for the sms channel.")
+@click.option("--role", required=True, metavar="ROLE", help=f"One of {', '.join(ROLES)}.")
+@_format_option
+@_channel_option
+@click.option("--timezone", default=VENUE_TIMEZONE, show_default=True, help="IANA timezone.")
+@click.option(
+    "--email-consent/--no-email-consent", default=False, help="They agreed to reports by email (GDPR)."
+)
+@click.option("--sms-consent/--no-sms-consent", default=False, help="They agreed to messages by SMS (GDPR).")
+@_url_option
+def recipients_add(name: str, role: str, url: str | None, **details) -> None:
+    """Add a recipient. Without --format / --channel: PDF by email (which needs --email-consent)."""
+    with _warehouse(url) as db:
+        added = service.add_recipient(db, name, role, **details)
+    formats, channels = _joined(added.preferred_formats), _joined(added.preferred_channels)
+    click.echo(f"Added {added}: {added.role}, {formats} by {channels}")
+
+
+@recipients.command("list")
+@_url_option
+def recipients_list(url: str | None) -> None:
+    """List recipients, with their preferences and consent."""
+    with _warehouse(url) as db:
+        found = service.list_recipients(db)
+    if not found:
+        click.echo("No recipients yet.")
+        return
+    _print_table(
+        ("ID", "NAME", "ROLE", "EMAIL", "PHONE", "FORMATS", "CHANNELS", "CONSENT", "TIMEZONE"),
+        [_recipient_line(r) for r in found],
+    )
+
+
+def _recipient_line(r: Recipient) -> tuple[str, ...]:
+    consent = [kind for kind, given in (("email", r.email_consent), ("sms", r.sms_consent)) if given]
+    return (
+        r.recipient_id,
+        r.name,
+        r.role,
+        (r.email or "-") + (" (suppressed)" if r.suppressed else ""),
+        r.phone or "-",
+        _joined(r.preferred_formats),
+        _joined(r.preferred_channels),
+        _joined(consent, "none"),
+        r.timezone,
+    )

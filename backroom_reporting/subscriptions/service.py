@@ -1,0 +1,510 @@
+"""Report recipients and subscriptions: who gets which report, on what schedule, by which channels.
+
+Plain functions over the warehouse `Database`, with no click and no Dagster, shared by the
+command line, the demo distribution list and the assets. Everything is checked before
+anything is written; a refusal is a SubscriptionError saying what was wrong and what
+would be accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import sqlalchemy as sa
+from croniter import CroniterBadDateError, croniter
+
+from backroom_reporting import settings
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
+from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layouts
+from backroom_reporting.rendering.model import FORMATS
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.source_contract import BRANDS, TIMEZONES
+from backroom_reporting.warehouse.tables.raw import RAW
+from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
+from backroom_reporting.warehouse.types import table_schema
+
+ROLES = ("owner", "manager", "events", "finance")
+CHANNELS = ("email", "sms", "slack", "webhook", "dashboard", "api")
+DEFAULT_FORMATS = ("pdf",)
+DEFAULT_CHANNELS = ("email",)
+# Ids become Dagster partition keys and appear in URLs: keep them plain.
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE_PATTERN = re.compile(r"\+?[0-9][0-9 ]{8,18}[0-9]")
+# Longer than any clock change (one hour in the UK, two at most anywhere).
+CLOCK_CHANGE_MARGIN = dt.timedelta(hours=3)
+# Error messages list at most this many known values (ids can run to hundreds).
+LISTED = 12
+
+
+class SubscriptionError(ValueError):
+    """A request the subscriptions service refuses, saying why and what would be accepted."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    recipient_id: str
+    name: str
+    email: str | None
+    phone: str | None
+    role: str
+    preferred_formats: tuple[str, ...]
+    preferred_channels: tuple[str, ...]
+    timezone: str
+    email_consent: bool
+    sms_consent: bool
+    consent_recorded_at: dt.datetime | None
+    email_verified: bool
+    suppressed: bool
+    created_at: dt.datetime
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.recipient_id})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    subscription_id: str
+    recipient_id: str
+    template_key: str
+    cron: str | None  # None: the template's default schedule
+    timezone: str | None  # None: the template's timezone
+    filters: dict[str, str]  # venue_id always; brand when the report is narrowed to one
+    channels: tuple[str, ...]
+    formats: tuple[str, ...] | None  # None: the recipient's preferred formats
+    paused: bool
+    next_delivery_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def venue_id(self) -> str:
+        return self.filters["venue_id"]
+
+    @property
+    def brand(self) -> str | None:
+        return self.filters.get("brand")
+
+    def schedule(self, template: Layout) -> tuple[str, str]:
+        """The cron expression and timezone deliveries follow: the subscription's own, else the template's."""
+        return self.cron or template.cron, self.timezone or template.timezone
+
+
+# --- schedules --------------------------------------------------------------------------------
+
+
+def next_delivery(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
+    """The first time `cron`, read on the wall clock of `timezone`, fires after `after` (in UTC).
+
+    A wall-clock time the clocks skip in spring fires as far after the jump as it was
+    after the last minute before it (01:30 becomes 02:30 BST); a time repeated in autumn
+    fires once, at its first occurrence.
+    """
+    if after.tzinfo is None:
+        raise ValueError(f"naive datetime {after!r}: `after` must be timezone-aware")
+    zone = ZoneInfo(timezone)
+    after = after.astimezone(dt.UTC)
+    # Read the wall clock from a little before `after`: a skipped time just before it on the
+    # wall clock can still be due just after it.
+    wall_clock = croniter(cron, (after - CLOCK_CHANGE_MARGIN).astimezone(zone).replace(tzinfo=None))
+    while True:
+        # fold=0 (the default): the first of a repeated time, the pre-change offset in a gap.
+        candidate = wall_clock.get_next(dt.datetime).replace(tzinfo=zone).astimezone(dt.UTC)
+        if candidate > after:
+            return candidate
+
+
+def _checked_cron(cron: str) -> str:
+    # Dagster schedules take five fields (no seconds), so subscriptions do too.
+    if not croniter.is_valid(cron) or len(croniter.expand(cron)[0]) != 5:
+        raise SubscriptionError(
+            f"cron {cron!r} is not a valid cron expression: five fields, minute hour day-of-month "
+            "month day-of-week, e.g. '0 22 * * *' for 22:00 daily"
+        )
+    try:
+        next_delivery(cron, "UTC", dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    except CroniterBadDateError as exc:
+        raise SubscriptionError(f"cron {cron!r} never fires (no such date)") from exc
+    return cron
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def _listing(values: Iterable[str]) -> str:
+    values = list(values)
+    shown = ", ".join(values[:LISTED])
+    return shown + (f" and {len(values) - LISTED} more" if len(values) > LISTED else "")
+
+
+def _one_of(what: str, value: str, known: Sequence[str]) -> str:
+    if value not in known:
+        raise SubscriptionError(f"unknown {what} {value!r}; known: {_listing(known)}")
+    return value
+
+
+def _checked_list(what: str, values: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_one_of(what, v, known) for v in values))
+
+
+def _checked_timezone(timezone: str) -> str:
+    if timezone not in TIMEZONES:
+        raise SubscriptionError(f"unknown timezone {timezone!r}: use an IANA name such as Europe/London")
+    return timezone
+
+
+def _checked_id(what: str, value: str | None, prefix: str) -> str:
+    if value is None:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    if not ID_PATTERN.fullmatch(value):
+        raise SubscriptionError(f"{what} id {value!r} must be lower-case letters, digits and hyphens")
+    return value
+
+
+def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
+    """Refuse channels the recipient cannot be reached by or has not consented to."""
+    if not channels:
+        raise SubscriptionError(f"choose at least one channel for {recipient.name}: {_listing(CHANNELS)}")
+    if "email" in channels:
+        if not recipient.email:
+            raise SubscriptionError(f"{recipient.name} has no email address, which the email channel needs")
+        if not recipient.email_consent:
+            raise SubscriptionError(
+                f"{recipient.name} has not consented to reports by email: record their consent "
+                "before choosing the email channel"
+            )
+    if "sms" in channels:
+        if not recipient.phone:
+            raise SubscriptionError(f"{recipient.name} has no phone number, which the sms channel needs")
+        if not recipient.sms_consent:
+            raise SubscriptionError(
+                f"{recipient.name} has not consented to messages by SMS: record their consent "
+                "before choosing the sms channel"
+            )
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: `now` must be timezone-aware")
+    return now.astimezone(dt.UTC)
+
+
+# --- templates and venues ---------------------------------------------------------------------
+
+
+def load_templates(layouts_dir: Path | str | None = None) -> dict[str, Layout]:
+    """The report templates (layouts) by key; the folder defaults to settings.LAYOUTS_DIR."""
+    folder = Path(layouts_dir or settings.LAYOUTS_DIR.get())
+    try:
+        templates = load_layouts(folder)
+    except LayoutError as exc:
+        raise SubscriptionError(f"cannot read the report templates: {exc}") from exc
+    if not templates:
+        raise SubscriptionError(f"no report templates in {folder.resolve()}")
+    return templates
+
+
+def _template(templates: dict[str, Layout], key: str) -> Layout:
+    if key not in templates:
+        raise SubscriptionError(f"unknown template {key!r}; known: {_listing(sorted(templates))}")
+    return templates[key]
+
+
+def venues(db: Database) -> dict[str, str]:
+    """The warehouse's venues: id -> name."""
+    table = RAW["venues"]
+    frame = db.read_columns(table.c.venue_id, table.c.name).sort("venue_id")
+    return dict(frame.iter_rows())
+
+
+def _venue_listing(known: dict[str, str]) -> str:
+    return _listing(f"{venue_id} ({name})" for venue_id, name in known.items())
+
+
+def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
+    if not known:
+        raise SubscriptionError(
+            "the warehouse holds no venues yet: load the booking system's data before subscribing"
+        )
+    if venue_id is None:
+        if len(known) == 1:
+            return next(iter(known))
+        raise SubscriptionError(f"choose a venue: {_venue_listing(known)}")
+    if venue_id not in known:
+        raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venue_listing(known)}")
+    return venue_id
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+def new_recipient(
+    name: str,
+    role: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    formats: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    timezone: str = VENUE_TIMEZONE,
+    email_consent: bool = False,
+    sms_consent: bool = False,
+    recipient_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> Recipient:
+    """A checked recipient, not yet stored. Without formats or channels: PDF by email."""
+    now = _now(now)
+    if not name.strip():
+        raise SubscriptionError("a recipient needs a name")
+    if email is not None and not EMAIL_PATTERN.fullmatch(email):
+        raise SubscriptionError(f"{email!r} is not an email address")
+    if phone is not None and not PHONE_PATTERN.fullmatch(phone):
+        raise SubscriptionError(f"{phone!r} is not a phone number (digits and spaces, e.g. 07700 900123)")
+    recipient = Recipient(
+        recipient_id=_checked_id("recipient", recipient_id, "rcp"),
+        name=name.strip(),
+        email=email,
+        phone=phone,
+        role=_one_of("role", role, ROLES),
+        preferred_formats=_checked_list("format", formats, FORMATS) or DEFAULT_FORMATS,
+        preferred_channels=_checked_list("channel", channels, CHANNELS) or DEFAULT_CHANNELS,
+        timezone=_checked_timezone(timezone),
+        email_consent=email_consent,
+        sms_consent=sms_consent,
+        consent_recorded_at=now if email_consent or sms_consent else None,
+        email_verified=False,
+        suppressed=False,
+        created_at=now,
+    )
+    _checked_reach(recipient, recipient.preferred_channels)
+    return recipient
+
+
+def add_recipient(db: Database, name: str, role: str, **details) -> Recipient:
+    """Check and store a new recipient (details as for `new_recipient`)."""
+    recipient = new_recipient(name, role, **details)
+    if _recipients(db, report_recipients.c.recipient_id == recipient.recipient_id):
+        raise SubscriptionError(f"recipient {recipient.recipient_id} already exists")
+    store(db, recipients=[recipient])
+    return recipient
+
+
+def list_recipients(db: Database) -> list[Recipient]:
+    return _recipients(db)
+
+
+def get_recipient(db: Database, recipient_id: str) -> Recipient:
+    found = _recipients(db, report_recipients.c.recipient_id == recipient_id)
+    if not found:
+        known = db.read_columns(report_recipients.c.recipient_id)["recipient_id"].sort()
+        raise SubscriptionError(f"unknown recipient {recipient_id!r}; known: {_listing(known) or 'none yet'}")
+    return found[0]
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+def new_subscription(
+    recipient: Recipient,
+    template_key: str,
+    *,
+    templates: dict[str, Layout],
+    known_venues: dict[str, str],
+    cron: str | None = None,
+    timezone: str | None = None,
+    venue_id: str | None = None,
+    brand: str | None = None,
+    channels: Iterable[str] = (),
+    formats: Iterable[str] = (),
+    subscription_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> Subscription:
+    """A checked, active subscription, not yet stored. Without channels it uses the recipient's
+    preferred channels; without formats it follows the recipient's preferred formats."""
+    now = _now(now)
+    template = _template(templates, template_key)
+    filters = {"venue_id": _checked_venue(venue_id, known_venues)}
+    if brand is not None:
+        filters["brand"] = _one_of("brand", brand, BRANDS)
+    channels = _checked_list("channel", channels, CHANNELS) or recipient.preferred_channels
+    _checked_reach(recipient, channels)
+    subscription = Subscription(
+        subscription_id=_checked_id("subscription", subscription_id, "sub"),
+        recipient_id=recipient.recipient_id,
+        template_key=template_key,
+        cron=None if cron is None else _checked_cron(cron),
+        timezone=None if timezone is None else _checked_timezone(timezone),
+        filters=filters,
+        channels=channels,
+        formats=_checked_list("format", formats, FORMATS) or None,
+        paused=False,
+        next_delivery_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    return dataclasses.replace(
+        subscription, next_delivery_at=next_delivery(*subscription.schedule(template), now)
+    )
+
+
+def add_subscription(
+    db: Database,
+    recipient_id: str,
+    template_key: str,
+    *,
+    layouts_dir: Path | str | None = None,
+    **details,
+) -> Subscription:
+    """Check and store a new subscription (details as for `new_subscription`)."""
+    recipient = get_recipient(db, recipient_id)
+    subscription = new_subscription(
+        recipient, template_key, templates=load_templates(layouts_dir), known_venues=venues(db), **details
+    )
+    if _subscriptions(db, report_subscriptions.c.subscription_id == subscription.subscription_id):
+        raise SubscriptionError(f"subscription {subscription.subscription_id} already exists")
+    store(db, subscriptions=[subscription])
+    return subscription
+
+
+def list_subscriptions(
+    db: Database,
+    template_key: str | None = None,
+    recipient_id: str | None = None,
+    paused: bool | None = None,
+) -> list[Subscription]:
+    table = report_subscriptions
+    conditions = [
+        condition
+        for given, condition in (
+            (template_key, table.c.template_key == template_key),
+            (recipient_id, table.c.recipient_id == recipient_id),
+            (paused, table.c.paused == paused),
+        )
+        if given is not None
+    ]
+    return _subscriptions(db, *conditions)
+
+
+def active_subscriptions(db: Database) -> list[Subscription]:
+    return list_subscriptions(db, paused=False)
+
+
+def get_subscription(db: Database, subscription_id: str) -> Subscription:
+    found = _subscriptions(db, report_subscriptions.c.subscription_id == subscription_id)
+    if not found:
+        known = db.read_columns(report_subscriptions.c.subscription_id)["subscription_id"].sort()
+        raise SubscriptionError(
+            f"unknown subscription {subscription_id!r}; known: {_listing(known) or 'none yet'}"
+        )
+    return found[0]
+
+
+def pause(db: Database, subscription_id: str, now: dt.datetime | None = None) -> Subscription:
+    """Stop deliveries; the subscription (and its Dagster partition) stays."""
+    subscription = get_subscription(db, subscription_id)
+    if subscription.paused:
+        raise SubscriptionError(f"subscription {subscription_id} is already paused")
+    paused = dataclasses.replace(subscription, paused=True, next_delivery_at=None, updated_at=_now(now))
+    store(db, subscriptions=[paused])
+    return paused
+
+
+def resume(
+    db: Database,
+    subscription_id: str,
+    layouts_dir: Path | str | None = None,
+    now: dt.datetime | None = None,
+) -> Subscription:
+    """Start deliveries again from the next scheduled time after now (missed ones are not sent)."""
+    subscription = get_subscription(db, subscription_id)
+    if not subscription.paused:
+        raise SubscriptionError(f"subscription {subscription_id} is already active (not paused)")
+    now = _now(now)
+    template = _template(load_templates(layouts_dir), subscription.template_key)
+    resumed = dataclasses.replace(
+        subscription,
+        paused=False,
+        next_delivery_at=next_delivery(*subscription.schedule(template), now),
+        updated_at=now,
+    )
+    store(db, subscriptions=[resumed])
+    return resumed
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+def _frame(table: sa.Table, rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=table_schema(table), orient="row")
+
+
+def _recipient_row(recipient: Recipient) -> dict:
+    row = dataclasses.asdict(recipient)
+    row["preferred_formats"] = json.dumps(list(recipient.preferred_formats))
+    row["preferred_channels"] = json.dumps(list(recipient.preferred_channels))
+    return row
+
+
+def _subscription_row(subscription: Subscription) -> dict:
+    row = dataclasses.asdict(subscription)
+    row["filters"] = json.dumps(subscription.filters)
+    row["channels"] = json.dumps(list(subscription.channels))
+    row["formats"] = None if subscription.formats is None else json.dumps(list(subscription.formats))
+    return row
+
+
+def _recipients(db: Database, *where: sa.ColumnElement[bool]) -> list[Recipient]:
+    return [
+        Recipient(
+            **(
+                row
+                | {
+                    "preferred_formats": tuple(json.loads(row["preferred_formats"])),
+                    "preferred_channels": tuple(json.loads(row["preferred_channels"])),
+                }
+            )
+        )
+        for row in db.read_table(report_recipients, *where).iter_rows(named=True)
+    ]
+
+
+def _subscriptions(db: Database, *where: sa.ColumnElement[bool]) -> list[Subscription]:
+    return [
+        Subscription(
+            **(
+                row
+                | {
+                    "filters": json.loads(row["filters"]),
+                    "channels": tuple(json.loads(row["channels"])),
+                    "formats": None if row["formats"] is None else tuple(json.loads(row["formats"])),
+                }
+            )
+        )
+        for row in db.read_table(report_subscriptions, *where).iter_rows(named=True)
+    ]
+
+
+def store(
+    db: Database, recipients: Sequence[Recipient] = (), subscriptions: Sequence[Subscription] = ()
+) -> None:
+    """Write recipients and subscriptions in one transaction, replacing rows with the same ids."""
+    writes = []
+    if recipients:
+        rows = [_recipient_row(r) for r in recipients]
+        ids = report_recipients.c.recipient_id.in_([r.recipient_id for r in recipients])
+        writes.append((report_recipients, _frame(report_recipients, rows), ids))
+    if subscriptions:
+        rows = [_subscription_row(s) for s in subscriptions]
+        ids = report_subscriptions.c.subscription_id.in_([s.subscription_id for s in subscriptions])
+        writes.append((report_subscriptions, _frame(report_subscriptions, rows), ids))
+    db.replace_many(writes)

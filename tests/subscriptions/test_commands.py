@@ -1,0 +1,165 @@
+"""`backroom subscriptions` and `backroom recipients`: readable tables, refusals exit 2 with the reason."""
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from backroom_reporting.subscriptions import service
+from backroom_reporting.subscriptions.commands import recipients, subscriptions
+from tests.subscriptions import LEEDS, set_venues, write_layouts
+
+
+@pytest.fixture
+def run(databases, tmp_path):
+    """Run a command against the test warehouse, with the test layouts as the templates."""
+    with databases.warehouse as db:
+        set_venues(db, LEEDS)
+    env = {
+        "BACKROOM_WAREHOUSE_URL": databases.warehouse_url,
+        "BACKROOM_LAYOUTS_DIR": str(write_layouts(tmp_path / "layouts")),
+    }
+
+    def invoke(group, *args: str):
+        return CliRunner().invoke(group, list(args), env=env)
+
+    return invoke
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def refused(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert f"Error: {message}" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_add_list_pause_and_resume(run):
+    added = ok(
+        run(
+            recipients,
+            "add",
+            "--name",
+            "Jo Bloggs",
+            "--email",
+            "jo@example.com",
+            "--phone",
+            "07700 900123",
+            "--role",
+            "manager",
+            "--format",
+            "pdf",
+            "--format",
+            "html",
+            "--email-consent",
+        )
+    )
+    recipient_id = re.search(r"Added Jo Bloggs \((rcp-[0-9a-f]{8})\): manager, pdf, html by email", added)[1]
+    listed = ok(run(recipients, "list")).splitlines()
+    assert listed[0].split() == [
+        "ID",
+        "NAME",
+        "ROLE",
+        "EMAIL",
+        "PHONE",
+        "FORMATS",
+        "CHANNELS",
+        "CONSENT",
+        "TIMEZONE",
+    ]
+    assert re.match(
+        rf"{recipient_id}\s+Jo Bloggs\s+manager\s+jo@example.com\s+07700 900123\s+pdf, html\s+", listed[1]
+    )
+    assert "Europe/London" in listed[1]
+
+    added = ok(run(subscriptions, "add", "--recipient", recipient_id, "--template", "daily_summary"))
+    daily = re.search(r"Added (sub-[0-9a-f]{8}): daily_summary for Jo Bloggs", added)[1]
+    assert "venue backroom-leeds; next delivery" in added
+    ok(
+        run(
+            subscriptions,
+            "add",
+            "--recipient",
+            recipient_id,
+            "--template",
+            "weekly_summary",
+            "--cron",
+            "30 7 * * 1",
+            "--brand",
+            "NOSTALGIA",
+            "--format",
+            "xlsx",
+            "--channel",
+            "email",
+            "--venue",
+            "backroom-leeds",
+        )
+    )
+    table = ok(run(subscriptions, "list")).splitlines()
+    assert table[0].split()[:4] == ["ID", "RECIPIENT", "TEMPLATE", "SCHEDULE"]
+    assert len(table) == 3
+    weekly_line = next(line for line in table if "weekly_summary" in line)
+    for cell in ("30 7 * * 1", "NOSTALGIA", "xlsx", "active", "07:30"):
+        assert cell in weekly_line
+    daily_line = next(line for line in table if daily in line)
+    assert "template's" in daily_line and "recipient's" in daily_line and "22:00" in daily_line
+
+    assert f"Paused {daily} (daily_summary)" in ok(run(subscriptions, "pause", daily))
+    paused = ok(run(subscriptions, "list", "--paused")).splitlines()
+    assert len(paused) == 2 and daily in paused[1] and "paused" in paused[1]
+    active = ok(run(subscriptions, "list", "--active")).splitlines()
+    assert len(active) == 2 and "weekly_summary" in active[1]
+    assert len(ok(run(subscriptions, "list", "--template", "daily_summary")).splitlines()) == 2
+    assert ok(run(subscriptions, "list", "--recipient", "rcp-other")) == "No subscriptions match.\n"
+
+    resumed = ok(run(subscriptions, "resume", daily))
+    assert re.search(rf"Resumed {daily} \(daily_summary\); next delivery \w{{3}} .* 22:00 (GMT|BST)", resumed)
+
+
+def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):
+    with databases.warehouse as db:
+        service.add_recipient(
+            db, "Jo Bloggs", "manager", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
+        )
+        service.add_subscription(
+            db, "rcp-jo", "daily_summary", subscription_id="sub-jo", layouts_dir=tmp_path / "layouts"
+        )
+    add = (subscriptions, "add", "--recipient", "rcp-jo", "--template")
+    refused(run(*add, "monthly"), "unknown template 'monthly'; known: daily_summary, weekly_summary")
+    refused(
+        run(*add, "daily_summary", "--cron", "every night"),
+        "cron 'every night' is not a valid cron expression",
+    )
+    refused(run(*add, "daily_summary", "--brand", "FOAM"), "unknown brand 'FOAM'; known: LA FIESTA, SHHH!")
+    refused(run(*add, "daily_summary", "--venue", "york"), "unknown venue 'york'; known: backroom-leeds")
+    refused(run(*add, "daily_summary", "--channel", "fax"), "unknown channel 'fax'")
+    refused(run(*add, "daily_summary", "--format", "docx"), "unknown format 'docx'")
+    refused(run(*add, "daily_summary", "--channel", "sms"), "Jo Bloggs has no phone number")
+    refused(
+        run(subscriptions, "add", "--recipient", "rcp-x", "--template", "daily_summary"),
+        "unknown recipient 'rcp-x'; known: rcp-jo",
+    )
+    refused(run(subscriptions, "resume", "sub-jo"), "subscription sub-jo is already active (not paused)")
+    ok(run(subscriptions, "pause", "sub-jo"))
+    refused(run(subscriptions, "pause", "sub-jo"), "subscription sub-jo is already paused")
+    refused(run(subscriptions, "pause", "sub-nope"), "unknown subscription 'sub-nope'; known: sub-jo")
+    refused(
+        run(recipients, "add", "--name", "Sam", "--email", "sam@example.com", "--role", "finance"),
+        "Sam has not consented to reports by email",
+    )
+    refused(
+        run(recipients, "add", "--name", "Sam", "--email", "sam@example.com", "--role", "cashier"),
+        "unknown role 'cashier'; known: owner, manager, events, finance",
+    )
+    assert len(ok(run(recipients, "list")).splitlines()) == 2  # nothing refused was stored
+
+
+def test_an_out_of_date_warehouse_is_refused(tmp_path):
+    result = CliRunner().invoke(subscriptions, ["list", "--url", f"sqlite:///{tmp_path}/empty.db"])
+    refused(result, "the warehouse schema at sqlite:///")
+    assert re.search(
+        r"empty.db is at nothing but this code needs \S+: run `backroom db upgrade`", result.stderr
+    )

@@ -1,0 +1,432 @@
+"""Recipients and subscriptions: every refusal says why, schedules follow the London clock."""
+
+import dataclasses
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from backroom_reporting.subscriptions import service
+from backroom_reporting.subscriptions.demo import load_demo_subscriptions
+from backroom_reporting.subscriptions.service import SubscriptionError, next_delivery
+from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
+from tests.subscriptions import DAILY_CRON, LEEDS, WEEKLY_CRON, set_venues, write_layouts
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # Saturday, the day before the clocks go forward
+LONDON = "Europe/London"
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    return write_layouts(tmp_path_factory.mktemp("layouts"))
+
+
+@pytest.fixture(scope="module")
+def templates(layouts):
+    return service.load_templates(layouts)
+
+
+@pytest.fixture
+def warehouse(databases):
+    db = databases.warehouse
+    set_venues(db, LEEDS)
+    yield db
+    db.close()
+
+
+def jo(**changes) -> service.Recipient:
+    """A general manager reachable by email, SMS and the dashboard."""
+    details = dict(
+        recipient_id="rcp-jo",
+        email="jo@example.com",
+        phone="07700 900123",
+        channels=["email"],
+        email_consent=True,
+        sms_consent=True,
+        now=NOW,
+    )
+    return service.new_recipient("Jo Bloggs", "manager", **(details | changes))
+
+
+# --- schedules --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        # 22:00 GMT is 22:00 UTC until the clocks go forward at 01:00 UTC on Sunday 29 March...
+        (at(2026, 3, 28, 12), at(2026, 3, 28, 22)),
+        # ...and 22:00 BST is 21:00 UTC from that Sunday evening on.
+        (at(2026, 3, 28, 22), at(2026, 3, 29, 21)),
+        (at(2026, 3, 29, 21, 30), at(2026, 3, 30, 21)),
+        # 22:00 BST is 21:00 UTC until the clocks go back at 01:00 UTC on Sunday 25 October...
+        (at(2026, 10, 24, 12), at(2026, 10, 24, 21)),
+        # ...and 22:00 GMT is 22:00 UTC again that Sunday evening.
+        (at(2026, 10, 24, 21), at(2026, 10, 25, 22)),
+        (at(2026, 10, 25, 21, 30), at(2026, 10, 25, 22)),
+    ],
+)
+def test_a_daily_10pm_report_follows_the_london_clock_across_both_clock_changes(after, expected):
+    assert next_delivery(DAILY_CRON, LONDON, after) == expected
+
+
+def test_monday_9am_is_9_utc_in_winter_and_8_utc_in_summer():
+    assert next_delivery(WEEKLY_CRON, LONDON, at(2026, 3, 28)) == at(2026, 3, 30, 8)
+    assert next_delivery(WEEKLY_CRON, LONDON, at(2026, 10, 24)) == at(2026, 10, 26, 9)
+
+
+def test_a_skipped_time_fires_after_the_jump_and_a_repeated_time_fires_once():
+    # 01:30 does not exist on 29 March: it fires at 02:30 BST (01:30 UTC), even when asked
+    # just after the jump.
+    assert next_delivery("30 1 * * *", LONDON, at(2026, 3, 29, 0)) == at(2026, 3, 29, 1, 30)
+    assert next_delivery("30 1 * * *", LONDON, at(2026, 3, 29, 1, 10)) == at(2026, 3, 29, 1, 30)
+    # 01:30 happens twice on 25 October: first at 01:30 BST (00:30 UTC), and only then.
+    assert next_delivery("30 1 * * *", LONDON, at(2026, 10, 24, 23)) == at(2026, 10, 25, 0, 30)
+    assert next_delivery("30 1 * * *", LONDON, at(2026, 10, 25, 0, 30)) == at(2026, 10, 26, 1, 30)
+
+
+def test_next_delivery_is_strictly_after_and_in_utc():
+    assert next_delivery(DAILY_CRON, LONDON, at(2026, 1, 5, 22)) == at(2026, 1, 6, 22)
+    local = dt.datetime(2026, 7, 1, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert next_delivery(DAILY_CRON, LONDON, local).tzinfo is UTC
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next_delivery(DAILY_CRON, LONDON, dt.datetime(2026, 7, 1))
+
+
+# --- checks that need no warehouse ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(role="bouncer"), "unknown role 'bouncer'; known: owner, manager, events, finance"),
+        (dict(name="  "), "a recipient needs a name"),
+        (dict(email="jo.example.com"), "'jo.example.com' is not an email address"),
+        (dict(phone="call me"), "'call me' is not a phone number"),
+        (dict(formats=["pdf", "docx"]), "unknown format 'docx'; known: pdf, html, xlsx, csv"),
+        (
+            dict(channels=["email", "fax"]),
+            "unknown channel 'fax'; known: email, sms, slack, webhook, dashboard, api",
+        ),
+        (dict(timezone="Leeds/Headingley"), "unknown timezone 'Leeds/Headingley'"),
+        (dict(email=None), "Jo Bloggs has no email address, which the email channel needs"),
+        (dict(email_consent=False), "Jo Bloggs has not consented to reports by email"),
+        (dict(channels=["sms"], phone=None), "Jo Bloggs has no phone number, which the sms channel needs"),
+        (dict(channels=["sms"], sms_consent=False), "Jo Bloggs has not consented to messages by SMS"),
+        (dict(recipient_id="Jo Bloggs"), "recipient id 'Jo Bloggs' must be lower-case letters"),
+    ],
+)
+def test_a_recipient_is_refused_with_the_reason(changes, message):
+    changes = dict(changes)
+    name, role = changes.pop("name", "Jo Bloggs"), changes.pop("role", "manager")
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        service.new_recipient(
+            name,
+            role,
+            **(
+                dict(
+                    email="jo@example.com",
+                    phone="07700 900123",
+                    channels=["email"],
+                    email_consent=True,
+                    sms_consent=True,
+                )
+                | changes
+            ),
+        )
+
+
+def test_a_new_recipient_gets_pdf_by_email_an_id_and_a_consent_time():
+    recipient = service.new_recipient(
+        "Sam Lee", "finance", email="sam@example.com", email_consent=True, now=NOW
+    )
+    assert re.fullmatch(r"rcp-[0-9a-f]{8}", recipient.recipient_id)
+    assert (recipient.preferred_formats, recipient.preferred_channels) == (("pdf",), ("email",))
+    assert (recipient.timezone, recipient.consent_recorded_at, recipient.created_at) == (LONDON, NOW, NOW)
+    assert not recipient.email_verified and not recipient.suppressed
+    no_consent = service.new_recipient("Ali", "events", channels=["dashboard"], now=NOW)
+    assert no_consent.email is None and no_consent.consent_recorded_at is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            dict(template_key="monthly_summary"),
+            "unknown template 'monthly_summary'; known: daily_summary, weekly_summary",
+        ),
+        (dict(cron="0 25 * * *"), "cron '0 25 * * *' is not a valid cron expression"),
+        (dict(cron="0 0 22 * * *"), "cron '0 0 22 * * *' is not a valid cron expression: five fields"),
+        (dict(cron="0 9 30 2 *"), "cron '0 9 30 2 *' never fires"),
+        (dict(timezone="Europe/Leeds"), "unknown timezone 'Europe/Leeds'"),
+        (
+            dict(venue_id="backroom-york"),
+            "unknown venue 'backroom-york'; known: backroom-leeds (The Backroom Leeds)",
+        ),
+        (dict(brand="FOAM PARTY"), "unknown brand 'FOAM PARTY'; known: LA FIESTA, SHHH!, NOSTALGIA, PRIVATE"),
+        (dict(formats=["docx"]), "unknown format 'docx'; known: pdf, html, xlsx, csv"),
+        (dict(channels=["pigeon"]), "unknown channel 'pigeon'; known: email, sms, slack, webhook"),
+        (dict(subscription_id="sub_1"), "subscription id 'sub_1' must be lower-case letters"),
+    ],
+)
+def test_a_subscription_is_refused_with_the_reason(templates, changes, message):
+    details = dict(template_key="daily_summary", templates=templates, known_venues=LEEDS, now=NOW) | changes
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        service.new_subscription(jo(), **details)
+
+
+@pytest.mark.parametrize(
+    ("recipient", "channel", "message"),
+    [
+        (jo(email=None, channels=["dashboard"]), "email", "Jo Bloggs has no email address"),
+        (
+            jo(email_consent=False, channels=["dashboard"]),
+            "email",
+            "Jo Bloggs has not consented to reports by email",
+        ),
+        (jo(phone=None), "sms", "Jo Bloggs has no phone number, which the sms channel needs"),
+        (jo(sms_consent=False), "sms", "Jo Bloggs has not consented to messages by SMS"),
+    ],
+)
+def test_a_channel_needs_the_address_and_the_consent(templates, recipient, channel, message):
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        service.new_subscription(
+            recipient, "daily_summary", templates=templates, known_venues=LEEDS, channels=[channel], now=NOW
+        )
+
+
+def test_venues_one_is_chosen_for_you_several_need_a_choice_none_is_refused(templates):
+    def venue(known, venue_id=None) -> str:
+        return service.new_subscription(
+            jo(), "daily_summary", templates=templates, known_venues=known, venue_id=venue_id, now=NOW
+        ).venue_id
+
+    assert venue(LEEDS) == "backroom-leeds"
+    two = LEEDS | {"backroom-york": "The Backroom York"}
+    assert venue(two, "backroom-york") == "backroom-york"
+    message = "choose a venue: backroom-leeds (The Backroom Leeds), backroom-york (The Backroom York)"
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        venue(two)
+    with pytest.raises(SubscriptionError, match="the warehouse holds no venues yet"):
+        venue({})
+
+
+def test_templates_come_from_the_configured_folder(monkeypatch, layouts, tmp_path):
+    monkeypatch.setenv("BACKROOM_LAYOUTS_DIR", str(layouts))
+    assert set(service.load_templates()) == {"daily_summary", "weekly_summary"}
+    with pytest.raises(SubscriptionError, match="no report templates in"):
+        service.load_templates(tmp_path)
+    with pytest.raises(SubscriptionError, match="cannot read the report templates: no report layouts folder"):
+        service.load_templates(tmp_path / "missing")
+
+
+def test_schedule_and_formats_default_to_the_template_and_the_recipient(templates):
+    default = service.new_subscription(
+        jo(), "daily_summary", templates=templates, known_venues=LEEDS, now=NOW
+    )
+    assert (default.cron, default.timezone, default.formats, default.channels) == (
+        None,
+        None,
+        None,
+        ("email",),
+    )
+    assert default.schedule(templates["daily_summary"]) == (DAILY_CRON, LONDON)
+    assert default.next_delivery_at == at(2026, 3, 28, 22)
+    own = service.new_subscription(
+        jo(),
+        "weekly_summary",
+        templates=templates,
+        known_venues=LEEDS,
+        cron="30 7 * * 1",
+        timezone="America/New_York",
+        brand="NOSTALGIA",
+        formats=["xlsx", "csv", "xlsx"],
+        channels=["sms", "email"],
+        now=NOW,
+    )
+    assert own.filters == {"venue_id": "backroom-leeds", "brand": "NOSTALGIA"}
+    assert (own.formats, own.channels) == (("xlsx", "csv"), ("sms", "email"))
+    # Monday 30 March 07:30 in New York (EDT, UTC-4).
+    assert own.next_delivery_at == at(2026, 3, 30, 11, 30)
+
+
+# --- the warehouse ----------------------------------------------------------------------------
+
+
+def test_recipients_and_subscriptions_are_stored_and_listed(warehouse, layouts):
+    jo_ = service.add_recipient(
+        warehouse, "Jo Bloggs", "manager", email="jo@example.com", email_consent=True, now=NOW
+    )
+    sam = service.add_recipient(
+        warehouse,
+        "Sam Lee",
+        "finance",
+        recipient_id="rcp-sam",
+        email="sam@example.com",
+        formats=["xlsx"],
+        channels=["email", "dashboard"],
+        email_consent=True,
+        now=NOW,
+    )
+    assert service.list_recipients(warehouse) == sorted([jo_, sam], key=lambda r: r.recipient_id)
+    daily = service.add_subscription(
+        warehouse, jo_.recipient_id, "daily_summary", layouts_dir=layouts, now=NOW
+    )
+    weekly = service.add_subscription(
+        warehouse,
+        "rcp-sam",
+        "weekly_summary",
+        layouts_dir=layouts,
+        subscription_id="sub-sam-weekly",
+        cron="30 7 * * 1",
+        formats=["xlsx", "csv"],
+        now=NOW,
+    )
+    assert re.fullmatch(r"sub-[0-9a-f]{8}", daily.subscription_id)
+    assert daily.filters == {"venue_id": "backroom-leeds"}
+    assert daily.next_delivery_at == at(2026, 3, 28, 22)
+    assert weekly.channels == ("email", "dashboard")
+    assert weekly.next_delivery_at == at(2026, 3, 30, 6, 30)  # 07:30 BST
+    assert service.get_subscription(warehouse, daily.subscription_id) == daily
+    assert service.get_subscription(warehouse, "sub-sam-weekly") == weekly
+    assert service.list_subscriptions(warehouse, template_key="weekly_summary") == [weekly]
+    assert service.list_subscriptions(warehouse, recipient_id=jo_.recipient_id) == [daily]
+    assert len(service.active_subscriptions(warehouse)) == 2
+    assert service.list_subscriptions(warehouse, paused=True) == []
+    stored = (
+        warehouse.read_table(report_subscriptions).filter(subscription_id="sub-sam-weekly").row(0, named=True)
+    )
+    assert (stored["filters"], stored["channels"], stored["formats"]) == (
+        '{"venue_id": "backroom-leeds"}',
+        '["email", "dashboard"]',
+        '["xlsx", "csv"]',
+    )
+
+
+def test_references_are_checked_against_the_warehouse(warehouse, layouts):
+    with pytest.raises(SubscriptionError, match=re.escape("unknown recipient 'rcp-nobody'; known: none yet")):
+        service.add_subscription(warehouse, "rcp-nobody", "daily_summary", layouts_dir=layouts)
+    service.add_recipient(
+        warehouse, "Jo Bloggs", "manager", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
+    )
+    with pytest.raises(SubscriptionError, match=re.escape("unknown recipient 'rcp-nobody'; known: rcp-jo")):
+        service.add_subscription(warehouse, "rcp-nobody", "daily_summary", layouts_dir=layouts)
+    with pytest.raises(SubscriptionError, match="recipient rcp-jo already exists"):
+        service.add_recipient(warehouse, "Jo Again", "owner", recipient_id="rcp-jo", channels=["dashboard"])
+    with pytest.raises(
+        SubscriptionError, match=re.escape("unknown venue 'backroom-york'; known: backroom-leeds")
+    ):
+        service.add_subscription(
+            warehouse, "rcp-jo", "daily_summary", layouts_dir=layouts, venue_id="backroom-york"
+        )
+    service.add_subscription(
+        warehouse, "rcp-jo", "daily_summary", layouts_dir=layouts, subscription_id="sub-jo"
+    )
+    with pytest.raises(SubscriptionError, match="subscription sub-jo already exists"):
+        service.add_subscription(
+            warehouse, "rcp-jo", "weekly_summary", layouts_dir=layouts, subscription_id="sub-jo"
+        )
+    set_venues(warehouse, LEEDS | {"backroom-york": "The Backroom York"})
+    with pytest.raises(
+        SubscriptionError, match=re.escape("choose a venue: backroom-leeds (The Backroom Leeds), ")
+    ):
+        service.add_subscription(warehouse, "rcp-jo", "weekly_summary", layouts_dir=layouts)
+    for act in (service.get_subscription, service.pause, service.resume):
+        with pytest.raises(
+            SubscriptionError, match=re.escape("unknown subscription 'sub-nope'; known: sub-jo")
+        ):
+            act(warehouse, "sub-nope")
+
+
+def test_pause_stops_deliveries_and_resume_recomputes_the_next_one(warehouse, layouts):
+    service.add_recipient(
+        warehouse, "Jo Bloggs", "manager", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
+    )
+    added = service.add_subscription(
+        warehouse, "rcp-jo", "daily_summary", layouts_dir=layouts, subscription_id="sub-jo", now=NOW
+    )
+    with pytest.raises(
+        SubscriptionError, match=re.escape("subscription sub-jo is already active (not paused)")
+    ):
+        service.resume(warehouse, "sub-jo", layouts_dir=layouts)
+    paused_at = at(2026, 3, 28, 13)
+    paused = service.pause(warehouse, "sub-jo", now=paused_at)
+    assert (paused.paused, paused.next_delivery_at, paused.updated_at) == (True, None, paused_at)
+    assert service.get_subscription(warehouse, "sub-jo") == paused
+    assert service.active_subscriptions(warehouse) == []
+    assert service.list_subscriptions(warehouse, paused=True) == [paused]
+    with pytest.raises(SubscriptionError, match=re.escape("subscription sub-jo is already paused")):
+        service.pause(warehouse, "sub-jo")
+    # Resumed on the Monday after the clocks went forward: the next is 22:00 BST that night.
+    resumed_at = at(2026, 3, 30, 9)
+    resumed = service.resume(warehouse, "sub-jo", layouts_dir=layouts, now=resumed_at)
+    assert (resumed.paused, resumed.next_delivery_at) == (False, at(2026, 3, 30, 21))
+    assert resumed == dataclasses.replace(added, next_delivery_at=at(2026, 3, 30, 21), updated_at=resumed_at)
+    assert service.get_subscription(warehouse, "sub-jo") == resumed
+
+
+def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, layouts):
+    set_venues(warehouse, LEEDS | {"backroom-york": "The Backroom York"})
+    service.add_recipient(
+        warehouse, "Jo Bloggs", "manager", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
+    )
+    service.add_subscription(
+        warehouse,
+        "rcp-jo",
+        "daily_summary",
+        venue_id="backroom-york",
+        subscription_id="sub-jo",
+        layouts_dir=layouts,
+    )
+    recipients, subscriptions = load_demo_subscriptions(warehouse, layouts, now=NOW)
+    first = warehouse.read_table(report_recipients), warehouse.read_table(report_subscriptions)
+
+    assert {r.recipient_id: r.role for r in recipients} == {
+        "rcp-owner": "owner",
+        "rcp-manager": "manager",
+        "rcp-events": "events",
+        "rcp-finance": "finance",
+    }
+    for r in recipients:
+        assert r.email.endswith("@example.com") and re.fullmatch(r"07700 900\d{3}", r.phone)
+        assert r.email_consent and r.consent_recorded_at == NOW
+    by_id = {s.subscription_id: s for s in subscriptions}
+    assert {(s.recipient_id, s.template_key) for s in subscriptions} == {
+        ("rcp-owner", "daily_summary"),
+        ("rcp-owner", "weekly_summary"),
+        ("rcp-manager", "daily_summary"),
+        ("rcp-manager", "weekly_summary"),
+        ("rcp-events", "weekly_summary"),
+        ("rcp-finance", "daily_summary"),
+        ("rcp-finance", "weekly_summary"),
+    }
+    assert by_id["sub-owner-daily"].formats == ("pdf", "xlsx")
+    assert by_id["sub-manager-daily"].formats == ("pdf", "html")
+    assert by_id["sub-finance-daily"].formats == ("xlsx", "csv")
+    assert by_id["sub-events-weekly"].brand == "NOSTALGIA"
+    finance_weekly = by_id["sub-finance-weekly"]
+    assert (finance_weekly.cron, finance_weekly.formats) == ("30 7 * * 1", ("xlsx", "csv", "pdf"))
+    assert finance_weekly.next_delivery_at == at(2026, 3, 30, 6, 30)  # Monday 07:30 BST
+    assert {s.venue_id for s in subscriptions} == {"backroom-leeds"}
+
+    # Again, at the same moment: the very same rows.
+    load_demo_subscriptions(warehouse, layouts, now=NOW)
+    again = warehouse.read_table(report_recipients), warehouse.read_table(report_subscriptions)
+    assert first[0].equals(again[0]) and first[1].equals(again[1])
+    assert again[1].height == 8  # seven demo subscriptions and Jo's, untouched
+
+    # Later, after a pause: the demo list is restored, keeping when each row was created.
+    service.pause(warehouse, "sub-owner-daily")
+    later = at(2026, 4, 2, 12)
+    load_demo_subscriptions(warehouse, layouts, now=later)
+    owner_daily = service.get_subscription(warehouse, "sub-owner-daily")
+    assert not owner_daily.paused and owner_daily.created_at == NOW and owner_daily.updated_at == later
+    assert owner_daily.next_delivery_at == at(2026, 4, 2, 21)
+    assert service.get_recipient(warehouse, "rcp-owner").consent_recorded_at == NOW
+    assert warehouse.scalar(sa.select(sa.func.count()).select_from(report_subscriptions)) == 8
