@@ -140,13 +140,15 @@ def _chromium_path() -> str | None:
 class ChartRenderer:
     """One kaleido (headless Chromium) session for the charts of a run.
 
-    kaleido's sync server is one per process, so one renderer may be open at a time; share it.
+    kaleido's sync server is one per process, so renderers share it: the first to open
+    starts Chromium and the last to close stops it (a run inside a test session that
+    already draws charts reuses the session's browser).
 
         with ChartRenderer() as charts:
             svg = charts.svg(chart, "revenue_by_hour")
     """
 
-    _open_in_process = False
+    _users_in_process = 0
 
     def __init__(self, start_timeout_seconds: float = 60.0):
         self.start_timeout_seconds = start_timeout_seconds
@@ -162,12 +164,13 @@ class ChartRenderer:
                 + ". Install it with `apt-get install -y chromium` (or point BROWSER_PATH at a Chromium "
                 "or Chrome executable)."
             )
-        if ChartRenderer._open_in_process:
-            raise ChartRendererError("a ChartRenderer is already open in this process: share that one")
-        kaleido.start_sync_server(mathjax=False)
-        ChartRenderer._open_in_process = self._open = True
+        if ChartRenderer._users_in_process == 0:
+            kaleido.start_sync_server(mathjax=False)
+        ChartRenderer._users_in_process += 1
+        self._open = True
         try:
-            self._warm_up(path)
+            if ChartRenderer._users_in_process == 1:
+                self._warm_up(path)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -177,8 +180,10 @@ class ChartRenderer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._open:
-            kaleido.stop_sync_server(silence_warnings=True)
-            ChartRenderer._open_in_process = self._open = False
+            self._open = False
+            ChartRenderer._users_in_process -= 1
+            if ChartRenderer._users_in_process == 0:
+                kaleido.stop_sync_server(silence_warnings=True)
 
     def _warm_up(self, path: str) -> None:
         """Start Chromium now with an empty figure, so a browser that cannot start fails here,

@@ -75,9 +75,12 @@ def create_engine(url: str, search_path: str | None = None) -> sa.Engine:
         )
 
         @sa.event.listens_for(engine, "connect")
-        def _wal(dbapi_conn, _record) -> None:
-            # WAL (a property of the file, kept once set) lets runs read while another writes.
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        def _rollback_journal(dbapi_conn, _record) -> None:
+            # Not WAL: with two copies of SQLite in one process, one copy closing the file
+            # believes it is the last connection, checkpoints and deletes the WAL under the
+            # other's still-open connection ("database disk image is malformed"). With the
+            # rollback journal an idle connection holds no shared state to go stale.
+            dbapi_conn.execute("PRAGMA journal_mode=DELETE")
 
         return engine
     connect_args = {"options": f"-csearch_path={search_path}"} if search_path else {}

@@ -1,0 +1,247 @@
+"""subscription_reports through Dagster: files in the store, the history row, figures that
+match the warehouse in every format, reuse of identical renders, the failure path, and
+the schedules and sensors that ask for reports."""
+
+import csv
+import datetime as dt
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+import pypdf
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from backroom_reporting.assets.reports import REPORT_DAY_TAG
+from backroom_reporting.definitions import defs
+from backroom_reporting.rendering.history import generations_of, latest_report
+from backroom_reporting.rendering.layouts import load_layouts
+from backroom_reporting.rendering.store import ReportStore
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.resources.reports import ReportRenderingResource
+from backroom_reporting.schedules.reports import report_schedules
+from backroom_reporting.sensors.reports import subscriptions_on_their_own_schedule
+from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
+from backroom_reporting.subscriptions import service
+from backroom_reporting.subscriptions.demo import load_demo_subscriptions
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
+from backroom_reporting.warehouse.tables.reports import report_templates
+from tests.conftest import Databases
+from tests.design_section_5 import daily_figures, instant
+from tests.worlds import night_of, source_rows
+
+LAYOUTS = Path(__file__).parents[2] / "report_layouts"
+SATURDAY = dt.date(2026, 11, 21)
+REPORTS = [dg.AssetKey("subscription_reports"), dg.AssetKey("report_generation_history")]
+
+
+class Venue:
+    """A copy of the shared reporting world's warehouse, with the demo subscriptions, a
+    report store and a Dagster instance of its own."""
+
+    def __init__(self, world, tmp_path: Path, layouts: Path = LAYOUTS):
+        copy = tmp_path / "warehouse.db"
+        shutil.copy(world.databases.warehouse_url.removeprefix("sqlite:///"), copy)
+        self.databases = Databases("sqlite", world.databases.source_url, f"sqlite:///{copy}")
+        self.source_url = world.databases.source_url
+        self.store = ReportStore(tmp_path / "reports")
+        self.layouts = layouts
+        self.db = Database(self.databases.warehouse_url)
+        _, self.subscriptions = load_demo_subscriptions(self.db, layouts)
+        self.instance = dg.DagsterInstance.ephemeral()
+        sync_subscription_partitions(self.instance, [s.subscription_id for s in self.subscriptions])
+        self.resources = {
+            "warehouse": WarehouseResource(url=self.databases.warehouse_url),
+            "reports": ReportRenderingResource(layouts_dir=str(layouts), store_dir=str(self.store.root)),
+        }
+
+    def render(self, subscription_id: str, day: dt.date = SATURDAY, raise_on_error: bool = True):
+        return dg.materialize(
+            [*defs.assets],
+            selection=REPORTS,
+            partition_key=subscription_id,
+            instance=self.instance,
+            resources={**defs.resources, **self.resources},
+            tags={REPORT_DAY_TAG: day.isoformat()},
+            raise_on_error=raise_on_error,
+        )
+
+    def latest(self, subscription_id: str) -> dict:
+        return generations_of(self.db, subscription_id).row(-1, named=True)
+
+    def file(self, generation: dict, fmt: str) -> bytes:
+        [entry] = [f for f in json.loads(generation["files"]) if f["format"] == fmt]
+        return self.store.read(entry["path"])
+
+
+@pytest.fixture
+def venue(reporting_world, tmp_path) -> Venue:
+    return Venue(reporting_world, tmp_path)
+
+
+def pounds(pence: int) -> str:
+    return f"£{pence / 100:,.2f}"
+
+
+def test_a_subscription_gets_its_report_in_its_formats_with_the_warehouses_figures(venue):
+    venue.render("sub-owner-daily")  # the owner takes PDF and Excel
+    generation = venue.latest("sub-owner-daily")
+    assert generation["status"] == "succeeded"
+    assert {f["format"] for f in json.loads(generation["files"])} == {"pdf", "xlsx"}
+    for entry in json.loads(generation["files"]):
+        content = venue.store.read(entry["path"])
+        assert entry["size_bytes"] == len(content)
+        assert Path(entry["path"]).stem == entry["sha256"]
+    layout = load_layouts(LAYOUTS)["daily_summary"]
+    assert generation["template_hash"] == layout.content_hash
+    assert venue.db.read_table(report_templates)["content_hash"].to_list().count(layout.content_hash) == 1
+
+    expected = daily_figures(venue.source_url)[("backroom-leeds", SATURDAY)]
+    pdf = "\n".join(
+        page.extract_text() for page in pypdf.PdfReader(io.BytesIO(venue.file(generation, "pdf"))).pages
+    )
+    assert "Saturday 21 November 2026" in pdf
+    assert "BACKROOM LEEDS" in pdf.upper()
+    assert f"£{expected['gross_revenue_pence'] / 100:,.0f}" in pdf
+    assert pounds(expected["deposits_pence"]) in pdf
+
+    book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
+    bookings = next(book[name] for name in book.sheetnames if "Bookings" in name)
+    header = [c.value for c in bookings[1]]
+    saturday_row = next(
+        row
+        for row in bookings.iter_rows(min_row=2, values_only=True)
+        if isinstance(row[0], dt.datetime) and row[0].date() == SATURDAY
+    )
+    warehouse = venue.db.read_table(daily_aggregations, daily_aggregations.c.business_date == SATURDAY).row(
+        0, named=True
+    )
+    assert saturday_row[header.index("Bookings")] == warehouse["bookings_total"]
+    assert saturday_row[header.index("Deposits taken")] == warehouse["deposits_pence"] / 100
+    assert isinstance(saturday_row[header.index("Deposits taken")], int | float)
+
+
+def test_weekly_csv_parses_back_to_the_warehouse_rows(venue):
+    venue.render("sub-finance-weekly")  # finance takes xlsx, csv and pdf
+    generation = venue.latest("sub-finance-weekly")
+    archive = zipfile.ZipFile(io.BytesIO(venue.file(generation, "csv")))
+    [events] = [name for name in archive.namelist() if name.endswith("_events.csv")]
+    rows = list(csv.DictReader(io.StringIO(archive.read(events).decode())))
+    # Independently: `in` scans inside each of the week's event windows.
+    monday = SATURDAY - dt.timedelta(days=5)
+    held = [
+        e
+        for e in source_rows(venue.source_url, "events")
+        if e["status"] != "cancelled"
+        and monday <= night_of(instant(e["starts_at"])) <= monday + dt.timedelta(days=6)
+    ]
+    scans = [
+        instant(c["scanned_at"]) for c in source_rows(venue.source_url, "check_ins") if c["direction"] == "in"
+    ]
+    expected = sum(1 for e in held for t in scans if instant(e["starts_at"]) <= t < instant(e["ends_at"]))
+    assert len(rows) == len(held)
+    assert sum(int(r["attendance"]) for r in rows) == expected
+
+
+def test_an_identical_render_is_reused_within_the_templates_ttl(venue):
+    venue.render("sub-owner-daily")
+    first = venue.latest("sub-owner-daily")
+    venue.render("sub-manager-daily")  # same template, period and filters; PDF and HTML
+    second = venue.latest("sub-manager-daily")
+    files = {f["format"]: f for f in json.loads(second["files"])}
+    assert files["pdf"]["reused_from"] == first["generation_id"]
+    assert files["html"]["reused_from"] is None  # nobody had rendered the HTML yet
+    owner_pdf = next(f for f in json.loads(first["files"]) if f["format"] == "pdf")
+    assert files["pdf"]["path"] == owner_pdf["path"]
+
+
+def test_a_failed_render_is_recorded_and_the_last_good_report_stays_available_marked_stale(venue):
+    venue.render("sub-owner-daily")
+    good = venue.latest("sub-owner-daily")
+    engine = sa.create_engine(venue.databases.warehouse_url)
+    with engine.begin() as conn:  # Saturday's hours no longer add up to the day
+        conn.execute(
+            sa.text(
+                "UPDATE hourly_aggregations SET bar_revenue_pence = bar_revenue_pence + 100 "
+                "WHERE business_date = '2026-11-21' AND local_hour = 0"
+            )
+        )
+    engine.dispose()
+    result = venue.render("sub-owner-daily", raise_on_error=False)
+    assert not result.success
+    failed = venue.latest("sub-owner-daily")
+    assert failed["status"] == "failed" and "matches_hourly" in failed["error"]
+    latest = latest_report(venue.db, "sub-owner-daily")
+    assert latest.generation["generation_id"] == good["generation_id"]
+    assert latest.stale and "matches_hourly" in latest.failure
+    assert venue.file(good, "pdf").startswith(b"%PDF")  # still in the store
+
+
+def test_a_closed_night_renders_a_no_trading_report(venue):
+    venue.render("sub-finance-daily", day=dt.date(2026, 11, 16))  # Monday; xlsx and csv
+    generation = venue.latest("sub-finance-daily")
+    assert generation["status"] == "succeeded"
+    book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
+    summary = next(book[name] for name in book.sheetnames if "Executive" in name)
+    assert any("did not trade" in str(c.value) for row in summary.iter_rows() for c in row)
+
+
+def test_the_layout_schedule_asks_for_each_active_subscription_on_its_schedule(venue):
+    service.pause(venue.db, "sub-manager-daily")
+    [schedule] = [s for s in report_schedules(load_layouts(LAYOUTS)) if s.name == "daily_summary_schedule"]
+    with dg.build_schedule_context(
+        instance=venue.instance,
+        resources={"warehouse": venue.resources["warehouse"]},
+        scheduled_execution_time=dt.datetime(2026, 11, 27, 22, tzinfo=dt.UTC),
+    ) as context:
+        requests = schedule(context)
+    assert sorted(r.partition_key for r in requests) == ["sub-finance-daily", "sub-owner-daily"]
+    assert all(r.run_key.endswith("2026-11-27T22:00:00+00:00") for r in requests)
+
+
+def test_a_subscription_with_its_own_cron_is_run_by_the_sensor_when_it_ticks(venue):
+    # sub-finance-weekly runs at 07:30 on Mondays, London time.
+    week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+    with dg.build_sensor_context(
+        instance=venue.instance, cursor=week_ago.isoformat(), resources=venue.resources
+    ) as context:
+        result = subscriptions_on_their_own_schedule(context)
+    assert [r.partition_key for r in result.run_requests] == ["sub-finance-weekly"]
+    assert "07:30:00" in result.run_requests[0].run_key or "06:30:00" in result.run_requests[0].run_key
+    with dg.build_sensor_context(
+        instance=venue.instance, cursor=result.cursor, resources=venue.resources
+    ) as context:
+        again = subscriptions_on_their_own_schedule(context)
+    assert again.run_requests == []
+
+
+def test_a_layout_added_at_test_time_becomes_a_report(reporting_world, tmp_path):
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    monthly = yaml.safe_load((layouts / "weekly_summary.yaml").read_text())
+    monthly.update(key="monthly_summary", title="Monthly Summary", period="month")
+    monthly["schedule"]["cron"] = "0 9 1 * *"
+    (layouts / "monthly_summary.yaml").write_text(yaml.safe_dump(monthly, sort_keys=False))
+    venue = Venue(reporting_world, tmp_path, layouts)
+    added = service.add_subscription(
+        venue.db,
+        recipient_id="rcp-owner",
+        template_key="monthly_summary",
+        formats=["pdf"],
+        layouts_dir=layouts,
+    )
+    sync_subscription_partitions(venue.instance, [added.subscription_id])
+    venue.render(added.subscription_id, day=dt.date(2026, 10, 15))
+    generation = venue.latest(added.subscription_id)
+    assert generation["template_key"] == "monthly_summary" and generation["period_first_day"] == dt.date(
+        2026, 10, 1
+    )
+    assert (
+        "October 2026" in pypdf.PdfReader(io.BytesIO(venue.file(generation, "pdf"))).pages[0].extract_text()
+    )
