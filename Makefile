@@ -24,14 +24,18 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	mkdir -p var/dagster
 	touch $@
 
 lint: install
 	$(BIN)/ruff check .
 
+# Not part of the tests: minutes each; add --postgres URL to the scripts for PostgreSQL figures.
 bench: install
+	$(BIN)/python benchmarks/bench_generator.py --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_raw_layer.py
+	$(BIN)/python benchmarks/bench_analytics.py backfill
+	$(BIN)/python benchmarks/bench_analytics.py day --history 90 --history 730
+	$(BIN)/python benchmarks/bench_reports.py
 
 clean:
 	rm -rf var

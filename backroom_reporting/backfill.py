@@ -38,6 +38,24 @@ class StageResult:
         return list(self.failed_checks)
 
 
+def with_databases(
+    defs: dg.Definitions, source_url: str, warehouse_url: str, report_store: str | None = None
+) -> dg.Definitions:
+    """The project's assets and checks wired to given databases (tests, benchmarks)."""
+    from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
+    from backroom_reporting.resources.reports import ReportRenderingResource
+
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        resources={
+            "booking_system": BookingSystemResource(url=source_url),
+            "warehouse": WarehouseResource(url=warehouse_url),
+            "reports": ReportRenderingResource(store_dir=report_store),
+        },
+    )
+
+
 def plan_stages(asset_graph) -> list[Stage]:
     """Cut the graph into runs: a topological order that keeps assets of one partitions
     definition together for as long as their dependencies allow."""

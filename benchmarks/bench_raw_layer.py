@@ -20,11 +20,10 @@ import uuid
 import dagster as dg
 import sqlalchemy as sa
 
-from backroom_reporting.backfill import backfill
+from backroom_reporting.backfill import backfill, with_databases
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.warehouse.migrate import upgrade
 from backroom_reporting.warehouse.source_contract import CONTRACT
 
@@ -38,14 +37,7 @@ def run(label: str, source_url: str, warehouse_url: str, venues: int, days: int,
     generated = time.perf_counter() - began
     upgrade(warehouse_url)
     raw = [dg.AssetKey(f"raw_{name}") for name in CONTRACT]
-    wired = dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        resources={
-            "booking_system": BookingSystemResource(url=source_url),
-            "warehouse": WarehouseResource(url=warehouse_url),
-        },
-    )
+    wired = with_databases(defs, source_url, warehouse_url)
     with dg.DagsterInstance.ephemeral() as instance:
         began = time.perf_counter()
         stages = backfill(wired, window, instance, selection=raw)

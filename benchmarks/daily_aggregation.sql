@@ -12,21 +12,21 @@ WITH days AS (
 ),
 bar AS (
     SELECT venue_id, business_date,
-           SUM(amount_pence) FILTER (WHERE booking_id IS NULL) AS bar_revenue_pence,
-           SUM(amount_pence) FILTER (WHERE booking_id IS NOT NULL) AS table_revenue_pence
+           (SUM(amount_pence) FILTER (WHERE booking_id IS NULL))::bigint AS bar_revenue_pence,
+           (SUM(amount_pence) FILTER (WHERE booking_id IS NOT NULL))::bigint AS table_revenue_pence
     FROM raw_bar_transactions WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
 ),
 tickets AS (
     SELECT venue_id, business_date,
-           SUM(gross_pence - fee_pence) FILTER (WHERE status = 'paid') AS ticket_revenue_pence,
-           SUM(quantity) FILTER (WHERE status = 'paid') AS tickets_sold
+           (SUM(gross_pence - fee_pence) FILTER (WHERE status = 'paid'))::bigint AS ticket_revenue_pence,
+           (SUM(quantity) FILTER (WHERE status = 'paid'))::bigint AS tickets_sold
     FROM raw_ticket_sales WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
 ),
 pay AS (
     SELECT venue_id, business_date,
-           SUM(amount_pence) FILTER (WHERE status = 'succeeded' AND kind = 'deposit') AS deposits_pence,
+           (SUM(amount_pence) FILTER (WHERE status = 'succeeded' AND kind = 'deposit'))::bigint AS deposits_pence,
            COUNT(*) FILTER (WHERE status = 'succeeded' AND kind = 'deposit') AS deposit_payments,
-           SUM(amount_pence) FILTER (WHERE status = 'succeeded' AND kind = 'refund') AS refunds_pence
+           (SUM(amount_pence) FILTER (WHERE status = 'succeeded' AND kind = 'refund'))::bigint AS refunds_pence
     FROM raw_payments WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
 ),
 bk AS (
@@ -36,7 +36,7 @@ bk AS (
            COUNT(*) FILTER (WHERE status = 'cancelled') AS bookings_cancelled,
            COUNT(*) FILTER (WHERE status = 'no_show') AS no_shows,
            COUNT(*) FILTER (WHERE status = 'completed') AS bookings_completed,
-           SUM(party_size) FILTER (WHERE status = 'completed') AS covers,
+           (SUM(party_size) FILTER (WHERE status = 'completed'))::bigint AS covers,
            COUNT(DISTINCT table_id) FILTER (WHERE status = 'completed') AS tables_used,
            COUNT(*) FILTER (WHERE status <> 'cancelled' AND special_occasion = 'birthday') AS birthdays,
            COUNT(*) FILTER (WHERE status <> 'cancelled' AND special_occasion = 'anniversary') AS anniversaries

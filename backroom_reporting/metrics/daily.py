@@ -12,6 +12,8 @@ import polars as pl
 
 from backroom_reporting.metrics.occupancy import daily_peaks, running_occupancy
 from backroom_reporting.metrics.ratios import ratio
+from backroom_reporting.warehouse.tables import aggregations as tables
+from backroom_reporting.warehouse.types import table_schema
 
 DAY = ["venue_id", "business_date"]
 
@@ -122,32 +124,12 @@ def _feedback(feedback: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-COUNT_COLUMNS = (
-    "bar_revenue_pence",
-    "table_revenue_pence",
-    "ticket_revenue_pence",
-    "deposits_pence",
-    "refunds_pence",
-    "tickets_sold",
-    "deposit_payments",
-    "bookings_total",
-    "bookings_confirmed",
-    "bookings_cancelled",
-    "no_shows",
-    "bookings_completed",
-    "covers",
-    "tables_used",
-    "birthdays",
-    "anniversaries",
-    "check_ins",
-    "check_outs",
-    "peak_occupancy",
-    "visitors",
-    "vip_customers",
-    "new_customers",
-    "returning_customers",
-    "feedback_count",
-)
+# Counts and sums of facts are 0 on a day with none of them; peak_hour stays null, and gross
+# and net revenue are computed from the sums.
+NOT_COUNTED = {"peak_hour", "gross_revenue_pence", "net_revenue_pence"}
+COUNTED = [
+    c for c, t in table_schema(tables.daily_aggregations).items() if t == pl.Int64 and c not in NOT_COUNTED
+]
 
 
 def daily_aggregations(
@@ -168,47 +150,20 @@ def daily_aggregations(
     rows = facts.days()
     for part in parts:
         rows = rows.join(part, on=DAY, how="left")
-    rows = rows.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS).join(
-        capacities.select("venue_id", "capacity"), on="venue_id", how="left"
-    )
     gross = pl.col("bar_revenue_pence") + pl.col("table_revenue_pence") + pl.col("ticket_revenue_pence")
     return (
-        rows.with_columns(gross.alias("gross_revenue_pence"))
-        .select(
-            *DAY,
-            "bar_revenue_pence",
-            "table_revenue_pence",
-            "ticket_revenue_pence",
-            "gross_revenue_pence",
-            "deposits_pence",
-            "refunds_pence",
+        rows.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in [*COUNTED, "deposit_payments"])
+        .join(capacities.select("venue_id", "capacity"), on="venue_id", how="left")
+        .with_columns(gross.alias("gross_revenue_pence"))
+        .with_columns(
             (pl.col("gross_revenue_pence") - pl.col("refunds_pence")).alias("net_revenue_pence"),
-            "bookings_total",
-            "bookings_confirmed",
-            "bookings_cancelled",
-            "no_shows",
-            "bookings_completed",
-            "covers",
             ratio(pl.col("no_shows"), pl.col("bookings_confirmed")).alias("no_show_rate"),
-            "check_ins",
-            "check_outs",
-            "peak_occupancy",
             ratio(pl.col("peak_occupancy"), pl.col("capacity")).alias("occupancy_rate"),
-            "peak_hour",
-            "new_customers",
-            "returning_customers",
-            "vip_customers",
-            "birthdays",
-            "anniversaries",
-            "avg_satisfaction",
-            "visitors",
-            "tickets_sold",
-            "feedback_count",
-            "tables_used",
             ratio(pl.col("bookings_completed"), pl.col("tables_used")).alias("table_turnover"),
             ratio(pl.col("gross_revenue_pence"), pl.col("visitors")).alias("spend_per_head_pence"),
             ratio(pl.col("covers"), pl.col("bookings_completed")).alias("avg_party_size"),
             ratio(pl.col("deposits_pence"), pl.col("deposit_payments")).alias("avg_deposit_pence"),
         )
+        .select(table_schema(tables.daily_aggregations).keys())
         .sort(DAY)
     )

@@ -13,6 +13,8 @@ import polars as pl
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, local_hour
 from backroom_reporting.metrics.daily import DAY, DayFacts
 from backroom_reporting.metrics.occupancy import running_occupancy
+from backroom_reporting.warehouse.tables.aggregations import hourly_aggregations as hourly_table
+from backroom_reporting.warehouse.types import table_schema
 
 HOUR = ["venue_id", "hour_start"]
 HOUR_LENGTH = dt.timedelta(hours=1)
@@ -102,20 +104,8 @@ def hourly_aggregations(facts: DayFacts, start: dt.datetime, end: dt.datetime) -
         pl.max_horizontal(pl.col("_highest"), occupancy_start).alias("occupancy_max")
     )
     in_window = (pl.col("hour_start") >= start) & (pl.col("hour_start") < end)
-    return rows.filter(in_window).select(
-        "venue_id",
-        "hour_start",
-        "business_date",
-        "local_hour",
-        "check_ins",
-        "check_outs",
-        pl.col("occupancy_end").cast(pl.Int64),
-        pl.col("occupancy_max").cast(pl.Int64),
-        "bar_revenue_pence",
-        "bar_transactions",
-        "table_revenue_pence",
-        "table_transactions",
-        "ticket_revenue_pence",
-        "tickets_sold",
-        "bookings_arriving",
+    return (
+        rows.filter(in_window)
+        .with_columns(pl.col("occupancy_end", "occupancy_max").cast(pl.Int64))
+        .select(table_schema(hourly_table).keys())
     )

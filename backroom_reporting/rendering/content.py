@@ -54,7 +54,6 @@ class Warnings:
 
     quarantined_rows: int = 0
     anomalies: pl.DataFrame | None = None  # business_date, gross_revenue_pence, mean, z
-    check_warnings: tuple[str, ...] = ()  # readable, from non-blocking checks
 
 
 def warning_bullets(warnings: Warnings) -> list[Bullet]:
@@ -68,17 +67,18 @@ def warning_bullets(warnings: Warnings) -> list[Bullet]:
             )
         )
     if warnings.anomalies is not None:
-        for row in warnings.anomalies.iter_rows(named=True):
-            bullets.append(
-                Bullet(
-                    f"Unusual revenue on {_day_name(row['business_date'])}: "
-                    f"{pounds(row['gross_revenue_pence'])} against a usual {pounds(row['mean'])} for that "
-                    f"night ({row['z']:+.1f} standard deviations).",
-                    "warning",
-                )
-            )
-    bullets += [Bullet(text, "warning") for text in warnings.check_warnings]
+        bullets += [
+            Bullet(f"Unusual revenue {_anomaly(row)}.", "warning")
+            for row in warnings.anomalies.iter_rows(named=True)
+        ]
     return bullets
+
+
+def _anomaly(row: dict) -> str:
+    return (
+        f"on {_day_name(row['business_date'])}: {pounds(row['gross_revenue_pence'])} against a usual "
+        f"{pounds(row['mean'])} for that night ({row['z']:+.1f} standard deviations)"
+    )
 
 
 def movements(cards: list[KpiCard], comparison: str, limit: int = 3) -> list[Bullet]:
@@ -247,15 +247,10 @@ def recommendations(
         )
     advice += _quiet_weekdays(daily)
     if warnings.anomalies is not None:
-        for row in warnings.anomalies.iter_rows(named=True):
-            advice.append(
-                Bullet(
-                    f"Look into {_day_name(row['business_date'])}: revenue of "
-                    f"{pounds(row['gross_revenue_pence'])} was {row['z']:+.1f} standard deviations from "
-                    "that night's usual (R5).",
-                    "warning",
-                )
-            )
+        advice += [
+            Bullet(f"Look into the revenue {_anomaly(row)} (R5).", "warning")
+            for row in warnings.anomalies.iter_rows(named=True)
+        ]
     advice += _forecast_advice(daily, forecast_next_week_pence)
     for row in events.filter(pl.col("attendance_change_vs_4_week_avg") <= -EVENT_DROP).iter_rows(named=True):
         advice.append(

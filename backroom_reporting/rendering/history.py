@@ -152,6 +152,12 @@ def reusable_files(
     return found
 
 
+def generations_of(db: Database, subscription_id: str) -> pl.DataFrame:
+    """Every generation attempt of a subscription's report, oldest first."""
+    table = report_generation_history
+    return db.read_table(table, table.c.subscription_id == subscription_id).sort("generated_at")
+
+
 @dataclass(frozen=True)
 class LatestReport:
     generation: dict  # the last successful report_generation_history row
@@ -161,8 +167,7 @@ class LatestReport:
 
 def latest_report(db: Database, subscription_id: str) -> LatestReport | None:
     """The subscription's last good report, marked stale when a later render failed."""
-    table = report_generation_history
-    rows = db.read_table(table, table.c.subscription_id == subscription_id).sort("generated_at")
+    rows = generations_of(db, subscription_id)
     good = rows.filter(pl.col("status") == "succeeded")
     if good.is_empty():
         return None
@@ -175,8 +180,3 @@ def latest_report(db: Database, subscription_id: str) -> LatestReport | None:
         stale=not failures.is_empty(),
         failure=failures["error"][-1] if failures.height else None,
     )
-
-
-def generations_of(db: Database, subscription_id: str) -> pl.DataFrame:
-    table = report_generation_history
-    return db.read_table(table, table.c.subscription_id == subscription_id).sort("generated_at")

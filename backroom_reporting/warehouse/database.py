@@ -81,8 +81,13 @@ class Database:
         self, statement: sa.sql.ClauseElement | str, schema: dict[str, pl.DataType] | None = None
     ) -> pl.DataFrame:
         """Run a query; with `schema`, conform the result to it (SQLite returns text for times)."""
-        with self._transaction() as conn:
-            frame = pl.read_database(self.sql(statement), conn)
+        with self._transaction() as conn, conn.cursor() as cur:
+            if self.dialect == "sqlite":
+                # The driver types each column from the first batch: a column null in the
+                # first 1,024 rows would be taken as integers and fail on later text.
+                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
+            cur.execute(self.sql(statement))
+            frame = pl.DataFrame(cur.fetch_arrow())
         return conform(frame, schema) if schema is not None else frame
 
     def read_table(self, table: sa.Table, *where: sa.ColumnElement[bool]) -> pl.DataFrame:

@@ -5,24 +5,14 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from backroom_reporting.backfill import backfill
+from backroom_reporting.backfill import backfill, with_databases
 from backroom_reporting.definitions import defs
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
-from backroom_reporting.resources.reports import ReportRenderingResource
 
 
 def definitions_for(databases, report_store: str | None = None) -> dg.Definitions:
     """The project's assets and checks, wired to the test's databases (and a report store)."""
-    return dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        resources={
-            "booking_system": BookingSystemResource(url=databases.source_url),
-            "warehouse": WarehouseResource(url=databases.warehouse_url),
-            "reports": ReportRenderingResource(store_dir=report_store),
-        },
-    )
+    return with_databases(defs, databases.source_url, databases.warehouse_url, report_store)
 
 
 @pytest.fixture

@@ -8,28 +8,13 @@ from dagster._core.errors import DagsterAssetCheckFailedError
 
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
+from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from tests.design_section_5 import daily_figures
 from tests.worlds import small_world, write_source
 
 UPSTREAM = [
-    "raw_venues",
-    "raw_customers",
-    "raw_events",
-    "raw_venue_tables",
-    "raw_staff",
-    *(
-        f"raw_{t}"
-        for t in (
-            "bookings",
-            "payments",
-            "ticket_sales",
-            "check_ins",
-            "bar_transactions",
-            "feedback",
-            "staff_shifts",
-        )
-    ),
+    *(f"raw_{name}" for name in CONTRACT),
     "customer_visits",
     "hourly_aggregations",
     "daily_aggregations",

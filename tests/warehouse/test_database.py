@@ -82,3 +82,17 @@ def test_lookup_finds_keys_in_chunks(databases, monkeypatch):
     assert sorted(found["shift_id"]) == ["a", "c", "e"]
     assert found["business_date"].to_list() == [dt.date(2026, 3, 28)] * 3
     assert wh.scalar(sa.select(sa.func.count()).select_from(shifts)) == 5
+
+
+def test_a_column_empty_in_its_first_rows_reads_with_its_later_type(databases):
+    """SQLite's driver types columns from its first batch; a column null there must still
+    read as text when text comes later."""
+    wh = databases.warehouse
+    rows = [None] * 1500 + ["late"]
+    wh.replace(shifts, shift_rows([f"s{i:05d}" for i in range(len(rows))], dt.date(2026, 3, 28)))
+    query = sa.select(
+        shifts.c.shift_id,
+        sa.case((shifts.c.shift_id == f"s{len(rows) - 1:05d}", "late"), else_=sa.null()).label("note"),
+    ).order_by(shifts.c.shift_id)
+    frame = wh.read(query)
+    assert frame["note"].to_list() == rows
