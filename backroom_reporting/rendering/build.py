@@ -339,10 +339,11 @@ class ReportBuilder:
             rows = rows.filter(trading())
         if spec.display.get("only_trading_hours"):
             # From the first hour the doors or the bar were busy to the last.
-            busy = _sorted(rows, spec.query.sort).select(trading()).to_series()
+            rows = _sorted(rows, spec.query.sort)
+            busy = rows.select(trading()).to_series()
             if busy.any():
                 first, last = busy.arg_true()[0], busy.arg_true()[-1]
-                rows = _sorted(rows, spec.query.sort).slice(first, last - first + 1)
+                rows = rows.slice(first, last - first + 1)
         frame = shape(rows, spec.query, keep=(x_key,))
         x = Column(x_key, spec.display.get("x_label", x_key.replace("_", " ").capitalize()), "date")
         if frame.schema.get(x_key) == pl.Datetime("us", "UTC"):  # hours: label them on the London clock

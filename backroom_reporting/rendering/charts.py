@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from choreographer.browsers.chromium import Chromium
 
-from backroom_reporting.rendering.html import format_date, format_value
+from backroom_reporting.rendering.formatting import format_date, format_value
 from backroom_reporting.rendering.model import Chart, ValueKind
 
 PALETTE = ("#1f3a5f", "#3d8c95", "#c08a2e", "#8a94a3", "#a4505a", "#5a8f5e")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from backroom_reporting.rendering.formatting import MISSING, format_change, format_money, format_value
 from backroom_reporting.rendering.model import Bullet, KpiCard
 
 # A KPI's movement is worth a line in the summary at this relative change or more.
@@ -20,28 +21,18 @@ FORECAST_SHIFT = 0.15
 EVENT_DROP = 0.20
 
 
-def pounds(pence: float | None, whole: bool = True) -> str:
-    if pence is None:
-        return "—"
-    return f"£{pence / 100:,.0f}" if whole else f"£{pence / 100:,.2f}"
+def pounds(pence: float | None) -> str:
+    """Whole pounds, as prose rounds them: £12,485."""
+    return format_money(pence, whole=True)
 
 
-def percent(fraction: float | None, signed: bool = False) -> str:
-    if fraction is None:
-        return "—"
-    return f"{fraction:+.0%}" if signed else f"{fraction:.0%}"
+def percent(fraction: float | None) -> str:
+    """A whole percentage, as prose rounds it: 75%."""
+    return MISSING if fraction is None else f"{fraction:.0%}"
 
 
 def show(card: KpiCard, value: float | None) -> str:
-    if value is None:
-        return "—"
-    if card.kind == "money":
-        return pounds(value)
-    if card.kind == "percent":
-        return f"{value:.1%}"
-    if card.kind == "score":
-        return f"{value:.2f}"
-    return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+    return format_value(value, card.kind, short=True)
 
 
 def _day_name(day: dt.date) -> str:
@@ -95,7 +86,7 @@ def movements(cards: list[KpiCard], comparison: str, limit: int = 3) -> list[Bul
         good = (change > 0) != card.lower_is_better
         bullets.append(
             Bullet(
-                f"{card.name} {show(card, card.value)}, {percent(change, signed=True)} {comparison}.",
+                f"{card.name} {show(card, card.value)}, {format_change(change)} {comparison}.",
                 "good" if good else "warning",
             )
         )
@@ -131,7 +122,7 @@ def executive_summary(
     against = " (the same night last week did not trade)"
     if same_night_last_week and _traded(same_night_last_week) and same_night_last_week["gross_revenue_pence"]:
         change = gross / same_night_last_week["gross_revenue_pence"] - 1
-        against = f" ({percent(change, signed=True)} on the same night last week)"
+        against = f" ({format_change(change)} on the same night last week)"
     peak = ""
     if night["peak_hour"] is not None:
         rate = (
@@ -190,7 +181,7 @@ def weekly_overview(
     if week is None or not week["trading_days"]:
         return [f"{venue} did not trade in {label}."], warning_bullets(warnings)
     change = week["gross_revenue_pence_change"]
-    versus = f" ({percent(change, signed=True)} on the week before)" if change is not None else ""
+    versus = f" ({format_change(change)} on the week before)" if change is not None else ""
     paragraphs = [
         f"In {label} {venue} traded on {week['trading_days']} nights and took "
         f"{pounds(week['gross_revenue_pence'])} gross{versus}, {pounds(week['net_revenue_pence'])} net of "

@@ -23,16 +23,13 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from backroom_reporting.rendering.charts import PALETTE
+from backroom_reporting.rendering.formatting import LONDON, format_change, format_timestamp, format_value
 from backroom_reporting.rendering.html import (
-    LONDON,
     STATUS_LABELS,
     TONE_LABELS,
     column_total,
     comparison_labels,
     filters_text,
-    format_change,
-    format_timestamp,
-    format_value,
 )
 from backroom_reporting.rendering.model import Chart, Column, Report, Section, ValueKind
 

@@ -3,20 +3,15 @@
 - web: a single self-contained file (stylesheet in a <style>, interactive plotly charts);
 - email: styles inlined onto the elements, charts as inline SVG, no script;
 - print: the input of WeasyPrint (static SVG charts, A4 pages, running header, page numbers).
-
-Also the number formatting every format shares: values arrive in warehouse units (integer
-pence, fractions) and are formatted here, at the edge.
+Numbers are formatted by rendering/formatting.py, shared with the other formats.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import css_inline
 import jinja2
@@ -24,105 +19,29 @@ import polars as pl
 from markupsafe import Markup
 
 from backroom_reporting import settings
+from backroom_reporting.rendering.formatting import (
+    change_tone,
+    format_change,
+    format_count,
+    format_date,
+    format_hour,
+    format_money,
+    format_percent,
+    format_score,
+    format_timestamp,
+    format_value,
+)
 from backroom_reporting.rendering.model import Column, KpiCard, Report, Section, ValueKind
 
 Variant = Literal["web", "email", "print"]
 VARIANTS: tuple[Variant, ...] = ("web", "email", "print")
-LONDON = ZoneInfo("Europe/London")
-MISSING = "—"
 # Kinds shown right-aligned in tables and summed or averaged in totals rows.
 NUMERIC_KINDS = frozenset({"count", "money", "percent", "number", "score", "hour"})
 STATUS_LABELS = {"on_target": "On target", "warning": "Warning", "critical": "Critical", None: "No target"}
 TONE_LABELS = {"info": "Note", "good": "Good", "warning": "Warning", "critical": "Critical"}
 TREND_ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
-# KPI cards round money of £1,000 or more to whole pounds: the pence are noise at that size.
-WHOLE_POUNDS_FROM_PENCE = 100_000
 STYLESHEET = "report.css"
 TEMPLATE = "report.html.j2"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def format_money(pence: float | None, whole: bool = False) -> str:
-    """£12,345.67 from 1234567 pence; whole pounds when `whole` (£12,346)."""
-    if _missing(pence):
-        return MISSING
-    pounds = abs(pence) / 100
-    text = f"£{pounds:,.0f}" if whole else f"£{pounds:,.2f}"
-    return f"-{text}" if pence < 0 else text
-
-
-def format_percent(fraction: float | None) -> str:
-    return MISSING if _missing(fraction) else f"{fraction:.1%}"
-
-
-def format_count(count: float | None) -> str:
-    return MISSING if _missing(count) else f"{round(count):,}"
-
-
-def format_score(score: float | None) -> str:
-    return MISSING if _missing(score) else f"{score:.2f}"
-
-
-def format_number(number: float | None) -> str:
-    if _missing(number):
-        return MISSING
-    return f"{number:,}" if isinstance(number, int) else f"{number:,.2f}"
-
-
-def format_hour(hour: int | str | None) -> str:
-    """23:00 from the clock hour 23; labels already written as text pass through."""
-    if _missing(hour):
-        return MISSING
-    return f"{int(hour):02d}:00" if isinstance(hour, int | float) else str(hour)
-
-
-def format_date(day: dt.date | str | None) -> str:
-    """Sat 21 Nov 2026."""
-    if _missing(day):
-        return MISSING
-    if isinstance(day, dt.date):
-        return f"{day:%a} {day.day} {day:%b %Y}"
-    return str(day)
-
-
-def format_timestamp(moment: dt.datetime) -> str:
-    """Sun 22 Nov 2026, 06:15 GMT, on the London clock."""
-    local = moment.astimezone(LONDON)
-    return f"{format_date(local.date())}, {local:%H:%M %Z}"
-
-
-def format_value(value: Any, kind: ValueKind, short: bool = False) -> str:
-    """A value in warehouse units as a reader sees it; `short` rounds large money to pounds."""
-    if _missing(value):
-        return MISSING
-    if kind == "money":
-        return format_money(value, whole=short and abs(value) >= WHOLE_POUNDS_FROM_PENCE)
-    formatter = {
-        "percent": format_percent,
-        "count": format_count,
-        "score": format_score,
-        "number": format_number,
-        "hour": format_hour,
-        "date": format_date,
-    }.get(kind, str)
-    return formatter(value)
-
-
-def format_change(change: float | None) -> str:
-    """+12% from 0.12; one decimal below 10% so small moves do not read as 0%."""
-    if _missing(change):
-        return MISSING
-    return f"{change:+.0%}" if abs(change) >= 0.1 else f"{change:+.1%}"
-
-
-def change_tone(change: float | None, lower_is_better: bool) -> str:
-    """good, bad or flat: whether a movement is welcome depends on the KPI's direction."""
-    if _missing(change) or change == 0:
-        return "flat"
-    return "good" if (change > 0) != lower_is_better else "bad"
 
 
 def trend_tone(trend: str, lower_is_better: bool) -> str:

@@ -9,17 +9,16 @@ import re
 import polars as pl
 import pytest
 
-from backroom_reporting.rendering.html import (
+from backroom_reporting.rendering.formatting import (
     change_tone,
-    column_total,
     format_change,
     format_date,
     format_hour,
     format_money,
     format_timestamp,
     format_value,
-    render_html,
 )
+from backroom_reporting.rendering.html import column_total, render_html
 from backroom_reporting.rendering.model import Column
 
 from .builders import closed_report, daily_report
