@@ -15,7 +15,7 @@ test: install
 
 dev: install
 	$(BIN)/backroom db upgrade
-	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/backroom dev
 
 install: $(STAMP)
 

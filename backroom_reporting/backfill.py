@@ -30,12 +30,27 @@ class StageResult:
     partitions: int
     seconds: float
     materializations: list[dg.AssetMaterialization]
-    # "asset:check" -> "warn" or "error", for the checks that did not pass
-    failed_checks: dict[str, str]
+    # "asset:check" -> the checks that did not pass: severity ("warn" or "error") and the
+    # partitions (nights, weeks) they failed on, empty for an unpartitioned check
+    failed_checks: dict[str, FailedCheck]
 
     @property
     def check_failures(self) -> list[str]:
         return list(self.failed_checks)
+
+
+@dataclass
+class FailedCheck:
+    severity: str
+    partitions: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not self.partitions:
+            return self.severity
+        shown = ", ".join(self.partitions[:3]) + (
+            f" and {len(self.partitions) - 3} more" if len(self.partitions) > 3 else ""
+        )
+        return f"{self.severity} on {len(self.partitions)} partition(s): {shown}"
 
 
 def with_databases(
@@ -48,6 +63,7 @@ def with_databases(
     return dg.Definitions(
         assets=defs.assets,
         asset_checks=defs.asset_checks,
+        executor=dg.in_process_executor,
         resources={
             "booking_system": BookingSystemResource(url=source_url),
             "warehouse": WarehouseResource(url=warehouse_url),
@@ -131,11 +147,14 @@ def run_stage(stage: Stage, instance, job_assets, defs, log_level: str, tags=Non
         for event in run.all_events
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
     ]
-    failures = {
-        f"{e.asset_key.to_user_string()}:{e.check_name}": e.severity.value.lower()
-        for e in evaluations
-        if not e.passed
-    }
+    failures: dict[str, FailedCheck] = {}
+    for e in evaluations:
+        if not e.passed:
+            failed = failures.setdefault(
+                f"{e.asset_key.to_user_string()}:{e.check_name}", FailedCheck(e.severity.value.lower())
+            )
+            if e.partition:
+                failed.partitions.append(e.partition)
     # A single-run backfill records one materialisation per partition; keep one per asset.
     materializations = list(
         {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()
@@ -150,6 +169,7 @@ def backfill(
     on_stage: Callable[[int, int, Stage, StageResult | None], None] = lambda *_: None,
     selection: Sequence[dg.AssetKey] | None = None,
     log_level: str = "WARNING",
+    tags: dict[str, str] | None = None,
 ) -> list[StageResult]:
     """Materialise every asset (or `selection`) over `window`, stage by stage.
 
@@ -162,7 +182,8 @@ def backfill(
         wanted = set(selection)
         stages = [Stage(s.partitions_def, [k for k in s.keys if k in wanted]) for s in stages]
         stages = [s for s in stages if s.keys]
-    job_assets = [*defs.assets, *(defs.asset_checks or [])]
+    # Checks that stand alone (last night's freshness) run on their own schedule, not in backfills.
+    job_assets = list(defs.assets)
     results = []
     for i, stage in enumerate(stages, start=1):
         on_stage(i, len(stages), stage, None)
@@ -171,12 +192,15 @@ def backfill(
             # One run per partition (a subscription's report): each names its own period.
             keys = instance.get_dynamic_partitions(stage.partitions_def.name)
             runs = [
-                run_stage(stage, instance, job_assets, defs, log_level, partition_key=key) for key in keys
+                run_stage(stage, instance, job_assets, defs, log_level, tags=tags, partition_key=key)
+                for key in keys
             ]
             partitions = len(keys)
         else:
-            tags, partitions = _range_tags(stage.partitions_def, window)
-            runs = [run_stage(stage, instance, job_assets, defs, log_level, tags=tags)]
+            range_tags, partitions = _range_tags(stage.partitions_def, window)
+            runs = [
+                run_stage(stage, instance, job_assets, defs, log_level, tags={**(tags or {}), **range_tags})
+            ]
         result = StageResult(
             stage,
             partitions,

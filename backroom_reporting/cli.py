@@ -16,7 +16,6 @@ from backroom_reporting.subscriptions.commands import recipients, subscriptions
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
-DAGSTER_HOME = Path("var/dagster")
 
 
 def _date(_ctx, _param, value: str | None) -> dt.date | None:
@@ -150,6 +149,7 @@ def demo(ctx: click.Context, venues: int, start, end, days: int, seed: int) -> N
     upgrade(warehouse_url)
     with Database(settings.SOURCE_URL.get()) as source:
         first = min(earliest_business_day(source) or window.first_day, window.first_day)
+    _record_history_start(first)
     _materialise_everything(BusinessWindow(first, window.last_day))
     _summary(warehouse_url, time.perf_counter() - began)
 
@@ -165,19 +165,43 @@ def demo_generate(venues: int, start, end, days: int, seed: int) -> None:
     _generate(venues, _window(start, end, days), seed)
 
 
-def _instance():
-    """The Dagster instance `make dev` shows (var/dagster), unless DAGSTER_HOME says otherwise."""
-    import dagster as dg
+ENV_FILE = Path(".env")
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME.resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # embedded default: SQLite storage in this folder
-        config.write_text("telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
+
+def _record_history_start(first: dt.date) -> None:
+    """The demo's first night is where partitions begin: in this process, and in .env, which
+    Dagster reads before it loads the code location (so `make dev` shows the same nights)."""
+    name = settings.HISTORY_START.env
+    os.environ[name] = first.isoformat()
+    kept = ENV_FILE.read_text().splitlines() if ENV_FILE.exists() else []
+    lines = [line for line in kept if not line.startswith(f"{name}=")]
+    ENV_FILE.write_text("\n".join([*lines, f"{name}={first.isoformat()}"]) + "\n")
 
 
 REPORT_ASSETS = ("subscription_reports", "report_generation_history")
+# Exports of Dagster's own records: built last, so they include every run before them.
+JOB_TABLES = ("scheduled_jobs", "job_dependencies", "job_execution_history")
+
+
+def _progress(window: BusinessWindow):
+    """Prints each stage of a backfill as it starts and ends."""
+    import dagster as dg
+
+    def progress(i: int, n: int, stage, result) -> None:
+        names = ", ".join(k.to_user_string() for k in stage.keys)
+        dynamic = isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition)
+        if result is None:
+            scope = f"{window} ({len(window.days)} nights)" if stage.partitions_def else "snapshot"
+            click.echo(f"[{i}/{n}] {'one run per subscription' if dynamic else scope}: {names}")
+            return
+        runs = f" ({result.partitions} partitions in one run)" if result.partitions else ""
+        if dynamic:
+            runs = f" ({result.partitions} reports)"
+        click.echo(f"      done in {result.seconds:.1f}s{runs}")
+        for check, failed in result.failed_checks.items():
+            click.echo(f"      {'warning' if failed.severity == 'warn' else 'FAILED'}: {check} ({failed})")
+
+    return progress
 
 
 def _materialise_everything(window: BusinessWindow) -> None:
@@ -186,38 +210,102 @@ def _materialise_everything(window: BusinessWindow) -> None:
 
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
+    from backroom_reporting.instance import instance
     from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
     from backroom_reporting.subscriptions.demo import load_demo_subscriptions
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
     from backroom_reporting.warehouse.database import Database
 
-    def progress(i: int, n: int, stage, result) -> None:
-        names = ", ".join(k.to_user_string() for k in stage.keys)
-        if result is None:
-            scope = f"{window} ({len(window.days)} business days)" if stage.partitions_def else "snapshot"
-            if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
-                scope = "one run per subscription"
-            click.echo(f"[{i}/{n}] {scope}: {names}")
-            return
-        runs = f" ({result.partitions} partitions in one run)" if result.partitions else ""
-        if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
-            runs = f" ({result.partitions} reports)"
-        click.echo(f"      done in {result.seconds:.1f}s{runs}")
-        for check, severity in result.failed_checks.items():
-            click.echo(f"      {'warning' if severity == 'warn' else 'FAILED'}: {check}")
-
     graph = defs.resolve_asset_graph()
-    analytics = [k for k in graph.get_all_asset_keys() if k.to_user_string() not in REPORT_ASSETS]
+    later = (*REPORT_ASSETS, *JOB_TABLES)
+    analytics = [k for k in graph.get_all_asset_keys() if k.to_user_string() not in later]
     click.echo(f"Materialising every asset over {window}")
-    with _instance() as instance:
-        backfill(defs, window, instance, on_stage=progress, selection=analytics)
+    progress = _progress(window)
+    with instance() as dagster:
+        backfill(defs, window, dagster, on_stage=progress, selection=analytics)
         with Database(settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA) as db:
             recipients, subscribed = load_demo_subscriptions(db)
-        sync_subscription_partitions(instance, [s.subscription_id for s in subscribed])
+        sync_subscription_partitions(dagster, [s.subscription_id for s in subscribed])
         click.echo(
             f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; rendering"
         )
-        backfill(defs, window, instance, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS])
+        backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS])
+        backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in JOB_TABLES])
+
+
+# --- rebuilding nights from the source ---------------------------------------------------------
+
+
+@main.command("rebuild")
+@click.option("--from", "first", callback=_date, required=True, help="First night to rebuild (YYYY-MM-DD).")
+@click.option("--to", "last", callback=_date, help="Last night to rebuild (default: --from).")
+@click.option(
+    "--select",
+    "selection",
+    help="Dagster asset selection to rebuild from, e.g. raw_ticket_sales or 'kpi_calculations'; "
+    "what it selects and everything downstream of it are rebuilt (default: the raw layer, so "
+    "everything is reloaded from the booking system).",
+)
+def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None:
+    """Rebuild nights from the booking system, everything downstream included, in as few runs as
+    the partitions allow; the runs are recorded in the Dagster instance (DAGSTER_HOME), tagged
+    backroom/rebuild, so the UI shows them. Reports are not re-sent."""
+    import uuid
+
+    import dagster as dg
+
+    from backroom_reporting.backfill import backfill
+    from backroom_reporting.definitions import defs
+    from backroom_reporting.instance import instance
+    from backroom_reporting.partitions import HISTORY_START
+
+    last = last or first
+    closed = last_closed_business_day(dt.datetime.now(dt.UTC))
+    if first > last:
+        raise click.BadParameter(f"--from {first} is after --to {last}")
+    if first < HISTORY_START:
+        raise click.BadParameter(
+            f"--from {first} is before the first night kept, {HISTORY_START} "
+            f"({settings.HISTORY_START.env}); move that back first"
+        )
+    if last > closed:
+        raise click.BadParameter(
+            f"--to {last}: that night has not closed yet (the last closed night is {closed})"
+        )
+    graph = defs.resolve_asset_graph()
+    start = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.groups("raw")
+    try:
+        chosen = start.downstream().resolve(graph)
+    except dg.DagsterInvalidSubsetError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    skipped = {*REPORT_ASSETS, *JOB_TABLES}
+    keys = [k for k in chosen if k.to_user_string() not in skipped and graph.get(k).is_materializable]
+    if not keys:
+        raise click.BadParameter(f"{selection!r} selects nothing to rebuild")
+    window = BusinessWindow(first, last)
+    rebuild_id = uuid.uuid4().hex[:8]
+    click.echo(f"Rebuilding {window} ({len(keys)} assets), runs tagged backroom/rebuild={rebuild_id}")
+    began = time.perf_counter()
+    with instance() as dagster:
+        results = backfill(
+            defs,
+            window,
+            dagster,
+            on_stage=_progress(window),
+            selection=keys,
+            tags={"backroom/rebuild": rebuild_id},
+        )
+    click.echo(f"Rebuilt {window} in {len(results)} runs, {time.perf_counter() - began:.0f}s.")
+
+
+@main.command("dev")
+def dev() -> None:
+    """Open the Dagster UI and run its daemon for this workspace at http://127.0.0.1:3000."""
+    from backroom_reporting.instance import dagster_home
+
+    dagster_home()
+    command = ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"]
+    os.execvp(command[0], command)
 
 
 def _latest_reports(warehouse) -> list[dict]:

@@ -1,14 +1,18 @@
 """Every environment variable the platform reads, with its default, in one place.
 
-Values are read when a resource or command runs, never at import time, so a code
-location loads the same way whatever the environment holds. The README's
-configuration table is this module written out.
+Values are read when a resource or command runs, never at import time, except the
+two that shape the code location itself: LAYOUTS_DIR (each layout brings a schedule)
+and HISTORY_START (where every partition begins). Dagster reads a `.env` file in the
+working directory before it loads the code location; `backroom demo` records the demo's
+first night there. The README's configuration table is this module written out.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+import dagster as dg
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,11 @@ class Setting:
 
     def get(self) -> str:
         return os.environ.get(self.env) or self.default
+
+    def for_resource(self) -> str | dg.EnvVar:
+        """Resource config: the variable itself when it is set (resolved when a run starts, and
+        shown as such in the Dagster UI), else the default."""
+        return dg.EnvVar(self.env) if os.environ.get(self.env) else self.default
 
 
 SOURCE_URL = Setting(
@@ -50,5 +59,21 @@ REPORT_STORE = Setting(
     "var/reports",
     "Folder where rendered reports are kept, content-addressed (one file per distinct content).",
 )
-
-ALL = (SOURCE_URL, WAREHOUSE_URL, PSEUDONYM_KEY, LAYOUTS_DIR, REPORT_STORE)
+HISTORY_START = Setting(
+    "BACKROOM_HISTORY_START",
+    "2024-01-01",
+    "The first business day the platform keeps (YYYY-MM-DD): every partition starts here. Read "
+    "when the code location loads; `backroom demo` writes its first night into `.env`.",
+)
+REPORT_RETENTION_DAYS = Setting(
+    "BACKROOM_REPORT_RETENTION_DAYS",
+    "90",
+    "Days a rendered report's files are kept; the Sunday housekeeping removes older ones, except "
+    "the latest report of each subscription.",
+)
+EXECUTION_HISTORY_DAYS = Setting(
+    "BACKROOM_EXECUTION_HISTORY_DAYS",
+    "90",
+    "Days runs stay in job_execution_history; the Sunday housekeeping moves older ones to "
+    "job_execution_history_archive.",
+)

@@ -2,8 +2,9 @@
 
 The spec's "Data Aggregation Pipeline": raw facts -> customer_visits and
 hourly_aggregations -> daily_aggregations (checked) -> weekly_summary / monthly_summary.
-Each partitioned asset reads its window (plus a bounded look-back where a definition
-needs one) and replaces exactly that window.
+Each partitioned asset reads its nights (plus a bounded look-back where a definition
+needs one) and replaces exactly those nights. hourly_aggregations also serves the open
+night, refreshed every hour while it trades.
 """
 
 import datetime as dt
@@ -12,77 +13,70 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.assets.policies import FOLLOW_INPUTS, SAME_WINDOW, same_nights
+from backroom_reporting.assets.nights import (
+    as_of,
+    check_evaluations,
+    describe_nights,
+    per_night,
+    window_of,
+)
+from backroom_reporting.assets.policies import (
+    PERIOD_OF_NIGHT,
+    RETRY_TRANSIENT_FAULTS,
+    SAME_NIGHTS,
+    TO_DATE_METADATA,
+    same_nights,
+)
+from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics.business_time import BusinessWindow, with_business_date
 from backroom_reporting.metrics.daily import DayFacts
 from backroom_reporting.metrics.daily import daily_aggregations as daily_figures
-from backroom_reporting.metrics.hourly import business_date_of, hours_between
 from backroom_reporting.metrics.hourly import hourly_aggregations as hourly_figures
+from backroom_reporting.metrics.hourly import hours_between
+from backroom_reporting.metrics.nights import night_status as night_status_rows
 from backroom_reporting.metrics.summaries import Period, previous_start, summaries
 from backroom_reporting.metrics.visits import customer_visits as visits_of
 from backroom_reporting.metrics.visits import first_and_returning
-from backroom_reporting.partitions import business_days, business_months, business_weeks, venue_hours
+from backroom_reporting.partitions import business_days, business_months, business_weeks
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.source_contract import FACT_TABLES
 from backroom_reporting.warehouse.tables import aggregations as tables
-from backroom_reporting.warehouse.tables.raw import RAW
+from backroom_reporting.warehouse.tables.raw import RAW, raw_loads
 
 GROUP = "aggregations"
-FACT_TABLES = (
-    "bookings",
-    "payments",
-    "ticket_sales",
-    "check_ins",
-    "bar_transactions",
-    "feedback",
-    "staff_shifts",
-)
+KINDS = {"polars", "sql"}
 
 
-def read_day_facts(db: Database, window: BusinessWindow) -> DayFacts:
-    """The raw facts of the window's business days."""
-    return DayFacts(
-        **{
-            name: db.read_table(
-                RAW[name], RAW[name].c.business_date.between(window.first_day, window.last_day)
-            )
-            for name in FACT_TABLES
-        }
-    )
-
-
-def _days(table: sa.Table, window: BusinessWindow) -> sa.ColumnElement[bool]:
+def nights_of(table: sa.Table, window: BusinessWindow) -> sa.ColumnElement[bool]:
+    """Rows of `table` (by its business_date) in the window."""
     return table.c.business_date.between(window.first_day, window.last_day)
 
 
-def _business_window(context: dg.AssetExecutionContext) -> BusinessWindow:
-    return BusinessWindow.from_instants(*context.partition_time_window)
-
-
-def _materialized(frame: pl.DataFrame, window, **metadata) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": frame.height, "window": str(window), **metadata}
-    )
+def read_day_facts(db: Database, window: BusinessWindow) -> DayFacts:
+    """The raw facts of the window's nights."""
+    return DayFacts(**{name: db.read_table(RAW[name], nights_of(RAW[name], window)) for name in FACT_TABLES})
 
 
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
     deps=[
         *same_nights("bookings", "check_ins", "ticket_sales", "bar_transactions", "feedback"),
         "raw_customers",
         "raw_events",
         "raw_venues",
     ],
-    kinds={"polars", "sql"},
+    kinds=KINDS,
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """One row per customer, venue and business day with any activity: whether they visited
+    """One row per customer, venue and night with any activity: whether they visited
     (a completed booking or a scan in), what they spent on tickets and on their table's tab,
     their party and occasion, and their feedback. New and returning customers count from it."""
-    db, window = warehouse.database(), _business_window(context)
+    db, window = warehouse.database(), window_of(context)
     facts = read_day_facts(db, window)
     bookings, customers = RAW["bookings"], RAW["customers"]
     tabs = facts.bar_transactions["booking_id"].drop_nulls()
@@ -102,60 +96,81 @@ def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         db.read_columns(customers.c.customer_id, customers.c.is_vip),
         nights.select("venue_id", "business_date", "brand"),
     )
-    db.replace(tables.customer_visits, visits, _days(tables.customer_visits, window))
-    return _materialized(visits, window, visits=int(visits["visited"].sum()))
-
-
-@dg.asset(
-    group_name=GROUP,
-    partitions_def=venue_hours,
-    automation_condition=FOLLOW_INPUTS,
-    deps=same_nights("bookings", "ticket_sales", "check_ins", "bar_transactions"),
-    kinds={"polars", "sql"},
-)
-def hourly_aggregations(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Each London hour of each trading day, per venue: door scans, people inside at the end
-    of the hour and at most during it, bar and table sales, tickets sold and bookings due."""
-    db = warehouse.database()
-    start, end = context.partition_time_window
-    hours = hourly_figures(_whole_days_of(db, start, end), start, end)
-    table = tables.hourly_aggregations
-    db.replace(table, hours, (table.c.hour_start >= start) & (table.c.hour_start < end))
-    return _materialized(hours, f"{start.isoformat()} to {end.isoformat()}")
-
-
-def _whole_days_of(db: Database, start: dt.datetime, end: dt.datetime) -> DayFacts:
-    """The facts of every business day that overlaps [start, end)."""
-    return read_day_facts(
-        db, BusinessWindow(business_date_of(start), business_date_of(end - dt.timedelta(hours=1)))
+    db.replace(tables.customer_visits, visits, nights_of(tables.customer_visits, window))
+    describe_nights(
+        context,
+        per_night(
+            visits,
+            window,
+            **{"dagster/row_count": pl.len(), "visits": pl.col("visited").sum().cast(pl.Int64)},
+        ),
     )
+    return dg.MaterializeResult()
 
 
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
+    deps=same_nights("bookings", "ticket_sales", "check_ins", "bar_transactions"),
+    kinds=KINDS,
+    retry_policy=RETRY_TRANSIENT_FAULTS,
+)
+@measured
+def hourly_aggregations(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Each London hour of each trading night, per venue: door scans, people inside at the end
+    of the hour and at most during it, bar and table sales, tickets sold and bookings due.
+    A night holds 23, 24 or 25 hours (the clocks change on two nights a year); the open night
+    holds the hours begun so far and is refreshed every hour while it trades."""
+    db, window = warehouse.database(), window_of(context)
+    # The open night has no rows for hours that have not begun.
+    begun = as_of(context).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    hours = hourly_figures(read_day_facts(db, window), window.start, min(window.end, begun))
+    table = tables.hourly_aggregations
+    db.replace(table, hours, nights_of(table, window))
+    describe_nights(
+        context,
+        per_night(
+            hours,
+            window,
+            **{
+                "dagster/row_count": pl.len(),
+                "hours": pl.col("hour_start").n_unique(),
+                "check_ins": pl.col("check_ins").sum(),
+                "bar_revenue_pence": pl.col("bar_revenue_pence").sum(),
+            },
+        ),
+    )
+    return dg.MaterializeResult()
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=business_days,
     deps=[
         *same_nights(*FACT_TABLES),
         "raw_venues",
-        dg.AssetDep("customer_visits", partition_mapping=SAME_WINDOW),
-        dg.AssetDep("hourly_aggregations", partition_mapping=SAME_WINDOW),
+        dg.AssetDep("customer_visits", partition_mapping=SAME_NIGHTS),
+        dg.AssetDep("hourly_aggregations", partition_mapping=SAME_NIGHTS),
     ],
-    check_specs=checks.DAILY_CHECKS,
-    kinds={"polars", "sql"},
+    check_specs=[check.spec(business_days) for check in checks.DAILY_CHECKS],
+    kinds=KINDS,
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
-def daily_aggregations(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The day's figures per venue, exactly as DESIGN section 5 defines them: revenue, deposits
-    and refunds, bookings and no-shows, door scans and occupancy, new, returning and VIP
-    customers, occasions and satisfaction. The primary source of the daily report."""
-    db, window = warehouse.database(), _business_window(context)
+@measured
+def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each night's figures per venue, exactly as DESIGN section 5 defines them: revenue,
+    deposits and refunds, bookings and no-shows, door scans and occupancy, new, returning and
+    VIP customers, occasions and satisfaction. The primary source of the daily report.
+
+    Write-audit-publish: a night's figures are checked before they replace the previous ones;
+    a night failing a blocking check keeps its previous figures, and night_status records
+    whether each night is final and which checks it failed."""
+    db, window = warehouse.database(), window_of(context)
     facts = read_day_facts(db, window)
     visits_table = tables.customer_visits
-    visits = db.read_table(visits_table, _days(visits_table, window), visits_table.c.visited)
+    visits = db.read_table(visits_table, nights_of(visits_table, window), visits_table.c.visited)
     seen_before = db.lookup(
         visits_table.c.customer_id,
         visits["customer_id"].unique(),
@@ -164,21 +179,55 @@ def daily_aggregations(
     )
     capacities = db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
     daily = daily_figures(facts, visits, first_and_returning(visits, seen_before), capacities)
-    db.replace(tables.daily_aggregations, daily, _days(tables.daily_aggregations, window))
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": daily.height,
-            "window": str(window),
-            "gross_revenue_pence": int(daily["gross_revenue_pence"].sum()),
-        },
-        check_results=_daily_checks(db, window, daily, facts, capacities),
+    problems = _daily_problems(db, window, daily, facts, capacities)
+    failed = checks.failed_blocking_checks(problems)
+    refused = sorted(failed)
+    published = daily.filter(~pl.col("business_date").is_in(refused))
+    status = night_status_rows(
+        window, db.read_table(raw_loads, nights_of(raw_loads, window)), failed, dt.datetime.now(dt.UTC)
     )
+    kept = tables.daily_aggregations.c.business_date.in_(refused)
+    db.replace_many(
+        [
+            (
+                tables.daily_aggregations,
+                published,
+                sa.and_(nights_of(tables.daily_aggregations, window), ~kept),
+            ),
+            (tables.night_status, status, nights_of(tables.night_status, window)),
+        ]
+    )
+    figures = per_night(
+        published,
+        window,
+        **{
+            "dagster/row_count": pl.len(),
+            "gross_revenue_pence": pl.col("gross_revenue_pence").sum(),
+            "check_ins": pl.col("check_ins").sum(),
+        },
+    )
+    for row in status.iter_rows(named=True):
+        figures[row["business_date"]] |= {
+            "final": row["final"],
+            "published": row["business_date"] not in refused,
+            **({"failed_checks": row["failed_checks"]} if row["failed_checks"] else {}),
+        }
+    results = checks.nightly_results(window, problems)
+    describe_nights(context, figures, results)
+    if refused:
+        context.log.warning(
+            f"daily_aggregations kept the previous figures of {', '.join(map(str, refused))}: "
+            "they failed blocking checks (see the check results of those nights)"
+        )
+    yield dg.MaterializeResult(metadata={"nights_refused": dg.MetadataValue.json([str(d) for d in refused])})
+    yield from check_evaluations(context, context.asset_key, results)
 
 
-def _daily_checks(
+def _daily_problems(
     db: Database, window: BusinessWindow, daily: pl.DataFrame, facts: DayFacts, capacities: pl.DataFrame
-) -> list[dg.AssetCheckResult]:
-    hourly = db.read_table(tables.hourly_aggregations, _days(tables.hourly_aggregations, window))
+) -> dict[str, pl.DataFrame]:
+    """Every daily check's failing rows for the computed (not yet published) figures."""
+    hourly = db.read_table(tables.hourly_aggregations, nights_of(tables.hourly_aggregations, window))
     expected_hours = (
         hours_between(window.start, window.end).group_by("business_date").agg(pl.len().alias("hours"))
     )
@@ -196,18 +245,20 @@ def _daily_checks(
     bookings = RAW["bookings"]
     booked = db.lookup(bookings.c.booking_id, deposits["booking_id"], bookings.c.deposit_pence)
     look_back = BusinessWindow(window.first_day - dt.timedelta(weeks=checks.ANOMALY_WEEKS), window.last_day)
-    history = db.read_table(tables.daily_aggregations, _days(tables.daily_aggregations, look_back))
+    history = db.read_table(tables.daily_aggregations, nights_of(tables.daily_aggregations, look_back))
     history = pl.concat(
         [history.filter(~pl.col("business_date").is_between(window.first_day, window.last_day)), daily]
     )
-    return [
-        checks.money_non_negative(daily),
-        checks.occupancy_within_capacity(daily, capacities),
-        checks.matches_hourly(daily, hourly),
-        checks.open_nights_complete(daily, hourly, expected_hours, feeds),
-        checks.deposits_reconcile(deposits.select("booking_id", "amount_pence"), booked),
-        checks.revenue_anomaly(daily, history),
-    ]
+    return {
+        checks.MONEY_NON_NEGATIVE: checks.negative_money(daily),
+        checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(daily, capacities),
+        checks.MATCHES_HOURLY: checks.hours_not_adding_up(daily, hourly),
+        checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(daily, hourly, expected_hours, feeds),
+        checks.DEPOSITS_RECONCILE: checks.unreconciled_deposits(
+            deposits.select("booking_id", "amount_pence", "business_date"), booked
+        ),
+        checks.REVENUE_ANOMALY: checks.revenue_anomalies(daily, history),
+    }
 
 
 def _summary_asset(
@@ -223,13 +274,19 @@ def _summary_asset(
         name=name,
         group_name=GROUP,
         partitions_def=partitions_def,
-        automation_condition=FOLLOW_INPUTS,
-        deps=[dg.AssetDep("daily_aggregations", partition_mapping=SAME_WINDOW)],
-        kinds={"polars", "sql"},
+        deps=[dg.AssetDep("daily_aggregations", partition_mapping=PERIOD_OF_NIGHT)],
+        kinds=KINDS,
         description=description,
+        metadata={TO_DATE_METADATA: True},
+        retry_policy=RETRY_TRANSIENT_FAULTS,
     )
+    @measured
     def summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        db, window = warehouse.database(), _business_window(context)
+        db, window = warehouse.database(), window_of(context)
+        status = tables.night_status
+        final = db.read_columns(
+            status.c.business_date, where=sa.and_(nights_of(status, window), status.c.final)
+        )["business_date"]
         # The period before the window's first one is read too, for the comparisons.
         daily = db.read_table(
             tables.daily_aggregations,
@@ -237,9 +294,23 @@ def _summary_asset(
                 previous_start(window.first_day, period), window.last_day
             ),
         )
-        rows = summaries(daily, period).filter(pl.col(start_column.name) >= window.first_day)
+        through = final.max() if final.len() else window.first_day - dt.timedelta(days=1)
+        rows = summaries(daily, period, through).filter(pl.col(start_column.name) >= window.first_day)
         db.replace(table, rows, start_column.between(window.first_day, window.last_day))
-        return _materialized(rows, window)
+        for row in (
+            rows.group_by(start_column.name)
+            .agg(pl.len().alias("rows"), pl.col("through_date").max(), pl.col("gross_revenue_pence").sum())
+            .iter_rows(named=True)
+        ):
+            context.add_asset_metadata(
+                {
+                    "dagster/row_count": row["rows"],
+                    "through_date": str(row["through_date"]),
+                    "gross_revenue_pence": row["gross_revenue_pence"],
+                },
+                partition_key=row[start_column.name].isoformat(),
+            )
+        return dg.MaterializeResult()
 
     return summary
 
@@ -250,7 +321,8 @@ weekly_summary = _summary_asset(
     business_weeks,
     tables.weekly_summary,
     "Business weeks (Monday to Sunday) per venue: totals and means of the daily figures, "
-    "with changes against the week before. The spec's weekly_summary_view.",
+    "with changes against the week before; the open week is a week-to-date row. The spec's "
+    "weekly_summary_view.",
 )
 monthly_summary = _summary_asset(
     "monthly_summary",
@@ -258,5 +330,6 @@ monthly_summary = _summary_asset(
     business_months,
     tables.monthly_summary,
     "Calendar months of business days per venue: totals and means of the daily figures, "
-    "with changes against the month before. The spec's monthly_summary_view.",
+    "with changes against the month before; the open month is a month-to-date row. The "
+    "spec's monthly_summary_view.",
 )

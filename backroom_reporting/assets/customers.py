@@ -6,16 +6,17 @@ Staff performance is an internal staff report and names the staff.
 """
 
 import datetime as dt
-import time
 
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting import settings
-from backroom_reporting.assets.policies import FOLLOW_INPUTS, FOLLOW_INPUTS_DESPITE_GAPS, same_nights
+from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
+from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, looking_back, same_nights
+from backroom_reporting.assets.step_metrics import measured
+from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import churn
-from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
@@ -42,8 +43,6 @@ from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.types import table_schema
 
 GROUP = "analytics"
-# Below this hold-out ROC AUC the churn probabilities rank customers little better than chance.
-MIN_ROC_AUC = 0.6
 # Model figures also recorded as metadata entries of their own, so the UI plots them over runs.
 CHURN_FIGURES = ("roc_auc", "brier_score", "base_rate", "n_train", "n_holdout", "horizon_days")
 
@@ -84,58 +83,26 @@ def _earlier_visits(db: Database, before: dt.date, customer_ids: pl.Series) -> p
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
-def _trailing_window_check(first_day: dt.date | None, window: BusinessWindow) -> dg.AssetCheckResult:
-    """Days whose 90-day window starts before customer_visits does rank on less history."""
-    short = [
-        day
-        for day in window.days
-        if first_day is None or day - dt.timedelta(days=TRAILING_DAYS - 1) < first_day
-    ]
-    description = None
-    if short:
-        since = f"customer_visits begins on {first_day}" if first_day else "customer_visits is empty"
-        description = (
-            f"{len(short)} day(s) ({short[0]}..{short[-1]}) rank customers on fewer than "
-            f"{TRAILING_DAYS} days: {since}"
-        )
-    return dg.AssetCheckResult(
-        check_name="trailing_window_complete",
-        passed=not short,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "days_ranked_on_less_than_90_days": len(short),
-            "customer_visits_from": str(first_day),
-        },
-        description=description,
-    )
-
-
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
-    deps=[
-        dg.AssetDep(
-            "customer_visits",
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-(TRAILING_DAYS - 1), allow_nonexistent_upstream_partitions=True
-            ),
-        )
-    ],
+    deps=[dg.AssetDep("customer_visits", partition_mapping=looking_back(TRAILING_DAYS - 1))],
     check_specs=[
-        dg.AssetCheckSpec(
-            "trailing_window_complete",
-            asset="top_customers",
-            description=f"Warns when a day's ranking covers fewer than {TRAILING_DAYS} days of visits.",
+        checks.spec(
+            checks.TRAILING_WINDOW_COMPLETE,
+            "top_customers",
+            f"Warns when a night's ranking covers fewer than {TRAILING_DAYS} days of visits.",
+            business_days,
         )
     ],
     kinds={"polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
-def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """As of each business day: the venue's 25 top spenders and 25 most frequent visitors
-    over the 90 days ending that day, ranked, with their segment, by customer key only."""
-    began = time.perf_counter()
-    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+@measured
+def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """As of each night: the venue's 25 top spenders and 25 most frequent visitors over the
+    90 days ending that night, ranked, with their segment, by customer key only."""
+    db, window = warehouse.database(), window_of(context)
     key = settings.PSEUDONYM_KEY.get()
     span_start = window.first_day - dt.timedelta(days=TRAILING_DAYS - 1)
     cv = customer_visits.c
@@ -151,16 +118,15 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     table = tables.top_customers
     db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
     first_day, _ = _history_span(db)
-    return dg.MaterializeResult(
+    results = {day: [r] for day, r in checks.trailing_window_results(first_day, window).items()}
+    describe_nights(context, per_night(frame, window, **{"dagster/row_count": pl.len()}), results)
+    yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": frame.height,
-            "window": str(window),
             "customer_visits_rows_read": rows.height,
             "pseudonym_key_is_demo_default": _uses_demo_key(),
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
-        },
-        check_results=[_trailing_window_check(first_day, window)],
+        }
     )
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 # --- customer_analytics --------------------------------------------------------------------------
@@ -202,68 +168,32 @@ def _churn_scores(
     }
 
 
-def _key_check() -> dg.AssetCheckResult:
-    demo = _uses_demo_key()
-    return dg.AssetCheckResult(
-        check_name="pseudonym_key_configured",
-        passed=not demo,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"pseudonym_key_is_demo_default": demo},
-        description=(
-            f"Customer keys use the public demo key: set {settings.PSEUDONYM_KEY.env} to a secret of your own"
-            if demo
-            else None
-        ),
-    )
-
-
-def _churn_check(about: dict) -> dg.AssetCheckResult:
-    scored = about["status"] == "scored"
-    passed = scored and about["roc_auc"] >= MIN_ROC_AUC
-    if not scored:
-        description = f"No churn probabilities: {about['reason']}"
-    elif not passed:
-        description = f"Hold-out ROC AUC {about['roc_auc']} is below {MIN_ROC_AUC}"
-    else:
-        description = None
-    return dg.AssetCheckResult(
-        check_name="churn_model_quality",
-        passed=passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={k: v for k, v in about.items() if k in ("status", "roc_auc", "brier_score", "base_rate")},
-        description=description,
-    )
-
-
 @dg.asset(
     group_name=GROUP,
     deps=["customer_visits"],
-    # The snapshot reads every partition it has; missing old partitions must not hold it back.
-    automation_condition=FOLLOW_INPUTS_DESPITE_GAPS,
     check_specs=[
-        dg.AssetCheckSpec(
-            "pseudonym_key_configured",
-            asset="customer_analytics",
-            description="Warns when customer keys are made with the public demo pseudonym key.",
+        checks.spec(
+            checks.PSEUDONYM_KEY_CONFIGURED,
+            "customer_analytics",
+            "Warns when customer keys are made with the public demo pseudonym key.",
         ),
-        dg.AssetCheckSpec(
-            "churn_model_quality",
-            asset="customer_analytics",
-            description=(
-                "Warns when churn probabilities could not be computed honestly, or when the model's "
-                f"time-based hold-out ROC AUC is below {MIN_ROC_AUC}."
-            ),
+        checks.spec(
+            checks.CHURN_MODEL_QUALITY,
+            "customer_analytics",
+            "Warns when churn probabilities could not be computed honestly, or when the model's "
+            f"time-based hold-out ROC AUC is below {checks.MIN_ROC_AUC}.",
         ),
     ],
     kinds={"polars", "sql", "scikit-learn"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def customer_analytics(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Per venue and pseudonymous customer key, as of the latest business day in
     customer_visits: visits, first and last visit, lifetime value, averages, preferred
     night, special occasions, loyalty score, churn probability and segment."""
-    began = time.perf_counter()
     db = warehouse.database()
     key = settings.PSEUDONYM_KEY.get()
     table = tables.customer_analytics
@@ -289,9 +219,11 @@ def customer_analytics(
             "pseudonym_key_is_demo_default": _uses_demo_key(),
             "churn_model": dg.MetadataValue.json(about),
             **{f"churn_{k}": about[k] for k in CHURN_FIGURES if k in about},
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
         },
-        check_results=[_key_check(), _churn_check(about)],
+        check_results=[
+            checks.pseudonym_key_result(_uses_demo_key(), settings.PSEUDONYM_KEY.env),
+            checks.churn_model_result(about),
+        ],
     )
 
 
@@ -301,23 +233,23 @@ def customer_analytics(
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
     deps=[*same_nights("staff_shifts", "bar_transactions", "check_ins"), "raw_staff"],
     check_specs=[
-        dg.AssetCheckSpec(
-            "activity_without_shift",
-            asset="staff_performance",
-            description="Warns when someone rang up sales or scanned people in on a day without a shift.",
+        checks.spec(
+            checks.ACTIVITY_WITHOUT_SHIFT,
+            "staff_performance",
+            "Warns when someone rang up sales or scanned people in on a night without a shift.",
+            business_days,
         )
     ],
     kinds={"polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
-def staff_performance(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Per staff member and business day: hours on shift, bar sales and transactions,
-    entries processed at the door, and sales per hour."""
-    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+@measured
+def staff_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Per staff member and night: hours on shift, bar sales and transactions, entries
+    processed at the door, and sales per hour."""
+    db, window = warehouse.database(), window_of(context)
 
     def facts(name: str) -> pl.DataFrame:
         table = RAW[name]
@@ -328,31 +260,15 @@ def staff_performance(
     )
     table = tables.staff_performance
     db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
-    unrostered = frame.filter(
-        (pl.col("shifts") == 0) & ((pl.col("bar_transactions") > 0) | (pl.col("entries_processed") > 0))
+    results = {day: [r] for day, r in checks.unrostered_results(frame, window).items()}
+    describe_nights(
+        context,
+        per_night(
+            frame,
+            window,
+            **{"dagster/row_count": pl.len(), "hours_on_shift": pl.col("hours_on_shift").sum().round(2)},
+        ),
+        results,
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": frame.height,
-            "window": str(window),
-            "hours_on_shift": dg.MetadataValue.float(round(frame["hours_on_shift"].sum(), 2)),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="activity_without_shift",
-                passed=unrostered.height == 0,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "staff_days": unrostered.height,
-                    "sample": dg.MetadataValue.json(
-                        unrostered.head(10).select("business_date", "staff_id").cast(pl.String).to_dicts()
-                    ),
-                },
-                description=(
-                    f"{unrostered.height} staff day(s) with sales or door entries but no shift"
-                    if unrostered.height
-                    else None
-                ),
-            )
-        ],
-    )
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)

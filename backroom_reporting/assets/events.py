@@ -10,13 +10,16 @@ whole on every run.
 """
 
 import datetime as dt
-import time
 
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.assets.policies import FOLLOW_INPUTS, FOLLOW_INPUTS_DESPITE_GAPS
+from backroom_reporting.assets.aggregations import nights_of
+from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
+from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, SAME_NIGHTS, looking_back
+from backroom_reporting.assets.step_metrics import measured
+from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import events as figures
 from backroom_reporting.metrics import forecast as forecasting
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date
@@ -35,14 +38,12 @@ GROUP = "analytics"
 LOOK_BACK_DAYS = figures.PREVIOUS_EVENT_LOOK_BACK.days + 1
 
 
-def _raw(name: str, start_offset: int = 0) -> dg.AssetDep:
-    return dg.AssetDep(
-        f"raw_{name}", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=start_offset)
-    )
+def _raw(name: str, look_back: int = 0) -> dg.AssetDep:
+    return dg.AssetDep(f"raw_{name}", partition_mapping=looking_back(look_back) if look_back else SAME_NIGHTS)
 
 
 def _days(table: sa.Table, first: dt.date, last: dt.date) -> sa.ColumnElement[bool]:
-    return table.c.business_date.between(first, last)
+    return nights_of(table, BusinessWindow(first, last))
 
 
 def _events_starting(db: Database, start: dt.datetime, end: dt.datetime, *where) -> pl.DataFrame:
@@ -59,41 +60,41 @@ def _last_day_touched(events: pl.DataFrame, window: BusinessWindow) -> dt.date:
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
     deps=[
         "raw_events",
         "raw_staff",
         # Comparisons need the brand's earlier events, up to the look-back.
-        _raw("check_ins", -LOOK_BACK_DAYS),
-        _raw("bar_transactions", -LOOK_BACK_DAYS),
+        _raw("check_ins", LOOK_BACK_DAYS),
+        _raw("bar_transactions", LOOK_BACK_DAYS),
         # Tickets are bought in the weeks before the night.
-        _raw("ticket_sales", -LOOK_BACK_DAYS),
-        _raw("staff_shifts", -1),
+        _raw("ticket_sales", LOOK_BACK_DAYS),
+        _raw("staff_shifts", 1),
         _raw("bookings"),
         _raw("feedback"),
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            "peak_within_capacity",
-            asset="event_performance_analytics",
-            description="No held event had more people inside than its capacity.",
+        checks.spec(
+            checks.PEAK_WITHIN_CAPACITY,
+            "event_performance_analytics",
+            "No held event had more people inside than its capacity.",
+            business_days,
         ),
-        dg.AssetCheckSpec(
-            "completed_events_have_entries",
-            asset="event_performance_analytics",
-            description="Every completed event has at least one `in` scan (else door scans are missing).",
+        checks.spec(
+            checks.COMPLETED_EVENTS_HAVE_ENTRIES,
+            "event_performance_analytics",
+            "Every completed event has at least one `in` scan (else door scans are missing).",
+            business_days,
         ),
     ],
     kinds={"polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
-def event_performance_analytics(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+@measured
+def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Per event (LA FIESTA, SHHH!, NOSTALGIA, private hires): attendance, occupancy, tickets,
     the bar / table / ticket revenue split, satisfaction, staffing efficiency and no-shows,
     and the change against the brand's previous event and its 4-week average."""
-    began = time.perf_counter()
-    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+    db, window = warehouse.database(), window_of(context)
     events = _events_starting(db, window.start, window.end)
     venues = events["venue_id"].unique().to_list()
     raw_events = RAW["events"]
@@ -173,38 +174,25 @@ def event_performance_analytics(
             _days(analytics_table, window.first_day, window.last_day), analytics_table.c.event_id.in_(ids)
         ),
     )
-    happened = figures.held(rows)
-    over_capacity = happened.filter(pl.col("peak_occupancy") > pl.col("capacity"))["event_id"].to_list()
-    silent = rows.filter((pl.col("status") == "completed") & (pl.col("attendance") == 0))[
-        "event_id"
-    ].to_list()
     context.log.info(f"event_performance_analytics {window}: {rows.height} events")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows.height,
-            "window": str(window),
-            "events_by_status": dg.MetadataValue.json(
-                dict(rows.group_by("status").len().sort("status").iter_rows())
-            ),
-            "earlier_events_compared": earlier.height,
-            "look_back_days": LOOK_BACK_DAYS,
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="peak_within_capacity",
-                passed=not over_capacity,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"events": dg.MetadataValue.json(over_capacity)},
-            ),
-            dg.AssetCheckResult(
-                check_name="completed_events_have_entries",
-                passed=not silent,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"events": dg.MetadataValue.json(silent)},
-            ),
-        ],
+    results = checks.event_results(rows, figures.held(rows), window)
+    describe_nights(
+        context,
+        per_night(
+            rows,
+            window,
+            **{
+                "dagster/row_count": pl.len(),
+                "held": (pl.col("status") != "cancelled").sum(),
+                "attendance": pl.col("attendance").sum(),
+            },
+        ),
+        results,
     )
+    yield dg.MaterializeResult(
+        metadata={"earlier_events_compared": earlier.height, "look_back_days": LOOK_BACK_DAYS}
+    )
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 def _pooled_mape(results: dict[str, forecasting.VenueForecast], key: str) -> float | None:
@@ -219,23 +207,23 @@ def _number(value: float | None) -> dg.MetadataValue:
 @dg.asset(
     group_name=GROUP,
     deps=["daily_aggregations"],
-    automation_condition=FOLLOW_INPUTS_DESPITE_GAPS,
     check_specs=[
-        dg.AssetCheckSpec(
-            "beats_seasonal_naive",
-            asset="revenue_forecast",
-            description="Back-tested over the last weeks, the 28-day forecast's MAPE is no worse "
-            "than the seasonal-naive baseline's.",
+        checks.spec(
+            checks.BEATS_SEASONAL_NAIVE,
+            "revenue_forecast",
+            "Back-tested over the last weeks, the 28-day forecast's MAPE is no worse than the "
+            "seasonal-naive baseline's.",
         )
     ],
     kinds={"statsmodels", "polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each venue's gross revenue for the 28 business days after the last day in
     daily_aggregations, with 80% and 95% prediction intervals (statsmodels), days the venue
     is not expected to trade flagged and forecast as 0, and the back-tested error against
     a seasonal-naive baseline in the metadata."""
-    began = time.perf_counter()
     db, daily = warehouse.database(), daily_aggregations
     made_on = db.read(
         sa.select(sa.func.max(daily.c.business_date).label("made_on")), {"made_on": pl.Date()}
@@ -290,14 +278,6 @@ def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "mape_28_model": _number(model_28),
             "mape_28_seasonal_naive": _number(naive_28),
             "backtest_by_venue": dg.MetadataValue.json(per_venue),
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - began, 3)),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="beats_seasonal_naive",
-                passed=model_28 is None or naive_28 is None or model_28 <= naive_28,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"mape_28_model": _number(model_28), "mape_28_seasonal_naive": _number(naive_28)},
-            )
-        ],
+        check_results=[checks.forecast_result(model_28, naive_28)],
     )

@@ -13,7 +13,15 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.assets.policies import CLOSING_PERIOD, FOLLOW_INPUTS, SAME_WINDOW
+from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
+from backroom_reporting.assets.policies import (
+    PERIOD_OF_NIGHT,
+    RETRY_TRANSIENT_FAULTS,
+    SAME_NIGHTS,
+    on_change_of_definition,
+)
+from backroom_reporting.assets.step_metrics import measured
+from backroom_reporting.checks.kpis import kpi_check_specs, nightly_kpi_results
 from backroom_reporting.metrics import kpis
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.metrics_cache import KPI_SCORECARD, scorecard_entries
@@ -35,17 +43,16 @@ PERIOD_SOURCES = {
     "month": (aggregations.monthly_summary, "month_start"),
 }
 
-COVERAGE_CHECK = "every_kpi_every_period"
-STATUS_CHECK = "status_matches_thresholds"
-
 
 @dg.asset(
     group_name=GROUP,
     code_version=CATALOGUE_HASH,
     # An edited catalogue is loaded as soon as the new code location is deployed.
-    automation_condition=dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed(),
+    automation_condition=on_change_of_definition(),
     kinds={"yaml", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def kpi_definitions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The KPI catalogue, one row per KPI: what it reads, its unit, target, warning and
     critical thresholds, direction, and whether it is real-time or cached (with its TTL),
@@ -79,38 +86,28 @@ def _read_periods(db: Database, period: kpis.PeriodType, starts: list[dt.date]) 
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
     deps=[
-        dg.AssetDep("daily_aggregations", partition_mapping=SAME_WINDOW),
-        dg.AssetDep("weekly_summary", partition_mapping=CLOSING_PERIOD),
-        dg.AssetDep("monthly_summary", partition_mapping=CLOSING_PERIOD),
+        dg.AssetDep("daily_aggregations", partition_mapping=SAME_NIGHTS),
+        dg.AssetDep("weekly_summary", partition_mapping=PERIOD_OF_NIGHT),
+        dg.AssetDep("monthly_summary", partition_mapping=PERIOD_OF_NIGHT),
         dg.AssetDep(kpi_definitions.key),
     ],
-    check_specs=[
-        dg.AssetCheckSpec(
-            COVERAGE_CHECK,
-            asset="kpi_calculations",
-            description="Every enabled KPI has a row for every venue-day of daily_aggregations in the "
-            "window, and for every venue-week and venue-month of the summaries that ends in it.",
-        ),
-        dg.AssetCheckSpec(
-            STATUS_CHECK,
-            asset="kpi_calculations",
-            description="Every stored status is the one its value earns under the thresholds and "
-            "direction now in kpi_definitions (null without a value).",
-        ),
-    ],
+    check_specs=kpi_check_specs(business_days),
     kinds={"polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
-def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each KPI per venue and period (business day; business week and month when they end in
-    the window): its value, the values a week, a month and a year before, min / max / mean /
-    standard deviation over a trailing window, its status against the thresholds, its trend,
-    and when a cached KPI's figure expires."""
-    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+@measured
+def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each KPI per venue and period (night; business week and month on the night they end):
+    its value, the values a week, a month and a year before, min / max / mean / standard
+    deviation over a trailing window, its status against the thresholds, its trend, and when
+    a cached KPI's figure expires."""
+    db, window = warehouse.database(), window_of(context)
     definitions = db.read_table(definitions_table)
     if definitions.is_empty():
-        raise dg.Failure("kpi_definitions holds no KPIs: materialise kpi_definitions first")
+        raise dg.Failure(
+            "kpi_definitions holds no KPIs: materialise kpi_definitions first.", allow_retries=False
+        )
     computed_at = dt.datetime.now(dt.UTC)
     frames, expected = [], []
     for period in kpis.PERIOD_TYPES.values():
@@ -122,7 +119,10 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         frames.append(kpis.kpi_calculations(values, starts, period, definitions, computed_at))
         expected.append(
             periods.filter(pl.col("period_start").is_in(starts)).select(
-                "venue_id", pl.lit(period.name).alias("period_type"), "period_start"
+                "venue_id",
+                pl.lit(period.name).alias("period_type"),
+                "period_start",
+                period.end_expr(pl.col("period_start")).alias("period_end"),
             )
         )
     rows = pl.concat(frames)
@@ -131,63 +131,49 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     stored = db.read_table(calculations_table, _ending_in(calculations_table, window))
     missing = kpis.missing_calculations(stored, pl.concat(expected), definitions)
     misjudged = kpis.misjudged(stored, definitions)
-    days = rows.filter(pl.col("period_type") == "day")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows.height,
-            "window": str(window),
-            "day_statuses": dg.MetadataValue.json(
-                {str(s): n for s, n in days["status"].value_counts().iter_rows()}
-            ),
-            "weeks": rows.filter(pl.col("period_type") == "week")["period_start"].n_unique(),
-            "months": rows.filter(pl.col("period_type") == "month")["period_start"].n_unique(),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=COVERAGE_CHECK,
-                passed=missing.is_empty(),
-                metadata={"missing": missing.height, "first_missing": dg.MetadataValue.md(_sample(missing))},
-            ),
-            dg.AssetCheckResult(
-                check_name=STATUS_CHECK,
-                passed=misjudged.is_empty(),
-                metadata={
-                    "misjudged": misjudged.height,
-                    "first_misjudged": dg.MetadataValue.md(_sample(misjudged)),
-                },
-            ),
-        ],
-    )
-
-
-def _sample(frame: pl.DataFrame) -> str:
-    """The first few rows as a markdown list."""
-    return "\n".join(f"- {row}" for row in frame.head(10).iter_rows(named=True)) or "none"
+    nights = rows.rename({"period_end": "business_date"})
+    figures = per_night(nights, window, **{"dagster/row_count": pl.len()})
+    for day, counts in per_night(
+        nights.filter(pl.col("period_type") == "day"),
+        window,
+        on_target=(pl.col("status") == "on_target").sum(),
+        warning=(pl.col("status") == "warning").sum(),
+        critical=(pl.col("status") == "critical").sum(),
+    ).items():
+        figures[day] |= {f"statuses_{k}": v for k, v in counts.items()}
+    results = nightly_kpi_results(window, missing, misjudged)
+    describe_nights(context, figures, results)
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    automation_condition=FOLLOW_INPUTS,
-    deps=[dg.AssetDep(kpi_calculations.key, partition_mapping=SAME_WINDOW), dg.AssetDep(kpi_definitions.key)],
+    deps=[dg.AssetDep(kpi_calculations.key, partition_mapping=SAME_NIGHTS), dg.AssetDep(kpi_definitions.key)],
     kinds={"polars", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def report_metrics_cache(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """A KPI scorecard per venue and period (business day; week and month when they end in the
-    window) for reports and the API, keyed kpi_scorecard/<venue>/<period type>/<start>, holding
-    the cached KPIs and expiring after the shortest of their TTLs."""
-    db, window = warehouse.database(), BusinessWindow.from_instants(*context.partition_time_window)
+    """A KPI scorecard per venue and period (night; week and month on the night they end) for
+    reports and the API, keyed kpi_scorecard/<venue>/<period type>/<start>, holding the cached
+    KPIs and expiring after the shortest of their TTLs. Reports read their scorecard here
+    while it lives, and put it back when it has expired (metrics/metrics_cache.py)."""
+    db, window = warehouse.database(), window_of(context)
     calculations = db.read_table(calculations_table, _ending_in(calculations_table, window))
     entries = scorecard_entries(calculations, db.read_table(definitions_table), dt.datetime.now(dt.UTC))
     db.replace(
         cache_table, entries, (cache_table.c.metric == KPI_SCORECARD) & _ending_in(cache_table, window)
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": entries.height,
-            "window": str(window),
-            "expires_at": str(entries["expires_at"].min()) if entries.height else "none",
-        }
+    describe_nights(
+        context,
+        per_night(
+            entries.rename({"period_end": "business_date"}),
+            window,
+            **{"dagster/row_count": pl.len(), "expires_at": pl.col("expires_at").min()},
+        ),
     )
+    return dg.MaterializeResult()

@@ -12,7 +12,10 @@ import hashlib
 import dagster as dg
 
 from backroom_reporting import settings
+from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, on_change_of_definition
+from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.partitions import subscriptions
+from backroom_reporting.rendering.build import ReportInputError
 from backroom_reporting.rendering.generate import Request, generate
 from backroom_reporting.rendering.history import latest_report, record_template_versions
 from backroom_reporting.rendering.layouts import load_layouts
@@ -49,9 +52,11 @@ def layouts_fingerprint() -> str:
     group_name=GROUP,
     code_version=layouts_fingerprint(),
     # A changed or added layout is recorded as soon as the code location reloads.
-    automation_condition=dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed(),
+    automation_condition=on_change_of_definition(),
     kinds={"yaml", "sql"},
+    retry_policy=RETRY_TRANSIENT_FAULTS,
 )
+@measured
 def report_templates(warehouse: WarehouseResource, reports: ReportRenderingResource) -> dg.MaterializeResult:
     """One row per layout version in report_layouts/ (content hash, version, when it changed
     and a summary of the change), so every report names the exact template that made it."""
@@ -76,6 +81,7 @@ def _period(layout, tags: dict[str, str]):
 
 @dg.multi_asset(
     group_name=GROUP,
+    retry_policy=RETRY_TRANSIENT_FAULTS,
     specs=[
         dg.AssetSpec(
             "subscription_reports",
@@ -98,6 +104,7 @@ def _period(layout, tags: dict[str, str]):
         ),
     ],
 )
+@measured
 def subscription_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportRenderingResource
 ):
@@ -107,7 +114,8 @@ def subscription_reports(
     if subscription.template_key not in layouts:
         raise dg.Failure(
             f"{subscription.subscription_id} asks for template {subscription.template_key!r}, "
-            f"which is not in {reports.layouts_path}"
+            f"which is not in {reports.layouts_path}",
+            allow_retries=False,
         )
     layout = layouts[subscription.template_key]
     recipient = get_recipient(db, subscription.recipient_id)
@@ -134,6 +142,9 @@ def subscription_reports(
                 "error": str(exc),
                 "stale_generation": last.generation["generation_id"] if last else None,
             },
+            # The builder refuses figures that are not ready or failed their checks: trying
+            # again will not change that. Anything else (a database gone away) is retried.
+            allow_retries=not isinstance(exc, ReportInputError),
         ) from exc
     files = {f["format"]: f for f in generation.files}
     yield dg.MaterializeResult(

@@ -1,48 +1,79 @@
-"""The raw layer: one asset per table of the booking system (DESIGN section 4).
+"""The booking system and the raw layer (DESIGN section 4).
 
-Fact tables are partitioned by business day and backfill a whole range in one run;
-snapshot tables (venues, customers, events, venue tables, staff) are reloaded whole.
-Each asset checks its rows against the contract, loads the good ones and quarantines
-the rest, and reports both through its metadata and its quarantine-rate check.
+The booking system's twelve tables are external assets (`booking_system/<table>`), so
+lineage starts where the data does; each raw asset loads one of them. Fact tables are
+partitioned by night and backfill a whole range in one run; snapshot tables (venues,
+customers, events, venue tables, staff) are reloaded whole. Each raw asset checks its
+rows against the contract, loads the good ones and quarantines the rest, records each
+night's load (raw_loads), and reports all of it per night in its metadata and its
+quarantine-rate check.
+
+Raw assets have no automation condition: the named jobs in schedules/nightly.py load
+them (the open night every hour, the night just closed and any recent night whose
+source changed after 06:00); everything downstream follows them.
 """
+
+import datetime as dt
 
 import dagster as dg
 
-from backroom_reporting.checks.quarantine import quarantine_check_result, quarantine_check_spec
+from backroom_reporting.assets.nights import as_of, check_evaluations, describe_nights, window_of
+from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, SAME_NIGHTS
+from backroom_reporting.assets.step_metrics import measured
+from backroom_reporting.checks.quarantine import (
+    nightly_quarantine_results,
+    quarantine_check_result,
+    quarantine_check_spec,
+)
 from backroom_reporting.ingest.load import LoadResult, load_snapshot, load_window
-from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.partitions import business_days
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
 
 GROUP = "raw"
-# A business day closes at 06:00 London; its raw partitions load a quarter of an hour later,
-# and everything downstream follows (AutomationCondition.eager on those assets).
-AFTER_THE_NIGHT_CLOSES = dg.AutomationCondition.on_cron("15 6 * * *", "Europe/London")
+SOURCE_GROUP = "booking_system"
 
 
 def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(f"raw_{table}")
 
 
-def _metadata(result: LoadResult) -> dict:
-    return {
-        "rows": dg.MetadataValue.int(result.loaded),
-        "quarantined": dg.MetadataValue.int(result.quarantined),
-        "quarantine_reasons": dg.MetadataValue.json(result.reasons),
-        "window": result.window,
-        "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
-        "dagster/row_count": dg.MetadataValue.int(result.loaded),
-    }
+def source_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([SOURCE_GROUP, table])
+
+
+def source_spec(rules: Rules) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        source_key(rules.name),
+        group_name=SOURCE_GROUP,
+        description=f"Table `{rules.name}` of the booking system (read only; owned by another system).",
+        partitions_def=business_days if rules.is_fact else None,
+        kinds={"sql"},
+        owners=["team:booking-system"],
+    )
 
 
 def _description(rules: Rules) -> str:
     kind = (
-        f"Partitioned by the business day of `{rules.business_time}`."
+        f"Partitioned by the night of `{rules.business_time}`."
         if rules.is_fact
         else "A snapshot, reloaded whole."
     )
     return f"Booking-system table `{rules.name}`, validated against the source contract. {kind}"
+
+
+def _night_metadata(result: LoadResult) -> dict[dt.date, dict]:
+    return {
+        row["business_date"]: {
+            "dagster/row_count": row["rows_loaded"],
+            "rows": row["rows_loaded"],
+            "quarantined": row["rows_quarantined"],
+            "source_rows": row["source_rows"],
+            "final": row["final"],
+            "fingerprint": row["fingerprint"][:16],
+        }
+        for row in result.nights.iter_rows(named=True)
+    }
 
 
 def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
@@ -52,16 +83,13 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         {raw_key(t) for t in rules.references.values() if not CONTRACT[t].is_fact},
         key=lambda k: k.to_user_string(),
     )
-
     common = dict(
         key=key,
         group_name=GROUP,
         description=_description(rules),
-        deps=snapshot_deps,
-        check_specs=[quarantine_check_spec(key)],
         kinds={"polars", "sql"},
         tags={"layer": "raw"},
-        automation_condition=AFTER_THE_NIGHT_CLOSES,
+        retry_policy=RETRY_TRANSIENT_FAULTS,
     )
 
     if rules.is_fact:
@@ -69,34 +97,49 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         @dg.asset(
             **common,
             partitions_def=business_days,
+            deps=[dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS), *snapshot_deps],
+            check_specs=[quarantine_check_spec(key, business_days)],
         )
+        @measured
         def raw_fact(
             context: dg.AssetExecutionContext,
             booking_system: BookingSystemResource,
             warehouse: WarehouseResource,
-        ) -> dg.MaterializeResult:
-            window = BusinessWindow.from_instants(*context.partition_time_window)
-            result = load_window(booking_system.database(), warehouse.database(), rules, window)
+        ):
+            window = window_of(context)
+            result = load_window(
+                booking_system.database(), warehouse.database(), rules, window, as_of(context)
+            )
             context.log.info(
                 f"{rules.name} {window}: {result.loaded} loaded, {result.quarantined} quarantined"
             )
-            return dg.MaterializeResult(
-                metadata=_metadata(result), check_results=[quarantine_check_result(result)]
-            )
+            results = {day: [r] for day, r in nightly_quarantine_results(result).items()}
+            describe_nights(context, _night_metadata(result), results)
+            yield dg.MaterializeResult(metadata={"unattributable_quarantined": result.unattributable})
+            yield from check_evaluations(context, key, results)
 
         return raw_fact
 
-    @dg.asset(**common)
+    @dg.asset(
+        **common, deps=[source_key(rules.name), *snapshot_deps], check_specs=[quarantine_check_spec(key)]
+    )
+    @measured
     def raw_snapshot(
         context: dg.AssetExecutionContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         result = load_snapshot(booking_system.database(), warehouse.database(), rules)
         context.log.info(f"{rules.name}: {result.loaded} loaded, {result.quarantined} quarantined")
         return dg.MaterializeResult(
-            metadata=_metadata(result), check_results=[quarantine_check_result(result)]
+            metadata={
+                "dagster/row_count": result.loaded,
+                "quarantined": result.quarantined,
+                "quarantine_reasons": dg.MetadataValue.json(result.reasons),
+            },
+            check_results=[quarantine_check_result(result)],
         )
 
     return raw_snapshot
 
 
+source_specs = [source_spec(rules) for rules in CONTRACT.values()]
 raw_assets = [build_raw_asset(rules) for rules in CONTRACT.values()]

@@ -1,19 +1,31 @@
 """Data-quality checks of daily_aggregations: validation, completeness and anomalies.
 
-Each check is a function of frames returning an AssetCheckResult, evaluated inside the
-asset on the rows it has just computed, so a failure is recorded against the same run.
-The validation and completeness checks are blocking: a report never renders from a day
-that failed them.
+Each check is a pure function of frames returning the rows that fail it (each with its
+business_date), so the asset judges every night on its own and the report builder
+re-judges a period with the same functions. The validation and completeness checks are
+blocking: a report never renders from a night that fails them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import dagster as dg
 import polars as pl
 
+from backroom_reporting.assets.nights import night_results
+from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.daily import DAY, trading
 from backroom_reporting.metrics.hourly import ADDITIVE
 from backroom_reporting.warehouse.tables.aggregations import DAILY_MONEY
+
+MONEY_NON_NEGATIVE = "money_non_negative"
+OCCUPANCY_WITHIN_CAPACITY = "occupancy_within_capacity"
+MATCHES_HOURLY = "matches_hourly"
+OPEN_NIGHTS_COMPLETE = "open_nights_complete"
+DEPOSITS_RECONCILE = "deposits_reconcile"
+REVENUE_ANOMALY = "revenue_anomaly"
 
 # Scanners miss some `out` scans and a busy door can overshoot briefly; beyond this a
 # capacity figure or the scan feed is wrong.
@@ -30,108 +42,101 @@ HOURLY_TO_DAILY = {c: c for c in ADDITIVE if c not in ("bar_transactions", "tabl
 }
 
 
-def spec(name: str, asset: str, description: str, blocking: bool) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking)
+@dataclass(frozen=True)
+class DailyCheck:
+    name: str
+    description: str
+    blocking: bool
+    what: str  # what a failing row is, after its count: "3 days with negative money"
+
+    @property
+    def severity(self) -> dg.AssetCheckSeverity:
+        return dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN
+
+    def spec(self, partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
+        # Not Dagster-blocking: a night that fails keeps its previous figures and is recorded
+        # as failed, while the other nights of the run go on to what reads them.
+        return dg.AssetCheckSpec(
+            self.name,
+            asset="daily_aggregations",
+            description=self.description,
+            partitions_def=partitions_def,
+            metadata={"blocks_reports": self.blocking},
+        )
 
 
-DAILY_CHECKS = [
-    spec(
-        "money_non_negative",
-        "daily_aggregations",
+DAILY_CHECKS = (
+    DailyCheck(
+        MONEY_NON_NEGATIVE,
         "Every money column except net revenue is zero or more.",
-        blocking=True,
+        True,
+        "rows with negative money",
     ),
-    spec(
-        "occupancy_within_capacity",
-        "daily_aggregations",
+    DailyCheck(
+        OCCUPANCY_WITHIN_CAPACITY,
         f"Peak occupancy stays within the venue's capacity plus {CAPACITY_MARGIN:.0%}.",
-        blocking=True,
+        True,
+        "venues above capacity",
     ),
-    spec(
-        "matches_hourly",
-        "daily_aggregations",
-        "Each additive daily column equals the sum of that day's hourly_aggregations rows.",
-        blocking=True,
+    DailyCheck(
+        MATCHES_HOURLY,
+        "Each additive daily column equals the sum of that night's hourly_aggregations rows.",
+        True,
+        "venues whose hours do not add up",
     ),
-    spec(
-        "open_nights_complete",
-        "daily_aggregations",
+    DailyCheck(
+        OPEN_NIGHTS_COMPLETE,
         "Every trading night has all its hourly rows, door scans, bar sales and staff shifts.",
-        blocking=True,
+        True,
+        "venues with a source or hours missing",
     ),
-    spec(
-        "deposits_reconcile",
-        "daily_aggregations",
+    DailyCheck(
+        DEPOSITS_RECONCILE,
         "Succeeded deposit payments add up to their bookings' deposit amounts.",
-        blocking=False,
+        False,
+        "bookings whose deposit payments do not match",
     ),
-    spec(
-        "revenue_anomaly",
-        "daily_aggregations",
-        f"Warns when a day's gross revenue is more than {ANOMALY_Z:g} standard deviations from the same "
+    DailyCheck(
+        REVENUE_ANOMALY,
+        f"Warns when a night's gross revenue is more than {ANOMALY_Z:g} standard deviations from the same "
         f"weekday's mean over the previous {ANOMALY_WEEKS} weeks.",
-        blocking=False,
+        False,
+        "venues with anomalous revenue",
     ),
-]
+)
+BLOCKING_CHECKS = tuple(c.name for c in DAILY_CHECKS if c.blocking)
 
 
-def _result(
-    name: str, problems: pl.DataFrame, what: str, severity=dg.AssetCheckSeverity.ERROR, **metadata
-) -> dg.AssetCheckResult:
-    sample = problems.head(10).to_dicts()
-    return dg.AssetCheckResult(
-        check_name=name,
-        asset_key="daily_aggregations",
-        passed=problems.height == 0,
-        severity=severity,
-        description=f"{problems.height} {what}" if problems.height else None,
-        metadata={
-            "failing_rows": problems.height,
-            "examples": dg.MetadataValue.json(_jsonable(sample)),
-            **metadata,
-        },
+def negative_money(daily: pl.DataFrame) -> pl.DataFrame:
+    return daily.filter(pl.any_horizontal(pl.col(c) < 0 for c in NON_NEGATIVE_MONEY)).select(
+        *DAY, *NON_NEGATIVE_MONEY
     )
 
 
-def _jsonable(rows: list[dict]) -> list[dict]:
-    return [
-        {k: (v if isinstance(v, int | float | str | None) else str(v)) for k, v in r.items()} for r in rows
-    ]
-
-
-def money_non_negative(daily: pl.DataFrame) -> dg.AssetCheckResult:
-    negative = daily.filter(pl.any_horizontal(pl.col(c) < 0 for c in NON_NEGATIVE_MONEY))
-    return _result(
-        "money_non_negative", negative.select(*DAY, *NON_NEGATIVE_MONEY), "days with negative money"
+def over_capacity(daily: pl.DataFrame, capacities: pl.DataFrame) -> pl.DataFrame:
+    return (
+        daily.join(capacities, on="venue_id")
+        .filter(pl.col("peak_occupancy") > pl.col("capacity") * (1 + CAPACITY_MARGIN))
+        .select(*DAY, "peak_occupancy", "capacity")
     )
 
 
-def occupancy_within_capacity(daily: pl.DataFrame, capacities: pl.DataFrame) -> dg.AssetCheckResult:
-    over = daily.join(capacities, on="venue_id").filter(
-        pl.col("peak_occupancy") > pl.col("capacity") * (1 + CAPACITY_MARGIN)
-    )
-    return _result(
-        "occupancy_within_capacity", over.select(*DAY, "peak_occupancy", "capacity"), "days above capacity"
-    )
-
-
-def matches_hourly(daily: pl.DataFrame, hourly: pl.DataFrame) -> dg.AssetCheckResult:
+def hours_not_adding_up(daily: pl.DataFrame, hourly: pl.DataFrame) -> pl.DataFrame:
     sums = hourly.group_by(DAY).agg(pl.col(h).sum().alias(f"{h}__hours") for h in HOURLY_TO_DAILY)
     joined = daily.join(sums, on=DAY, how="left").with_columns(
         pl.col(f"{h}__hours").fill_null(0) for h in HOURLY_TO_DAILY
     )
     differs = pl.any_horizontal(pl.col(d) != pl.col(f"{h}__hours") for h, d in HOURLY_TO_DAILY.items())
-    wrong = joined.filter(differs).select(
+    return joined.filter(differs).select(
         *DAY, *HOURLY_TO_DAILY.values(), *(f"{h}__hours" for h in HOURLY_TO_DAILY)
     )
-    return _result("matches_hourly", wrong, "days whose hours do not add up")
 
 
-def open_nights_complete(
+def incomplete_nights(
     daily: pl.DataFrame, hourly: pl.DataFrame, expected_hours: pl.DataFrame, feeds: pl.DataFrame
-) -> dg.AssetCheckResult:
+) -> pl.DataFrame:
     """expected_hours: business_date, hours (23, 24 or 25). feeds: venue_id, business_date,
-    bar_sales, staff_shifts (row counts of those sources on the day)."""
+    bar_sales, staff_shifts (row counts of those sources on the night)."""
     nights = daily.filter(trading()).select(*DAY, "check_ins")
     hours = hourly.group_by(DAY).agg(pl.len().alias("hourly_rows"))
     checked = (
@@ -140,36 +145,31 @@ def open_nights_complete(
         .join(feeds, on=DAY, how="left")
         .with_columns(pl.col("hourly_rows", "bar_sales", "staff_shifts").fill_null(0))
     )
-    missing = checked.filter(
+    return checked.filter(
         (pl.col("hourly_rows") != pl.col("hours"))
         | (pl.col("check_ins") == 0)
         | (pl.col("bar_sales") == 0)
         | (pl.col("staff_shifts") == 0)
     )
-    return _result("open_nights_complete", missing, "trading nights with a source or hours missing")
 
 
-def deposits_reconcile(deposits: pl.DataFrame, bookings: pl.DataFrame) -> dg.AssetCheckResult:
-    """deposits: succeeded deposit payments (booking_id, amount_pence) of the window;
-    bookings: booking_id, deposit_pence of the loaded bookings they name.
+def unreconciled_deposits(deposits: pl.DataFrame, bookings: pl.DataFrame) -> pl.DataFrame:
+    """deposits: succeeded deposit payments (booking_id, amount_pence, business_date) of the
+    window; bookings: booking_id, deposit_pence of the loaded bookings they name. A booking
+    is judged on the night of its latest deposit payment.
 
     A deposit is paid weeks before its night, whose booking loads when that night closes:
-    such deposits are counted as awaiting their booking, not failed."""
+    such deposits await their booking and are not judged."""
     paid = (
         deposits.filter(pl.col("booking_id").is_not_null())
         .group_by("booking_id")
-        .agg(pl.col("amount_pence").sum().alias("paid_pence"), pl.len().alias("payments"))
+        .agg(
+            pl.col("amount_pence").sum().alias("paid_pence"),
+            pl.len().alias("payments"),
+            pl.col("business_date").max(),
+        )
     )
-    matched = paid.join(bookings, on="booking_id")
-    unmatched = matched.filter(pl.col("paid_pence") != pl.col("deposit_pence"))
-    return _result(
-        "deposits_reconcile",
-        unmatched,
-        "bookings whose deposit payments do not match",
-        severity=dg.AssetCheckSeverity.WARN,
-        deposits_checked=matched.height,
-        deposits_awaiting_their_booking=paid.height - matched.height,
-    )
+    return paid.join(bookings, on="booking_id").filter(pl.col("paid_pence") != pl.col("deposit_pence"))
 
 
 def revenue_anomalies(daily: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
@@ -198,8 +198,23 @@ def revenue_anomalies(daily: pl.DataFrame, history: pl.DataFrame) -> pl.DataFram
     ).filter((pl.col("weeks") >= ANOMALY_MIN_WEEKS) & (pl.col("std") > 0) & (pl.col("z").abs() > ANOMALY_Z))
 
 
-def revenue_anomaly(daily: pl.DataFrame, history: pl.DataFrame) -> dg.AssetCheckResult:
-    outliers = revenue_anomalies(daily, history)
-    return _result(
-        "revenue_anomaly", outliers, "days with anomalous revenue", severity=dg.AssetCheckSeverity.WARN
-    )
+def nightly_results(
+    window: BusinessWindow, problems: dict[str, pl.DataFrame]
+) -> dict[dt.date, list[dg.AssetCheckResult]]:
+    """Every daily check's result for every night of the window, from its failing rows."""
+    by_night: dict[dt.date, list[dg.AssetCheckResult]] = {day: [] for day in window.days}
+    for check in DAILY_CHECKS:
+        for day, result in night_results(
+            check.name, problems[check.name], window, check.what, check.severity
+        ).items():
+            by_night[day].append(result)
+    return by_night
+
+
+def failed_blocking_checks(problems: dict[str, pl.DataFrame]) -> dict[dt.date, list[str]]:
+    """The nights that failed a blocking check, with the checks they failed."""
+    failed: dict[dt.date, list[str]] = {}
+    for name in BLOCKING_CHECKS:
+        for day in problems[name]["business_date"].unique().sort():
+            failed.setdefault(day, []).append(name)
+    return failed

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from backroom_reporting.ingest.load import LoadResult
 
-CHECK_NAME = "quarantine_rate"
+QUARANTINE_RATE = "quarantine_rate"
 # Above this share of a load quarantined, the source is broken, not merely noisy.
 FAIL_ABOVE = 0.01
 
 
-def quarantine_check_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
+def quarantine_check_spec(asset_key: dg.AssetKey, partitions_def=None) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
-        CHECK_NAME,
+        QUARANTINE_RATE,
         asset=asset_key,
+        partitions_def=partitions_def,
         description=(
             "Warns when any source row was quarantined; fails when more than "
             f"{FAIL_ABOVE:.0%} of the rows read were. See table raw_quarantine for reasons and raw values."
@@ -22,22 +25,43 @@ def quarantine_check_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
     )
 
 
-def quarantine_check_result(result: LoadResult) -> dg.AssetCheckResult:
+def quarantine_result(
+    table: str, loaded: int, quarantined: int, reasons: dict[str, int], night: dt.date | None = None
+) -> dg.AssetCheckResult:
+    read = loaded + quarantined
+    rate = quarantined / read if read else 0.0
     metadata = {
-        "rows_read": result.read,
-        "quarantined": result.quarantined,
-        "quarantine_rate": dg.MetadataValue.float(round(result.quarantine_rate, 6)),
-        "reasons": dg.MetadataValue.json(result.reasons),
+        "rows_read": read,
+        "quarantined": quarantined,
+        "quarantine_rate": dg.MetadataValue.float(round(rate, 6)),
+        "reasons": dg.MetadataValue.json(reasons),
     }
-    if result.quarantined == 0:
-        return dg.AssetCheckResult(check_name=CHECK_NAME, passed=True, metadata=metadata)
-    severity = (
-        dg.AssetCheckSeverity.ERROR if result.quarantine_rate > FAIL_ABOVE else dg.AssetCheckSeverity.WARN
-    )
+    if quarantined == 0:
+        return dg.AssetCheckResult(check_name=QUARANTINE_RATE, passed=True, metadata=metadata)
+    where = f"{table} on {night:%A %-d %B %Y}" if night else table
     return dg.AssetCheckResult(
-        check_name=CHECK_NAME,
+        check_name=QUARANTINE_RATE,
         passed=False,
-        severity=severity,
+        severity=dg.AssetCheckSeverity.ERROR if rate > FAIL_ABOVE else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
-        description=f"{result.quarantined} of {result.read} rows quarantined ({result.quarantine_rate:.2%})",
+        description=f"{where}: {quarantined} of {read} rows quarantined ({rate:.2%})",
     )
+
+
+def quarantine_check_result(result: LoadResult) -> dg.AssetCheckResult:
+    """A whole load (a snapshot table) judged at once."""
+    return quarantine_result(result.table, result.loaded, result.quarantined, result.reasons)
+
+
+def nightly_quarantine_results(result: LoadResult) -> dict[dt.date, dg.AssetCheckResult]:
+    """A fact table's load judged night by night, from its ledger rows."""
+    return {
+        row["business_date"]: quarantine_result(
+            result.table,
+            row["rows_loaded"],
+            row["rows_quarantined"],
+            result.reasons_by_night.get(row["business_date"], {}),
+            row["business_date"],
+        )
+        for row in result.nights.iter_rows(named=True)
+    }

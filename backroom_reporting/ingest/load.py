@@ -1,8 +1,10 @@
 """Loading the booking system into the raw layer, one window or one snapshot at a time.
 
 A fact table's window is read from the source by its business-time column, checked
-against the contract, and written with its quarantined rows in one transaction that
-first deletes what the window held before. Snapshot tables are replaced whole.
+against the contract, and written with its quarantined rows and its entries in the
+ledger of loads (raw_loads: per night, when, whether final, and the fingerprint of the
+source rows) in one transaction that first deletes what the window held before.
+Snapshot tables are replaced whole.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
+from backroom_reporting.ingest.fingerprints import EMPTY, NIGHT, night_fingerprints, with_nights
 from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_loads, raw_quarantine
+from backroom_reporting.warehouse.types import table_schema
 
 
 @dataclass
@@ -32,6 +36,10 @@ class LoadResult:
     reasons: dict[str, int] = field(default_factory=dict)
     unattributable: int = 0
     seconds: float = 0.0
+    # Fact tables: one row per night of the window, as written to raw_loads, and the
+    # reasons rows of each night were quarantined for.
+    nights: pl.DataFrame | None = None
+    reasons_by_night: dict[dt.date, dict[str, int]] = field(default_factory=dict)
 
     @property
     def read(self) -> int:
@@ -161,14 +169,56 @@ def _quarantine_of(rules: Rules, days: sa.ColumnElement[bool]) -> sa.ColumnEleme
     return sa.and_(raw_quarantine.c.source_table == rules.name, days)
 
 
-def load_window(source: Database, warehouse: Database, rules: Rules, window: BusinessWindow) -> LoadResult:
-    """Replace a fact table's window in the raw layer (and the table's unattributable rows)."""
+def _ledger(
+    rules: Rules,
+    window: BusinessWindow,
+    rows: pl.DataFrame,
+    good: pl.DataFrame,
+    quarantined: pl.DataFrame,
+    as_of: dt.datetime,
+    loaded_at: dt.datetime,
+) -> pl.DataFrame:
+    """The raw_loads rows of a window: one per night, empty nights included."""
+    nights = pl.DataFrame({"business_date": window.days}, schema={"business_date": pl.Date()})
+    counts = [
+        night_fingerprints(rows, rules),
+        good.group_by(business_date(pl.col(rules.business_time)).alias("business_date")).agg(
+            pl.len().alias("rows_loaded")
+        ),
+        quarantined.group_by("business_date").agg(pl.len().alias("rows_quarantined")),
+    ]
+    for frame in counts:
+        nights = nights.join(frame, on="business_date", how="left")
+    ends = pl.Series([BusinessWindow(day, day).end for day in window.days], dtype=pl.Datetime("us", "UTC"))
+    return nights.with_columns(
+        pl.lit(rules.name).alias("source_table"),
+        pl.lit(loaded_at).alias("loaded_at"),
+        pl.lit(as_of).alias("as_of"),
+        (ends <= as_of).alias("final"),
+        pl.col("source_rows", "rows_loaded", "rows_quarantined").fill_null(0),
+        pl.col("fingerprint").fill_null(EMPTY),
+    ).select(table_schema(raw_loads).keys())
+
+
+def load_window(
+    source: Database,
+    warehouse: Database,
+    rules: Rules,
+    window: BusinessWindow,
+    as_of: dt.datetime | None = None,
+) -> LoadResult:
+    """Replace a fact table's window in the raw layer (and the table's unattributable rows).
+
+    `as_of` is the moment the load stands for (default now): nights that closed by then are
+    recorded as final, the open night as provisional."""
     began = time.perf_counter()
+    loaded_at = dt.datetime.now(dt.UTC)
+    as_of = as_of or loaded_at
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
-    rows = read_source_window(source, rules, window)
+    rows = with_nights(read_source_window(source, rules, window), rules)
     loose = read_source_unattributable(source, rules)
-    both = pl.concat([rows, loose], how="vertical_relaxed")
+    both = pl.concat([rows.drop(NIGHT), loose], how="vertical_relaxed")
 
     known = known_references(source, warehouse, rules, both)
     in_window = sa.and_(column >= window.start, column < window.end)
@@ -186,9 +236,16 @@ def load_window(source: Database, warehouse: Database, rules: Rules, window: Bus
     lost = _quarantine_rows(rules, unattributable, None)
     if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
+    ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
     warehouse.replace_many(
         [
             (raw_table, good, in_window),
+            (
+                raw_loads,
+                ledger,
+                (raw_loads.c.source_table == rules.name)
+                & raw_loads.c.business_date.between(window.first_day, window.last_day),
+            ),
             (
                 raw_quarantine,
                 quarantined,
@@ -207,7 +264,16 @@ def load_window(source: Database, warehouse: Database, rules: Rules, window: Bus
         reasons=dict(Counter(quarantined["reason"].to_list() + lost["reason"].to_list())),
         unattributable=lost.height,
         seconds=time.perf_counter() - began,
+        nights=ledger,
+        reasons_by_night=_reasons_by_night(quarantined),
     )
+
+
+def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]]:
+    found: dict[dt.date, dict[str, int]] = {}
+    for day, reason, count in quarantined.group_by("business_date", "reason").len().iter_rows():
+        found.setdefault(day, {})[reason] = count
+    return found
 
 
 def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadResult:

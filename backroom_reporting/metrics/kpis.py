@@ -54,7 +54,7 @@ TRADING_DAYS = "trading_days"
 TOTALS = frozenset(SUMMARY_TOTALS)
 DAY_COLUMNS = frozenset(c.name for c in daily_aggregations.columns if not c.primary_key)
 SUMMARY_COLUMNS = frozenset(
-    c.name for c in weekly_summary.columns if not c.primary_key and c.name != "week_end"
+    c.name for c in weekly_summary.columns if not c.primary_key and c.name not in ("week_end", "through_date")
 )
 
 REQUIRED_FIELDS = (
@@ -343,8 +343,10 @@ def day_periods(daily: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary_periods(summary: pl.DataFrame, period: PeriodType) -> pl.DataFrame:
-    """weekly_summary / monthly_summary rows as period rows."""
-    return summary.rename({f"{period.name}_start": "period_start"})
+    """weekly_summary / monthly_summary rows of whole periods as period rows (a to-date row of
+    a period not over is not judged)."""
+    whole = summary.filter(pl.col("through_date") == pl.col(f"{period.name}_end"))
+    return whole.rename({f"{period.name}_start": "period_start"})
 
 
 # ---- values -----------------------------------------------------------------------------
@@ -502,15 +504,15 @@ def kpi_calculations(
 
 # ---- checks -----------------------------------------------------------------------------
 
-_CHECK_KEYS = ["kpi_key", "venue_id", "period_type", "period_start"]
+_CHECK_KEYS = ["kpi_key", "venue_id", "period_type", "period_start", "period_end"]
 
 
 def missing_calculations(
     stored: pl.DataFrame, periods: pl.DataFrame, definitions: pl.DataFrame
 ) -> pl.DataFrame:
-    """Expected (kpi_key, venue_id, period_type, period_start) absent from `stored`.
+    """Expected (kpi_key, venue_id, period_type, period_start, period_end) absent from `stored`.
 
-    periods: venue_id, period_type, period_start of every period the window must cover.
+    periods: venue_id, period_type, period_start, period_end of every period the window must cover.
     """
     expected = [
         periods.filter(pl.col("period_type") == name).with_columns(pl.lit(kpi["kpi_key"]).alias("kpi_key"))

@@ -32,13 +32,15 @@ def previous_start(start: dt.date, period: Period) -> dt.date:
     return (start - dt.timedelta(days=1)).replace(day=1)
 
 
-def summaries(daily: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """One row per venue and period present in `daily` (daily_aggregations rows).
+def summaries(daily: pl.DataFrame, period: Period, through: dt.date) -> pl.DataFrame:
+    """One row per venue and period present in `daily` (daily_aggregations rows), covering
+    the nights up to `through` (the last closed night): a period not over by then is a
+    to-date row, its through_date says how far it goes.
 
     Comparisons need the previous period's rows in `daily` too; without them they are null.
     """
     start = f"{period}_start"
-    rows = daily.with_columns(
+    rows = daily.filter(pl.col("business_date") <= through).with_columns(
         period_start(pl.col("business_date"), period).alias(start), trading().alias("_trading")
     )
     trading_days = pl.col("_trading")
@@ -51,6 +53,7 @@ def summaries(daily: pl.DataFrame, period: Period) -> pl.DataFrame:
     )
     summary = totals.with_columns(
         period_end(pl.col(start), period).alias(f"{period}_end"),
+        pl.min_horizontal(period_end(pl.col(start), period), pl.lit(through)).alias("through_date"),
         ratio(pl.col("no_shows"), pl.col("bookings_confirmed")).alias("no_show_rate"),
         ratio(pl.col("bookings_cancelled"), pl.col("bookings_total")).alias("cancellation_rate"),
         ratio(pl.col("gross_revenue_pence"), pl.col("trading_days")).alias("avg_daily_gross_revenue_pence"),

@@ -24,6 +24,7 @@ from backroom_reporting.rendering import content
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
 from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section
 from backroom_reporting.rendering.periods import ReportPeriod
+from backroom_reporting.rendering.readiness import not_ready
 from backroom_reporting.rendering.sources import PERIOD_TYPE, TABLE_SOURCES, period_condition
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
@@ -36,11 +37,10 @@ COMPARISON_LABELS = {
     "week": {"week_ago": "vs last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs 52 weeks ago"},
     "month": {"month_ago": "vs last month", "year_ago": "vs last year"},
 }
-BLOCKING = ("money_non_negative", "occupancy_within_capacity", "matches_hourly", "open_nights_complete")
 
 
 class ReportInputError(Exception):
-    """The period's data failed a blocking check: no report is rendered from it."""
+    """The period's figures are not ready or failed a blocking check: no report is rendered."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,11 @@ class ReportBuilder:
         return not self.daily.filter(trading()).is_empty()
 
     def guard(self) -> None:
-        """Refuse to build from days that fail daily_aggregations' blocking checks."""
+        """Refuse to build from nights whose figures are not final yet (a night not loaded is
+        not a night the venue was closed) or that fail daily_aggregations' blocking checks."""
+        problem = not_ready(self.db, self.period.first_day, self.period.last_day)
+        if problem:
+            raise ReportInputError(problem)
         days = BusinessWindow(self.period.first_day, self.period.last_day)
         venue = self.subject.venue_id
         hourly_table = aggregations.hourly_aggregations
@@ -189,17 +193,22 @@ class ReportBuilder:
         )
         capacities = self.db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
         expected = hours_between(days.start, days.end).group_by("business_date").agg(pl.len().alias("hours"))
-        results = [
-            checks.money_non_negative(self.daily),
-            checks.occupancy_within_capacity(self.daily, capacities),
-            checks.matches_hourly(self.daily, hourly),
-            checks.open_nights_complete(self.daily, hourly, expected, self._feeds(days)),
+        failed = {
+            checks.MONEY_NON_NEGATIVE: checks.negative_money(self.daily),
+            checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(self.daily, capacities),
+            checks.MATCHES_HOURLY: checks.hours_not_adding_up(self.daily, hourly),
+            checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(
+                self.daily, hourly, expected, self._feeds(days)
+            ),
+        }
+        reasons = [
+            f"{name} ({', '.join(sorted({str(d) for d in rows['business_date']}))})"
+            for name, rows in failed.items()
+            if rows.height
         ]
-        failed = [r for r in results if not r.passed]
-        if failed:
-            reasons = "; ".join(f"{r.check_name}: {r.description}" for r in failed)
+        if reasons:
             raise ReportInputError(
-                f"daily_aggregations fails its blocking checks for {self.period.label}: {reasons}"
+                f"daily_aggregations fails its blocking checks for {self.period.label}: {'; '.join(reasons)}"
             )
 
     def _feeds(self, days: BusinessWindow) -> pl.DataFrame:

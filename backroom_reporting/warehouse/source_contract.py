@@ -318,8 +318,8 @@ CONTRACT: dict[str, Rules] = {
     )
 }
 
-SNAPSHOTS = tuple(r.name for r in CONTRACT.values() if not r.is_fact)
-FACTS = tuple(r.name for r in CONTRACT.values() if r.is_fact)
+# The tables partitioned by night, in contract order.
+FACT_TABLES = tuple(r.name for r in CONTRACT.values() if r.is_fact)
 
 
 def _loose_metadata() -> sa.MetaData:

@@ -10,10 +10,21 @@ from backroom_reporting.warehouse.tables import (
     customers,
     events,
     kpis,
+    operations,
     raw,
     reports,
     subscriptions,
 )
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 
-__all__ = ["WAREHOUSE", "aggregations", "customers", "events", "kpis", "raw", "reports", "subscriptions"]
+__all__ = [
+    "WAREHOUSE",
+    "aggregations",
+    "customers",
+    "events",
+    "kpis",
+    "operations",
+    "raw",
+    "reports",
+    "subscriptions",
+]

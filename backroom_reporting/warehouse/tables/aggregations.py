@@ -146,6 +146,9 @@ def _summary_table(name: str, period: str) -> sa.Table:
         sa.Column("venue_id", sa.Text, primary_key=True),
         sa.Column(f"{period}_start", sa.Date, primary_key=True),
         sa.Column(f"{period}_end", sa.Date, nullable=False),
+        # The last night the row covers: the period's end once it has closed, else the last
+        # closed night of the open period (a to-date row).
+        sa.Column("through_date", sa.Date, nullable=False),
         *_counts("trading_days"),
         *(sa.Column(n, Money if n.endswith("_pence") else Count, nullable=False) for n in SUMMARY_TOTALS),
         *_counts("peak_occupancy"),
@@ -163,3 +166,20 @@ def _summary_table(name: str, period: str) -> sa.Table:
 
 weekly_summary = _summary_table("weekly_summary", "week")
 monthly_summary = _summary_table("monthly_summary", "month")
+
+
+# Whether each night's figures are ready: written by daily_aggregations for every night it
+# computes, so a night not loaded is never mistaken for a night the venue was closed.
+night_status = sa.Table(
+    "night_status",
+    WAREHOUSE,
+    sa.Column("business_date", sa.Date, primary_key=True),
+    # Every fact table was loaded after the night closed, and the figures computed from it.
+    sa.Column("final", sa.Boolean, nullable=False),
+    # The fact tables whose latest load of the night is provisional or missing, comma-separated.
+    sa.Column("not_final", sa.Text, nullable=True),
+    sa.Column("loaded_at", UtcTimestamp, nullable=True),
+    sa.Column("aggregated_at", UtcTimestamp, nullable=False),
+    # Blocking checks the night failed (comma-separated); its previous figures were kept.
+    sa.Column("failed_checks", sa.Text, nullable=True),
+)

@@ -1,4 +1,4 @@
-"""The raw layer's tables: one per source table, plus the quarantine.
+"""The raw layer's tables: one per source table, the quarantine, and the ledger of loads.
 
 Time columns of fact tables get BRIN indexes on PostgreSQL and B-tree indexes on SQLite.
 """
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
+from backroom_reporting.warehouse.types import Count, UtcTimestamp
 
 # Event analytics read a night's tickets, bookings and feedback by event, whatever day
 # they were bought or written.
@@ -49,4 +50,22 @@ raw_quarantine = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("raw_values", sa.Text, nullable=False),  # JSON of the source values as text
     sa.Index(None, "source_table", "business_date"),
+)
+
+# One row per fact table and night: the raw layer's latest load of that night. `final` is
+# true when the load ran after the night closed; the fingerprint (SHA-256 of the night's
+# source rows) tells the morning re-check whether the source has changed since.
+raw_loads = sa.Table(
+    "raw_loads",
+    WAREHOUSE,
+    sa.Column("source_table", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("loaded_at", UtcTimestamp, nullable=False),
+    sa.Column("as_of", UtcTimestamp, nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False),
+    sa.Column("source_rows", Count, nullable=False),
+    sa.Column("rows_loaded", Count, nullable=False),
+    sa.Column("rows_quarantined", Count, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Index(None, "business_date"),
 )

@@ -47,6 +47,8 @@ report_generation_history = sa.Table(
     sa.Column("generated_at", UtcTimestamp, nullable=False),
     sa.Column("expires_at", UtcTimestamp, nullable=True),  # reuse window of its files
     sa.Column("dagster_run_id", sa.Text, nullable=True),
+    # When the Sunday housekeeping removed its files (past their retention); null while kept.
+    sa.Column("files_removed_at", UtcTimestamp, nullable=True),
     sa.Index(None, "subscription_id", "generated_at"),
     sa.Index(None, "template_hash", "period_first_day"),
 )

@@ -1,0 +1,55 @@
+"""Freshness: last night's figures are final by 07:00 London, or someone hears about it.
+
+Judged from night_status (written by daily_aggregations), so "figures ready" means what a
+report needs: every fact table loaded after the night closed, the figures computed from
+that load, and no blocking check failed.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from backroom_reporting.assets.nights import AS_OF_TAG
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
+from backroom_reporting.metrics.nights import night_statuses, readiness
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.warehouse.tables.aggregations import night_status
+
+FIGURES_READY = "figures_ready_by_0700"
+DEADLINE = dt.time(7, 0)
+
+
+def night_due(moment: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """The night whose figures must be ready at `moment`, and the deadline that makes it so:
+    at 07:00 on a morning, the night that closed at 06:00 that morning."""
+    local = moment.astimezone(ZoneInfo(VENUE_TIMEZONE))
+    morning = local.date() if local.time() >= DEADLINE else local.date() - dt.timedelta(days=1)
+    deadline = dt.datetime.combine(morning, DEADLINE, tzinfo=ZoneInfo(VENUE_TIMEZONE))
+    return morning - dt.timedelta(days=1), deadline
+
+
+@dg.asset_check(
+    asset="daily_aggregations",
+    name=FIGURES_READY,
+    description="Last night's figures are final by 07:00 London: every fact table loaded after the "
+    "night closed, the figures computed, and no blocking check failed.",
+)
+def figures_ready_by_seven(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    tag = context.run.tags.get(AS_OF_TAG)
+    now = dt.datetime.fromisoformat(tag) if tag else dt.datetime.now(dt.UTC)
+    night, deadline = night_due(now)
+    rows = warehouse.database().read_table(night_status, night_status.c.business_date == night)
+    status = night_statuses(rows).get(night)
+    problem = readiness(status, night)
+    return dg.AssetCheckResult(
+        passed=problem is None,
+        description=problem or f"The figures for {night:%A %-d %B %Y} were final by {deadline:%H:%M}.",
+        metadata={
+            "night": str(night),
+            "deadline": deadline.isoformat(),
+            "final_at": str(status["aggregated_at"]) if status else "never",
+        },
+    )

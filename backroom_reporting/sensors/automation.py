@@ -1,0 +1,19 @@
+"""The sensor that runs every asset's automation condition, on from the first start.
+
+Dagster's default automation sensor starts stopped, so on a fresh deployment nothing
+would follow the nightly loads; this one is the project's own, declared running.
+"""
+
+import dagster as dg
+
+from backroom_reporting.assets.policies import SCHEDULED_GROUPS
+
+follow_inputs = dg.AutomationConditionSensorDefinition(
+    "follow_inputs",
+    target=dg.AssetSelection.all() - dg.AssetSelection.groups(*SCHEDULED_GROUPS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Runs each asset downstream of the raw layer when its inputs for a closed night, "
+    "week or month were updated (assets/policies.py), and the KPI catalogue, the report "
+    "templates and the job tables on their own conditions.",
+)
