@@ -155,10 +155,8 @@ def run_stage(stage: Stage, instance, job_assets, defs, log_level: str, tags=Non
             )
             if e.partition:
                 failed.partitions.append(e.partition)
-    # A single-run backfill records one materialisation per partition; keep one per asset.
-    materializations = list(
-        {e.asset_key: e.materialization for e in run.get_asset_materialization_events()}.values()
-    )
+    # A single-run backfill records one materialisation per partition, each with its own metadata.
+    materializations = [e.materialization for e in run.get_asset_materialization_events()]
     return materializations, failures
 
 

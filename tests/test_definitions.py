@@ -40,6 +40,7 @@ def test_facts_depend_on_the_snapshots_they_reference():
     graph = defs.resolve_asset_graph()
     bookings = graph.get(dg.AssetKey("raw_bookings"))
     assert {k.to_user_string() for k in bookings.parent_keys} == {
+        "booking_system/bookings",
         "raw_venues",
         "raw_customers",
         "raw_events",

@@ -37,7 +37,9 @@ def _utc(timestamp: float | None) -> dt.datetime | None:
 
 def _stored_statuses(instance: dg.DagsterInstance) -> dict[str, str]:
     """Schedules and sensors switched on or off in the instance (by the UI or the CLI)."""
-    found = {}
+    found: dict[str, str] = {}
+    if instance.schedule_storage is None:  # an ephemeral instance keeps no schedule state
+        return found
     for state in instance.all_instigator_state():
         if state.status in (InstigatorStatus.RUNNING, InstigatorStatus.DECLARED_IN_CODE):
             found[state.instigator_name] = "running"

@@ -4,14 +4,13 @@ import datetime as dt
 import math
 
 import pytest
-from dagster._core.errors import DagsterAssetCheckFailedError
 
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
-from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
+from backroom_reporting.warehouse.tables.aggregations import daily_aggregations, night_status
 from tests.design_section_5 import daily_figures
-from tests.worlds import small_world, write_source
+from tests.worlds import night_of, small_world, write_source
 
 UPSTREAM = [
     *(f"raw_{name}" for name in CONTRACT),
@@ -136,12 +135,24 @@ def test_rates_are_null_when_nothing_to_divide_by(databases, materialise):
     assert friday["visitors"] == 0 and friday["peak_occupancy"] == 2
 
 
-def test_a_trading_night_without_door_scans_blocks_what_reads_it(databases, materialise):
-    world = small_world(NIGHTS[:1])
-    world["check_ins"] = []
+def test_a_night_failing_a_blocking_check_keeps_its_previous_figures(databases, materialise):
+    world = small_world(NIGHTS)
     write_source(databases.source_url, world)
-    with pytest.raises(DagsterAssetCheckFailedError, match="open_nights_complete"):
-        materialise(BusinessWindow(NIGHTS[0], NIGHTS[0]), UPSTREAM)
+    window = BusinessWindow(NIGHTS[0], NIGHTS[-1])
+    materialise(window, UPSTREAM)
+    before = loaded(databases)
+    # Friday's door scans vanish from the source: a trading night without scans is incomplete.
+    world["check_ins"] = [s for s in world["check_ins"] if night_of(s["scanned_at"]) != NIGHTS[0]]
+    write_source(databases.source_url, world)
+    stages = materialise(window, UPSTREAM)
+    after = loaded(databases)
+    assert after[("leeds", NIGHTS[0])] == before[("leeds", NIGHTS[0])]  # Friday's good figures stay
+    assert after[("leeds", NIGHTS[1])]["check_ins"] == before[("leeds", NIGHTS[1])]["check_ins"]
+    failed = {f: c for stage in stages for f, c in stage.failed_checks.items()}
+    assert failed["daily_aggregations:open_nights_complete"].partitions == [NIGHTS[0].isoformat()]
+    status = {r["business_date"]: r for r in databases.warehouse.read_table(night_status).to_dicts()}
+    assert status[NIGHTS[0]]["failed_checks"] == "open_nights_complete"
+    assert status[NIGHTS[1]]["failed_checks"] is None and status[NIGHTS[1]]["final"]
 
 
 @pytest.mark.parametrize("night", [dt.date(2026, 10, 24), dt.date(2026, 3, 28)])

@@ -116,6 +116,7 @@ def totals(days: list[dict], start_column: str, start: dt.date, end: dt.date) ->
         "venue_id": days[0]["venue_id"],
         start_column: start,
         start_column.replace("start", "end"): end,
+        "through_date": end,
         "trading_days": len(trading),
         "peak_occupancy": max(d["peak_occupancy"] for d in days),
         "avg_occupancy_rate": statistics.mean(d["occupancy_rate"] for d in trading) if trading else None,

@@ -108,13 +108,20 @@ def test_rematerialising_gives_the_same_warehouse(world, materialise):
     assert {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT} == first
 
 
-def test_materialisation_reports_rows_quarantine_and_window(world, materialise):
+def test_each_night_reports_its_own_rows_quarantine_and_load(world, materialise):
     [_, facts] = materialise(WINDOW, RAW_ASSETS)
-    metadata = {m.asset_key.to_user_string(): m.metadata for m in facts.materializations}
-    bookings = metadata["raw_bookings"]
-    assert bookings["rows"].value == len(expected_rows(world.source_url, "bookings"))
-    assert bookings["quarantined"].value == 0
-    assert bookings["window"].value == "2026-03-27..2026-03-28"
+    nights = {
+        m.partition: m.metadata
+        for m in facts.materializations
+        if m.asset_key.to_user_string() == "raw_bookings"
+    }
+    assert sorted(nights) == ["2026-03-27", "2026-03-28"]
+    expected = expected_rows(world.source_url, "bookings").values()
+    for night, metadata in nights.items():
+        assert metadata["rows"].value == sum(1 for r in expected if str(r["business_date"]) == night)
+        assert metadata["quarantined"].value == 0
+        assert metadata["final"].value is True  # loaded long after the night closed
+        assert metadata["checks"].value == "all passed"
     assert facts.partitions == 2
     assert facts.check_failures == []
 

@@ -279,13 +279,18 @@ def test_a_week_is_judged_on_its_totals_not_on_a_mean_of_daily_rates():
     week = dict(
         venue_id="leeds",
         week_start=dt.date(2026, 3, 23),
+        week_end=dt.date(2026, 3, 29),
+        through_date=dt.date(2026, 3, 29),
         trading_days=4,
         gross_revenue_pence=2_000_000,
         no_shows=2,
         bookings_confirmed=20,
         avg_occupancy_rate=0.55,
     )
-    periods = kpis.summary_periods(pl.DataFrame([week]), WEEK)
+    to_date = {**week, "week_start": dt.date(2026, 3, 30), "week_end": dt.date(2026, 4, 5)}
+    to_date["through_date"] = dt.date(2026, 4, 1)
+    periods = kpis.summary_periods(pl.DataFrame([week, to_date]), WEEK)
+    assert periods["period_start"].to_list() == [dt.date(2026, 3, 23)]  # a to-date week is not judged
     values = kpis.kpi_values(periods, definitions(REVENUE, NO_SHOWS, OCCUPANCY, TURNOVER), WEEK)
     start = dt.date(2026, 3, 23)
     assert value_of(values, "no_show_rate", start) == 2 / 20
@@ -553,8 +558,12 @@ def test_missing_rows_and_misjudged_statuses_are_found():
     values = day_values([day_row(day, check_ins=1, gross_revenue_pence=300000)], REVENUE, NO_SHOWS, TURNOVER)
     stored = kpis.kpi_calculations(values, [day], DAY, defs, COMPUTED_AT)
     periods = pl.DataFrame(
-        [("leeds", "day", day), ("york", "day", day), ("leeds", "week", dt.date(2026, 3, 23))],
-        schema=["venue_id", "period_type", "period_start"],
+        [
+            ("leeds", "day", day, day),
+            ("york", "day", day, day),
+            ("leeds", "week", dt.date(2026, 3, 23), dt.date(2026, 3, 29)),
+        ],
+        schema=["venue_id", "period_type", "period_start", "period_end"],
         orient="row",
     )
     missing = kpis.missing_calculations(stored, periods, defs)

@@ -42,9 +42,11 @@ def test_weeks_total_average_over_trading_days_and_compare_with_the_week_before(
             bookings_cancelled=1,
         ),  # next Wednesday
     ]
-    weeks = summaries(pl.DataFrame(rows), "week").to_dicts()
+    weeks = summaries(pl.DataFrame(rows), "week", through=mon + dt.timedelta(days=10)).to_dicts()
     first, second = weeks
     assert (first["week_start"], first["week_end"]) == (mon, mon + dt.timedelta(days=6))
+    assert first["through_date"] == first["week_end"]  # a whole week
+    assert second["through_date"] == mon + dt.timedelta(days=10)  # the next week, to date
     assert first["trading_days"] == 2
     assert first["gross_revenue_pence"] == 1_320_000
     assert first["avg_daily_gross_revenue_pence"] == 1_320_000 / 2
@@ -57,9 +59,23 @@ def test_weeks_total_average_over_trading_days_and_compare_with_the_week_before(
     assert second["avg_satisfaction"] is None  # no feedback that week
 
 
+def test_a_to_date_row_counts_only_the_nights_closed_so_far():
+    mon = dt.date(2026, 11, 16)
+    rows = [
+        day(mon, 100_000),
+        day(mon + dt.timedelta(days=1), 200_000),
+        day(mon + dt.timedelta(days=2), 400_000),
+    ]
+    (week,) = summaries(pl.DataFrame(rows), "week", through=mon + dt.timedelta(days=1)).to_dicts()
+    assert week["through_date"] == mon + dt.timedelta(days=1)
+    assert week["gross_revenue_pence"] == 300_000  # Wednesday is still open
+
+
 def test_months_and_the_month_before():
     rows = [day(dt.date(2026, 1, 31), 100), day(dt.date(2026, 2, 1), 300), day(dt.date(2026, 3, 31), 600)]
-    months = {r["month_start"]: r for r in summaries(pl.DataFrame(rows), "month").to_dicts()}
+    months = {
+        r["month_start"]: r for r in summaries(pl.DataFrame(rows), "month", dt.date(2026, 3, 31)).to_dicts()
+    }
     assert months[dt.date(2026, 2, 1)]["month_end"] == dt.date(2026, 2, 28)
     assert months[dt.date(2026, 2, 1)]["gross_revenue_pence_change"] == 2.0
     assert months[dt.date(2026, 3, 1)]["gross_revenue_pence_change"] == 1.0

@@ -192,33 +192,57 @@ def test_a_closed_night_renders_a_no_trading_report(venue):
     assert any("did not trade" in str(c.value) for row in summary.iter_rows() for c in row)
 
 
-def test_the_layout_schedule_asks_for_each_active_subscription_on_its_schedule(venue):
-    service.pause(venue.db, "sub-manager-daily")
+def daily_schedule_at(venue, moment: dt.datetime):
     [schedule] = [s for s in report_schedules(load_layouts(LAYOUTS)) if s.name == "daily_summary_schedule"]
     with dg.build_schedule_context(
         instance=venue.instance,
         resources={"warehouse": venue.resources["warehouse"]},
-        scheduled_execution_time=dt.datetime(2026, 11, 27, 22, tzinfo=dt.UTC),
+        scheduled_execution_time=moment,
     ) as context:
-        requests = schedule(context)
+        return schedule(context)
+
+
+def test_the_layout_schedule_asks_for_each_active_subscription_on_its_schedule(venue):
+    service.pause(venue.db, "sub-manager-daily")
+    # 22:00 on Sunday 22 November: the report of Saturday night, which the world has loaded.
+    requests = daily_schedule_at(venue, dt.datetime(2026, 11, 22, 22, tzinfo=dt.UTC))
     assert sorted(r.partition_key for r in requests) == ["sub-finance-daily", "sub-owner-daily"]
-    assert all(r.run_key.endswith("2026-11-27T22:00:00+00:00") for r in requests)
+    assert all(r.run_key.endswith("2026-11-22T22:00:00+00:00") for r in requests)
 
 
-def test_a_subscription_with_its_own_cron_is_run_by_the_sensor_when_it_ticks(venue):
-    # sub-finance-weekly runs at 07:30 on Mondays, London time.
+def test_the_daily_report_waits_for_a_night_that_was_not_loaded(venue):
+    # The world ends on Sunday 22 November: at 22:00 on the 27th, Thursday night is not loaded.
+    skipped = daily_schedule_at(venue, dt.datetime(2026, 11, 27, 22, tzinfo=dt.UTC))
+    assert isinstance(skipped, dg.SkipReason)
+    assert "Thursday 26 November 2026 are not ready" in skipped.skip_message
+    assert "closed" not in skipped.skip_message.replace("since it closed", "")
+
+
+def test_a_subscription_with_its_own_cron_waits_for_its_figures_then_runs(venue):
+    # sub-finance-weekly runs at 07:30 on Mondays, London time; its week is last week.
     week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+    cursor = json.dumps({"looked": week_ago.isoformat(), "waiting": {}})
     with dg.build_sensor_context(
-        instance=venue.instance, cursor=week_ago.isoformat(), resources=venue.resources
+        instance=venue.instance, cursor=cursor, resources=venue.resources
     ) as context:
         result = subscriptions_on_their_own_schedule(context)
-    assert [r.partition_key for r in result.run_requests] == ["sub-finance-weekly"]
-    assert "07:30:00" in result.run_requests[0].run_key or "06:30:00" in result.run_requests[0].run_key
+    # Last week's nights are not in this world: the tick waits, and says why.
+    assert result.run_requests == []
+    assert "sub-finance-weekly waits: The figures for" in result.skip_reason.skip_message
+    waiting = json.loads(result.cursor)["waiting"]
+    assert list(waiting) == ["sub-finance-weekly"]
+    # Once the week it reports is ready (here: the tick is taken back into the loaded weeks), it runs.
+    tick = dt.datetime(2026, 11, 23, 7, 30, tzinfo=dt.UTC).isoformat()
+    cursor = json.dumps(
+        {"looked": dt.datetime.now(dt.UTC).isoformat(), "waiting": {"sub-finance-weekly": tick}}
+    )
     with dg.build_sensor_context(
-        instance=venue.instance, cursor=result.cursor, resources=venue.resources
+        instance=venue.instance, cursor=cursor, resources=venue.resources
     ) as context:
-        again = subscriptions_on_their_own_schedule(context)
-    assert again.run_requests == []
+        ready = subscriptions_on_their_own_schedule(context)
+    assert [r.partition_key for r in ready.run_requests] == ["sub-finance-weekly"]
+    assert ready.run_requests[0].run_key == f"sub-finance-weekly:{tick}"
+    assert json.loads(ready.cursor)["waiting"] == {}
 
 
 def test_a_layout_added_at_test_time_becomes_a_report(reporting_world, tmp_path):
