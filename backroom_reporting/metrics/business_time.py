@@ -16,6 +16,9 @@ import polars as pl
 
 VENUE_TIMEZONE = "Europe/London"
 DEFAULT_CUTOFF = dt.time(6, 0)
+# The nights a range run (a backfill) holds in memory at once: four weeks of 25 venues'
+# door scans are about 300,000 rows, so a year's run stays well under its memory budget.
+CHUNK_NIGHTS = 28
 
 
 def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
@@ -116,6 +119,15 @@ class BusinessWindow:
     def days(self) -> list[dt.date]:
         return [
             self.first_day + dt.timedelta(days=i) for i in range((self.last_day - self.first_day).days + 1)
+        ]
+
+    def chunks(self, nights: int | None = None) -> list[BusinessWindow]:
+        """The window as consecutive windows of at most `nights` (default CHUNK_NIGHTS)
+        nights, in order; from a week's first night, chunks of 7 are its weeks."""
+        size = nights or CHUNK_NIGHTS
+        return [
+            BusinessWindow(day, min(day + dt.timedelta(days=size - 1), self.last_day))
+            for day in self.days[::size]
         ]
 
     def __str__(self) -> str:

@@ -100,3 +100,19 @@ def test_window_boundaries_are_local_six_am(day, hours):
 def test_window_refuses_to_run_backwards():
     with pytest.raises(ValueError, match="before it starts"):
         BusinessWindow(dt.date(2026, 1, 2), dt.date(2026, 1, 1))
+
+
+def test_a_window_cuts_into_consecutive_chunks_that_cover_it_once():
+    window = BusinessWindow(dt.date(2026, 1, 5), dt.date(2026, 3, 1))  # 56 nights, Monday to Sunday
+    chunks = window.chunks(25)
+    assert [(c.first_day, c.last_day) for c in chunks] == [
+        (dt.date(2026, 1, 5), dt.date(2026, 1, 29)),
+        (dt.date(2026, 1, 30), dt.date(2026, 2, 23)),
+        (dt.date(2026, 2, 24), dt.date(2026, 3, 1)),
+    ]
+    assert [d for c in chunks for d in c.days] == window.days
+    weeks = window.chunks(7)
+    assert len(weeks) == 8 and all(w.first_day.weekday() == 0 and len(w.days) == 7 for w in weeks)
+    assert BusinessWindow(dt.date(2026, 3, 1), dt.date(2026, 3, 1)).chunks() == [
+        BusinessWindow(dt.date(2026, 3, 1), dt.date(2026, 3, 1))
+    ]
