@@ -12,11 +12,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting import settings
+from backroom_reporting.assets.aggregations import nights_of
 from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, looking_back, same_nights
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import churn
+from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
@@ -104,6 +106,33 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     90 days ending that night, ranked, with their segment, by customer key only."""
     db, window = warehouse.database(), window_of(context)
     key = settings.PSEUDONYM_KEY.get()
+    table = tables.top_customers
+    metadata, rows_read = {}, 0
+    for chunk in window.chunks():
+        frame, rows = _top_customers(db, chunk, key)
+        db.replace(table, frame, nights_of(table, chunk))
+        metadata |= per_night(frame, chunk, **{"dagster/row_count": pl.len()})
+        # Rows an earlier chunk read too count once, as in a run of one piece.
+        fresh = (
+            rows
+            if chunk.first_day == window.first_day
+            else rows.filter(pl.col("business_date") >= chunk.first_day)
+        )
+        rows_read += fresh.height
+    first_day, _ = _history_span(db)
+    results = {day: [r] for day, r in checks.trailing_window_results(first_day, window).items()}
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult(
+        metadata={
+            "customer_visits_rows_read": rows_read,
+            "pseudonym_key_is_demo_default": _uses_demo_key(),
+        }
+    )
+    yield from check_evaluations(context, context.asset_key, results)
+
+
+def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The window's rankings, and the customer_visits rows they were made from."""
     span_start = window.first_day - dt.timedelta(days=TRAILING_DAYS - 1)
     cv = customer_visits.c
     rows = db.read(
@@ -114,19 +143,7 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     )
     ranked = rank_top_customers(rows, window.days, key)
     earlier = _earlier_visits(db, span_start, ranked["customer_id"])
-    frame = label_top_customers(ranked, rows.filter(pl.col("visited")), earlier)
-    table = tables.top_customers
-    db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
-    first_day, _ = _history_span(db)
-    results = {day: [r] for day, r in checks.trailing_window_results(first_day, window).items()}
-    describe_nights(context, per_night(frame, window, **{"dagster/row_count": pl.len()}), results)
-    yield dg.MaterializeResult(
-        metadata={
-            "customer_visits_rows_read": rows.height,
-            "pseudonym_key_is_demo_default": _uses_demo_key(),
-        }
-    )
-    yield from check_evaluations(context, context.asset_key, results)
+    return label_top_customers(ranked, rows.filter(pl.col("visited")), earlier), rows
 
 
 # --- customer_analytics --------------------------------------------------------------------------
@@ -250,25 +267,21 @@ def staff_performance(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     """Per staff member and night: hours on shift, bar sales and transactions, entries
     processed at the door, and sales per hour."""
     db, window = warehouse.database(), window_of(context)
-
-    def facts(name: str) -> pl.DataFrame:
-        table = RAW[name]
-        return db.read_table(table, table.c.business_date.between(window.first_day, window.last_day))
-
-    frame = compute_staff_performance(
-        facts("staff_shifts"), facts("bar_transactions"), facts("check_ins"), db.read_table(RAW["staff"])
-    )
-    table = tables.staff_performance
-    db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
-    results = {day: [r] for day, r in checks.unrostered_results(frame, window).items()}
-    describe_nights(
-        context,
-        per_night(
+    table, staff = tables.staff_performance, db.read_table(RAW["staff"])
+    metadata, results = {}, {}
+    for chunk in window.chunks():
+        shifts, sales, scans = (
+            db.read_table(RAW[name], nights_of(RAW[name], chunk))
+            for name in ("staff_shifts", "bar_transactions", "check_ins")
+        )
+        frame = compute_staff_performance(shifts, sales, scans, staff)
+        db.replace(table, frame, nights_of(table, chunk))
+        results |= {day: [r] for day, r in checks.unrostered_results(frame, chunk).items()}
+        metadata |= per_night(
             frame,
-            window,
+            chunk,
             **{"dagster/row_count": pl.len(), "hours_on_shift": pl.col("hours_on_shift").sum().round(2)},
-        ),
-        results,
-    )
+        )
+    describe_nights(context, metadata, results)
     yield dg.MaterializeResult()
     yield from check_evaluations(context, context.asset_key, results)

@@ -95,16 +95,55 @@ def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: Wa
     the bar / table / ticket revenue split, satisfaction, staffing efficiency and no-shows,
     and the change against the brand's previous event and its 4-week average."""
     db, window = warehouse.database(), window_of(context)
-    events = _events_starting(db, window.start, window.end)
-    venues = events["venue_id"].unique().to_list()
+    metadata, results, venues = {}, {}, set()
+    for chunk in window.chunks():
+        rows = _event_rows(db, chunk)
+        # An event moved to another day belongs to this window now: its old row goes too.
+        db.replace(
+            analytics_table,
+            rows,
+            sa.or_(
+                _days(analytics_table, chunk.first_day, chunk.last_day),
+                analytics_table.c.event_id.in_(rows["event_id"]),
+            ),
+        )
+        context.log.info(f"event_performance_analytics {chunk}: {rows.height} events")
+        results |= checks.event_results(rows, figures.held(rows), chunk)
+        metadata |= per_night(
+            rows,
+            chunk,
+            **{
+                "dagster/row_count": pl.len(),
+                "held": (pl.col("status") != "cancelled").sum(),
+                "attendance": pl.col("attendance").sum(),
+            },
+        )
+        venues |= set(rows["venue_id"])
+    compared = _earlier_events(db, window, sorted(venues)).height
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult(
+        metadata={"earlier_events_compared": compared, "look_back_days": LOOK_BACK_DAYS}
+    )
+    yield from check_evaluations(context, context.asset_key, results)
+
+
+def _earlier_events(db: Database, window: BusinessWindow, venues: list[str]) -> pl.DataFrame:
+    """The venues' held events in the look-back before the window: baselines of its comparisons."""
     raw_events = RAW["events"]
-    earlier = _events_starting(
+    return _events_starting(
         db,
         window.start - figures.PREVIOUS_EVENT_LOOK_BACK,
         window.start,
         raw_events.c.venue_id.in_(venues),
         raw_events.c.status != "cancelled",
     )
+
+
+def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
+    """The window's event_performance_analytics rows."""
+    events = _events_starting(db, window.start, window.end)
+    venues = events["venue_id"].unique().to_list()
+    earlier = _earlier_events(db, window, venues)
     first, last = window.first_day - dt.timedelta(days=LOOK_BACK_DAYS), _last_day_touched(events, window)
 
     scans, sales, shifts = RAW["check_ins"], RAW["bar_transactions"], RAW["staff_shifts"]
@@ -164,35 +203,7 @@ def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: Wa
     baselines = pl.concat(
         [figures.headline_figures(earlier, door, bar, ordered).select(figures.COMPARED), compared]
     )
-    rows = rows.join(figures.comparisons(compared, baselines), on="event_id", how="left")
-
-    # An event moved to another day belongs to this window now: its old row goes too.
-    db.replace(
-        analytics_table,
-        rows,
-        sa.or_(
-            _days(analytics_table, window.first_day, window.last_day), analytics_table.c.event_id.in_(ids)
-        ),
-    )
-    context.log.info(f"event_performance_analytics {window}: {rows.height} events")
-    results = checks.event_results(rows, figures.held(rows), window)
-    describe_nights(
-        context,
-        per_night(
-            rows,
-            window,
-            **{
-                "dagster/row_count": pl.len(),
-                "held": (pl.col("status") != "cancelled").sum(),
-                "attendance": pl.col("attendance").sum(),
-            },
-        ),
-        results,
-    )
-    yield dg.MaterializeResult(
-        metadata={"earlier_events_compared": earlier.height, "look_back_days": LOOK_BACK_DAYS}
-    )
-    yield from check_evaluations(context, context.asset_key, results)
+    return rows.join(figures.comparisons(compared, baselines), on="event_id", how="left")
 
 
 def _pooled_mape(results: dict[str, forecasting.VenueForecast], key: str) -> float | None:
