@@ -6,6 +6,8 @@ Staff performance is an internal staff report and names the staff.
 """
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
@@ -13,8 +15,19 @@ import sqlalchemy as sa
 
 from backroom_reporting import settings
 from backroom_reporting.assets.aggregations import nights_of
-from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
-from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, looking_back, same_nights
+from backroom_reporting.assets.nights import (
+    check_evaluations,
+    describe_nights,
+    per_night,
+    snapshot_weeks,
+    window_of,
+)
+from backroom_reporting.assets.policies import (
+    LATE_NIGHTS_OF_WEEK,
+    RETRY_TRANSIENT_FAULTS,
+    looking_back,
+    same_nights,
+)
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import churn
@@ -36,7 +49,7 @@ from backroom_reporting.metrics.customers import (
     with_customer_keys,
 )
 from backroom_reporting.metrics.staff import staff_performance as compute_staff_performance
-from backroom_reporting.partitions import business_days
+from backroom_reporting.partitions import business_days, business_weeks
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.database import IN_LIST_CHUNK, Database
 from backroom_reporting.warehouse.tables import customers as tables
@@ -150,28 +163,30 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 
 
 def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
+    """The churn model's training rows at a cutoff: its features and whether they churned."""
     history = db.read(history_query(cutoff), HISTORY_SCHEMA)
     returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
-    return churn_labels(churn_features(history, cutoff), returned)
+    return churn_labels(churn_features(history, cutoff), returned).select(*churn.FEATURES, "churned")
 
 
 def _churn_scores(
-    db: Database, history: pl.DataFrame, first_day: dt.date, latest_day: dt.date
+    examples: Callable[[dt.date], pl.DataFrame], history: pl.DataFrame, first_day: dt.date, as_of: dt.date
 ) -> tuple[pl.DataFrame, dict]:
-    """Churn probabilities of today's customers, and what to record about the model."""
+    """Churn probabilities of the customers as of `as_of`, and what to record about the model.
+
+    examples: the labelled examples at a cutoff (the weeks of a range share their cutoffs)."""
     no_scores = pl.DataFrame(schema={**CUSTOMER_SCHEMA, "churn_probability": pl.Float64()})
     about: dict = {"horizon_days": churn.HORIZON_DAYS, "model": churn.MODEL, "features": list(churn.FEATURES)}
     try:
-        plan = churn.plan_cutoffs(first_day, latest_day)
+        plan = churn.plan_cutoffs(first_day, as_of)
         about |= {
             "training_cutoffs": [str(c) for c in plan.training_cutoffs],
             "holdout_cutoff": str(plan.holdout_cutoff),
             "scoring_cutoff": str(plan.scoring_cutoff),
         }
-        training = pl.concat([_labelled_examples(db, c) for c in plan.training_cutoffs])
-        holdout = _labelled_examples(db, plan.holdout_cutoff)
+        training = pl.concat([examples(c) for c in plan.training_cutoffs])
         scores, evaluation = churn.fit_evaluate_and_score(
-            training, holdout, churn_features(history, latest_day)
+            training, examples(plan.holdout_cutoff), churn_features(history, as_of)
         )
     except churn.NoHonestHoldOut as reason:
         return no_scores, about | {"status": "not scored", "reason": str(reason)}
@@ -187,61 +202,73 @@ def _churn_scores(
 
 @dg.asset(
     group_name=GROUP,
-    deps=["customer_visits"],
+    partitions_def=business_weeks,
+    deps=[dg.AssetDep("customer_visits", partition_mapping=LATE_NIGHTS_OF_WEEK)],
     check_specs=[
         checks.spec(
             checks.PSEUDONYM_KEY_CONFIGURED,
             "customer_analytics",
             "Warns when customer keys are made with the public demo pseudonym key.",
+            business_weeks,
         ),
         checks.spec(
             checks.CHURN_MODEL_QUALITY,
             "customer_analytics",
             "Warns when churn probabilities could not be computed honestly, or when the model's "
             f"time-based hold-out ROC AUC is below {checks.MIN_ROC_AUC}.",
+            business_weeks,
         ),
     ],
     kinds={"polars", "sql", "scikit-learn"},
     retry_policy=RETRY_TRANSIENT_FAULTS,
 )
 @measured
-def customer_analytics(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Per venue and pseudonymous customer key, as of the latest business day in
-    customer_visits: visits, first and last visit, lifetime value, averages, preferred
-    night, special occasions, loyalty score, churn probability and segment."""
+def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each business week's snapshot, as it stood at the end of the week: per venue and
+    pseudonymous customer key, visits, first and last visit, lifetime value, averages,
+    preferred night, special occasions, loyalty score, churn probability and segment, over
+    the two years up to the week's last night."""
     db = warehouse.database()
-    key = settings.PSEUDONYM_KEY.get()
+    key, demo_key = settings.PSEUDONYM_KEY.get(), _uses_demo_key()
     table = tables.customer_analytics
-    first_day, latest_day = _history_span(db)
-    if latest_day is None:
-        frame = pl.DataFrame(schema=table_schema(table))
-        about = {"status": "not scored", "reason": "customer_visits is empty"}
-    else:
-        history = db.read(history_query(latest_day), HISTORY_SCHEMA)
-        scores, about = _churn_scores(db, history, first_day, latest_day)
-        profiles = customer_profiles(history, latest_day).join(scores, on=CUSTOMER, how="left")
-        frame = with_customer_keys(profiles, key).select(table_schema(table).keys())
-    db.replace(table, frame)
-    segments = dict(frame["segment"].value_counts().iter_rows())
-    context.log.info(
-        f"customer_analytics as of {latest_day}: {frame.height} customers, churn {about['status']}"
-    )
-    return dg.MaterializeResult(
-        metadata={
+    first_day, _ = _history_span(db)
+    # The weeks of a range meet the same cutoffs again as they pass: each is read once.
+    examples = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)(functools.partial(_labelled_examples, db))
+    metadata, results = {}, {}
+    for week_start, as_of_day in snapshot_weeks(context).items():
+        if first_day is None:
+            frame = pl.DataFrame(schema=table_schema(table))
+            about = {"status": "not scored", "reason": "customer_visits is empty"}
+        else:
+            history = db.read(history_query(as_of_day), HISTORY_SCHEMA)
+            scores, about = _churn_scores(examples, history, first_day, as_of_day)
+            profiles = customer_profiles(history, as_of_day).join(scores, on=CUSTOMER, how="left")
+            frame = (
+                with_customer_keys(profiles, key)
+                .with_columns(pl.lit(week_start).alias("week_start"))
+                .select(table_schema(table).keys())
+            )
+        db.replace(table, frame, table.c.week_start == week_start)
+        segments = dict(frame["segment"].value_counts().iter_rows())
+        context.log.info(
+            f"customer_analytics week of {week_start} as of {as_of_day}: {frame.height} customers, "
+            f"churn {about['status']}"
+        )
+        metadata[week_start] = {
             "dagster/row_count": frame.height,
-            "as_of_date": str(latest_day),
+            "as_of_date": str(as_of_day),
             "segments": dg.MetadataValue.json({s: segments.get(s, 0) for s in SEGMENTS}),
-            "pseudonym_key_is_demo_default": _uses_demo_key(),
+            "pseudonym_key_is_demo_default": demo_key,
             "churn_model": dg.MetadataValue.json(about),
             **{f"churn_{k}": about[k] for k in CHURN_FIGURES if k in about},
-        },
-        check_results=[
-            checks.pseudonym_key_result(_uses_demo_key(), settings.PSEUDONYM_KEY.env),
+        }
+        results[week_start] = [
+            checks.pseudonym_key_result(demo_key, settings.PSEUDONYM_KEY.env),
             checks.churn_model_result(about),
-        ],
-    )
+        ]
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 # --- staff_performance ---------------------------------------------------------------------------
