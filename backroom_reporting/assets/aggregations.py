@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from backroom_reporting.assets.nights import (
     as_of,
     check_evaluations,
+    chunks_of,
     describe_nights,
     per_night,
     window_of,
@@ -79,7 +80,7 @@ def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     db, window = warehouse.database(), window_of(context)
     venues = db.read_table(RAW["venues"])
     metadata = {}
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         visits = _visits_of(db, chunk, venues)
         db.replace(tables.customer_visits, visits, nights_of(tables.customer_visits, chunk))
         metadata |= per_night(
@@ -137,7 +138,7 @@ def hourly_aggregations(
     begun = as_of(context).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     table = tables.hourly_aggregations
     metadata = {}
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         hours = hourly_figures(read_day_facts(db, chunk), chunk.start, min(chunk.end, begun))
         db.replace(table, hours, nights_of(table, chunk))
         metadata |= per_night(
@@ -179,7 +180,7 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     db, window = warehouse.database(), window_of(context)
     capacities = db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
     figures, results, refused, computed = {}, {}, [], []
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         facts = read_day_facts(db, chunk)
         daily = daily_figures(facts, *_visits_and_newcomers(db, chunk), capacities)
         # The anomaly check compares with the figures computed for the run's earlier nights,

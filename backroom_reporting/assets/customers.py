@@ -17,6 +17,7 @@ from backroom_reporting import settings
 from backroom_reporting.assets.aggregations import nights_of
 from backroom_reporting.assets.nights import (
     check_evaluations,
+    chunks_of,
     describe_nights,
     per_night,
     snapshot_weeks,
@@ -121,7 +122,7 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     key = settings.PSEUDONYM_KEY.get()
     table = tables.top_customers
     metadata, rows_read = {}, 0
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         frame, rows = _top_customers(db, chunk, key)
         db.replace(table, frame, nights_of(table, chunk))
         metadata |= per_night(frame, chunk, **{"dagster/row_count": pl.len()})
@@ -296,7 +297,7 @@ def staff_performance(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     db, window = warehouse.database(), window_of(context)
     table, staff = tables.staff_performance, db.read_table(RAW["staff"])
     metadata, results = {}, {}
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         shifts, sales, scans = (
             db.read_table(RAW[name], nights_of(RAW[name], chunk))
             for name in ("staff_shifts", "bar_transactions", "check_ins")

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from backroom_reporting.assets.aggregations import nights_of
 from backroom_reporting.assets.nights import (
     check_evaluations,
+    chunks_of,
     describe_nights,
     per_night,
     snapshot_weeks,
@@ -107,7 +108,7 @@ def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: Wa
     and the change against the brand's previous event and its 4-week average."""
     db, window = warehouse.database(), window_of(context)
     metadata, results, venues = {}, {}, set()
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         rows = _event_rows(db, chunk)
         # An event moved to another day belongs to this window now: its old row goes too.
         db.replace(

@@ -13,7 +13,13 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
+from backroom_reporting.assets.nights import (
+    check_evaluations,
+    chunks_of,
+    describe_nights,
+    per_night,
+    window_of,
+)
 from backroom_reporting.assets.policies import (
     PERIOD_OF_NIGHT,
     RETRY_TRANSIENT_FAULTS,
@@ -110,7 +116,7 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         )
     computed_at = dt.datetime.now(dt.UTC)
     figures, results = {}, {}
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         rows, expected = _calculate(db, chunk, definitions, computed_at)
         db.replace(calculations_table, rows, _ending_in(calculations_table, chunk))
         stored = db.read_table(calculations_table, _ending_in(calculations_table, chunk))
@@ -175,7 +181,7 @@ def report_metrics_cache(
     db, window = warehouse.database(), window_of(context)
     definitions, now = db.read_table(definitions_table), dt.datetime.now(dt.UTC)
     metadata = {}
-    for chunk in window.chunks():
+    for chunk in chunks_of(db, window):
         calculations = db.read_table(calculations_table, _ending_in(calculations_table, chunk))
         entries = scorecard_entries(calculations, definitions, now)
         db.replace(

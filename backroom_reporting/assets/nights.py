@@ -16,12 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables.raw import RAW
 
 # Examples of failing rows kept in a check result's metadata.
 EXAMPLES = 10
@@ -45,7 +48,12 @@ def snapshot_weeks(context: dg.AssetExecutionContext) -> dict[dt.date, dt.date]:
     snapshot stands at: the week's last night, or for the week still open the last night
     closed by the moment the run stands for."""
     closed = last_closed_business_day(as_of(context))
-    return {week.first_day: min(week.last_day, closed) for week in window_of(context).chunks(7)}
+    return {week.first_day: min(week.last_day, closed) for week in window_of(context).split(7)}
+
+
+def chunks_of(db: Database, window: BusinessWindow) -> list[BusinessWindow]:
+    """The chunks a range run works through `window` in, sized by the venues loaded."""
+    return window.chunks(db.scalar(sa.select(sa.func.count()).select_from(RAW["venues"])) or 1)
 
 
 def describe_nights(

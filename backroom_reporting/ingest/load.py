@@ -230,9 +230,9 @@ def load_window(
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     lost = _quarantine_rows(rules, unattributable, None)
     warehouse.replace(raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None)))
-    ledgers, quarantined = [], []
-    for chunk in window.chunks():
-        ledger, rows = _load_chunk(source, warehouse, rules, chunk, as_of, loaded_at)
+    ledgers, quarantined, venues = [], [], venue_settings(warehouse)
+    for chunk in window.chunks(venues.height):
+        ledger, rows = _load_chunk(source, warehouse, rules, chunk, venues, as_of, loaded_at)
         ledgers.append(ledger)
         quarantined.append(rows)
     nights = pl.concat(ledgers, how="vertical_relaxed")
@@ -255,6 +255,7 @@ def _load_chunk(
     warehouse: Database,
     rules: Rules,
     window: BusinessWindow,
+    venues: pl.DataFrame,
     as_of: dt.datetime,
     loaded_at: dt.datetime,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -271,7 +272,7 @@ def _load_chunk(
         where=sa.not_(in_window),
     )
     checked = validate(rows, rules, known, loaded_elsewhere=elsewhere)
-    good = with_business_date(checked.good, rules.business_time, venue_settings(warehouse))
+    good = with_business_date(checked.good, rules.business_time, venues)
     quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
     ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
     nights = raw_quarantine.c.business_date.between(window.first_day, window.last_day)

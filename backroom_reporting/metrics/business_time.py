@@ -16,9 +16,9 @@ import polars as pl
 
 VENUE_TIMEZONE = "Europe/London"
 DEFAULT_CUTOFF = dt.time(6, 0)
-# The nights a range run (a backfill) holds in memory at once: four weeks of 25 venues'
-# door scans are about 300,000 rows, so a year's run stays well under its memory budget.
-CHUNK_NIGHTS = 28
+# The venue-nights a range run (a backfill) holds in memory at once: four weeks of 25
+# venues, about 300,000 door scans, so a year's run stays well within its memory budget.
+CHUNK_VENUE_NIGHTS = 700
 
 
 def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
@@ -121,14 +121,18 @@ class BusinessWindow:
             self.first_day + dt.timedelta(days=i) for i in range((self.last_day - self.first_day).days + 1)
         ]
 
-    def chunks(self, nights: int | None = None) -> list[BusinessWindow]:
-        """The window as consecutive windows of at most `nights` (default CHUNK_NIGHTS)
-        nights, in order; from a week's first night, chunks of 7 are its weeks."""
-        size = nights or CHUNK_NIGHTS
+    def split(self, nights: int) -> list[BusinessWindow]:
+        """The window as consecutive windows of at most `nights` nights, in order (from a
+        week's first night, 7 gives its weeks)."""
         return [
-            BusinessWindow(day, min(day + dt.timedelta(days=size - 1), self.last_day))
-            for day in self.days[::size]
+            BusinessWindow(day, min(day + dt.timedelta(days=nights - 1), self.last_day))
+            for day in self.days[::nights]
         ]
+
+    def chunks(self, venues: int) -> list[BusinessWindow]:
+        """The window in the chunks a range run reads and writes one at a time: at most
+        CHUNK_VENUE_NIGHTS venue-nights of `venues` each (and at least a night)."""
+        return self.split(max(1, CHUNK_VENUE_NIGHTS // max(1, venues)))
 
     def __str__(self) -> str:
         if self.first_day == self.last_day:

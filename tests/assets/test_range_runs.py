@@ -56,10 +56,10 @@ def test_a_range_run_in_chunks_gives_what_the_run_in_one_piece_gives(databases, 
         for k in defs.resolve_asset_graph().get_all_asset_keys()
         if k.to_user_string() not in NOT_CHUNKED
     ]
-    monkeypatch.setattr(business_time, "CHUNK_NIGHTS", 5)
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", 5)  # one venue: five nights a chunk
     chunked = materialise(WINDOW, selection)
     tables = warehouse_tables(databases)
-    monkeypatch.setattr(business_time, "CHUNK_NIGHTS", len(WINDOW.days))
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", len(WINDOW.days))
     whole = materialise(WINDOW, selection)
 
     assert warehouse_tables(databases) == tables

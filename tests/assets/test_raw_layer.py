@@ -125,10 +125,10 @@ def test_a_range_loaded_in_chunks_gives_what_one_load_of_it_gives(world, materia
     nights = BusinessWindow(NIGHTS[0], NIGHTS[-1])
     template = next(iter(expected_rows(world.source_url, "feedback").values()))
     insert_raw(world.source_url, "feedback", [{**template, "feedback_id": "bad", "score": 0}])
-    monkeypatch.setattr(business_time, "CHUNK_NIGHTS", 3)  # 26-28 March, then the 29th
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", 3)  # one venue: 26-28 March, then the 29th
     chunked = materialise(nights, RAW_ASSETS)
     tables = {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT}
-    monkeypatch.setattr(business_time, "CHUNK_NIGHTS", 28)
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", 28)
     whole = materialise(nights, RAW_ASSETS)
     assert {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT} == tables
     assert per_night(chunked) == per_night(whole)
