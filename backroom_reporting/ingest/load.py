@@ -103,15 +103,59 @@ def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -
 
 
 def read_source_unattributable(source: Database, rules: Rules) -> pl.DataFrame:
-    """Fact rows no business day can own: the time is missing, or not even a date."""
+    """Fact rows no business day can own: the time is missing, or not even a date.
+
+    Every load looks for them, so the search must not read the whole table: PostgreSQL
+    types the column, and on SQLite `_undated` finds them through the column's index."""
     column = rules.table.c[rules.business_time]
     query = _source_select(source, rules)
     if source.dialect == "postgresql":
         return source.read(query.where(column.is_(None)))
+    return source.read(query.where(_undated(source, rules)))
+
+
+# Appended to a text prefix, the bound above every text that starts with it.
+MAX_CODE_POINT = 0x10FFFF
+
+
+def _undated(source: Database, rules: Rules) -> sa.ColumnElement[bool]:
+    """SQLite rows whose time is missing or whose first 10 characters are not a date, as
+    index lookups: the distinct prefixes are walked one seek each (a few hundred for a year
+    of nights, where testing every row would read the whole table), and the undated ones
+    become ranges. A text shorter than a date is its own prefix."""
+    table, name = rules.table.name, rules.business_time
+    column = rules.table.c[name]
     as_text = sa.type_coerce(column, sa.Text)
-    return source.read(
-        query.where(sa.or_(column.is_(None), sa.func.date(sa.func.substr(as_text, 1, 10)).is_(None)))
+    prefix = sa.func.substr(as_text, 1, 10)
+    found = source.read(
+        f"""
+        WITH RECURSIVE prefix(p) AS (
+            SELECT substr(MIN({name}), 1, 10) FROM {table} WHERE {name} >= ''
+            UNION ALL
+            SELECT (
+                SELECT substr(MIN({name}), 1, 10) FROM {table}
+                WHERE {name} > CASE WHEN length(p) < 10 THEN p ELSE p || char({MAX_CODE_POINT}) END
+            )
+            FROM prefix WHERE p IS NOT NULL
+        )
+        SELECT p FROM prefix WHERE p IS NOT NULL AND date(p) IS NULL
+        """
     )
+    ranges = [
+        sa.and_(as_text >= p, as_text < sa.literal(p) + sa.func.char(MAX_CODE_POINT), prefix == p)
+        for p in (found["p"] if found.height else [])
+    ]
+    # Numbers sort before any text and blobs after it: tested one by one, when there are any.
+    others = source.read(
+        f"SELECT (SELECT MIN({name}) FROM {table} WHERE {name} < '') IS NOT NULL AS numbers, "
+        f"(SELECT MAX({name}) FROM {table} WHERE {name} >= x'') IS NOT NULL AS blobs"
+    ).row(0, named=True)
+    undated = sa.func.date(prefix).is_(None)
+    if others["numbers"]:
+        ranges.append(sa.and_(as_text < "", undated))
+    if others["blobs"]:
+        ranges.append(sa.and_(as_text >= sa.literal_column("x''"), undated))
+    return sa.or_(column.is_(None), *ranges)
 
 
 # --- references ---------------------------------------------------------------------------

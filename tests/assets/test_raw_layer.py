@@ -291,6 +291,10 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
         "space": "2026-03-28 22:15:00",
         "outside": "2026-03-29 07:00:00+01:00",
         "garbage": "last saturday",
+        # Not dates, though the first begins every time on the 2xth of March.
+        "truncated": "2026-03-2",
+        "no-month": "2026-13-28 23:00:00",
+        "no-dashes": "20260328 230000",
     }
     insert_raw(
         world.source_url,
@@ -303,8 +307,10 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
     assert loaded["iso-offset"]["occurred_at"] == dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     assert loaded["space"]["business_date"] == dt.date(2026, 3, 28)
     assert "outside" not in loaded  # 07:00 BST on the 29th is Sunday's business day
-    [garbage] = [q for q in quarantine(world) if q["record_id"] == "garbage"]
-    assert garbage["reason"] == "invalid_value" and garbage["business_date"] is None
+    undated = {q["record_id"]: q for q in quarantine(world)}
+    for key in ("garbage", "truncated", "no-month", "no-dashes"):
+        assert undated[key]["reason"] == "invalid_value" and undated[key]["business_date"] is None, key
+    assert loaded.keys() & undated.keys() == set()
 
 
 def test_quarantine_check_fails_above_one_percent(world, materialise):
