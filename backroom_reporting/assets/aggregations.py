@@ -186,7 +186,8 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         # The anomaly check compares with the figures computed for the run's earlier nights,
         # published or not, as it would had the run been one chunk.
         problems = _daily_problems(db, chunk, daily, facts, capacities, computed, window.first_day)
-        computed.append(daily)
+        # Copied out: a frame derived from the facts would keep all their memory for the run.
+        computed.append(pl.from_arrow(daily.select(*ANOMALY_INPUTS).to_arrow()))
         failed = checks.failed_blocking_checks(problems)
         refused += sorted(failed)
         published = daily.filter(~pl.col("business_date").is_in(sorted(failed)))
@@ -246,6 +247,17 @@ def _visits_and_newcomers(db: Database, window: BusinessWindow) -> tuple[pl.Data
     return visits, first_and_returning(visits, seen_before)
 
 
+# What the anomaly check reads of earlier nights' figures.
+ANOMALY_INPUTS = (
+    "venue_id",
+    "business_date",
+    "gross_revenue_pence",
+    "check_ins",
+    "bar_revenue_pence",
+    "table_revenue_pence",
+)
+
+
 def _daily_problems(
     db: Database,
     window: BusinessWindow,
@@ -278,7 +290,14 @@ def _daily_problems(
     look_back = BusinessWindow(window.first_day - dt.timedelta(weeks=checks.ANOMALY_WEEKS), window.last_day)
     stored = db.read_table(tables.daily_aggregations, nights_of(tables.daily_aggregations, look_back))
     history = pl.concat(
-        [stored.filter(~pl.col("business_date").is_between(since, window.last_day)), *earlier, daily],
+        [
+            frame.select(ANOMALY_INPUTS)
+            for frame in (
+                stored.filter(~pl.col("business_date").is_between(since, window.last_day)),
+                *earlier,
+                daily,
+            )
+        ],
         how="vertical_relaxed",
     ).filter(pl.col("business_date") >= look_back.first_day)
     return {

@@ -274,23 +274,26 @@ def load_window(
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     lost = _quarantine_rows(rules, unattributable, None)
     warehouse.replace(raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None)))
-    ledgers, quarantined, venues = [], [], venue_settings(warehouse)
+    ledgers, reasons, by_night = [], Counter(), {}
+    venues = venue_settings(warehouse)
     for chunk in window.chunks(venues.height):
-        ledger, rows = _load_chunk(source, warehouse, rules, chunk, venues, as_of, loaded_at)
+        ledger, found = _load_chunk(source, warehouse, rules, chunk, venues, as_of, loaded_at)
         ledgers.append(ledger)
-        quarantined.append(rows)
+        # Counted, not kept: a frame of the chunk's rows would hold all their memory.
+        reasons.update(found["reason"].to_list())
+        by_night |= _reasons_by_night(found)
+    reasons.update(lost["reason"].to_list())
     nights = pl.concat(ledgers, how="vertical_relaxed")
-    found = pl.concat(quarantined, how="vertical_relaxed")
     return LoadResult(
         table=rules.name,
         window=str(window),
         loaded=int(nights["rows_loaded"].sum()),
-        quarantined=found.height + lost.height,
-        reasons=dict(Counter(found["reason"].to_list() + lost["reason"].to_list())),
+        quarantined=sum(reasons.values()),
+        reasons=dict(reasons),
         unattributable=lost.height,
         seconds=time.perf_counter() - began,
         nights=nights,
-        reasons_by_night=_reasons_by_night(found),
+        reasons_by_night=by_night,
     )
 
 

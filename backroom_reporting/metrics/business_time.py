@@ -16,9 +16,9 @@ import polars as pl
 
 VENUE_TIMEZONE = "Europe/London"
 DEFAULT_CUTOFF = dt.time(6, 0)
-# The venue-nights a range run (a backfill) holds in memory at once: four weeks of 25
-# venues, about 300,000 door scans, so a year's run stays well within its memory budget.
-CHUNK_VENUE_NIGHTS = 700
+# The venue-nights a range run (a backfill) holds in memory at once: two weeks of 25
+# venues, about 160,000 door scans, so a year's run stays well within its memory budget.
+CHUNK_VENUE_NIGHTS = 350
 
 
 def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
