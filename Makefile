@@ -33,8 +33,10 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_generator.py --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_raw_layer.py
-	$(BIN)/python benchmarks/bench_analytics.py backfill
+	$(BIN)/python benchmarks/bench_analytics.py step
+	$(BIN)/python benchmarks/bench_analytics.py backfill --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_analytics.py day --history 90 --history 730
+	$(BIN)/python benchmarks/bench_analytics.py refresh --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_reports.py
 
 clean:
