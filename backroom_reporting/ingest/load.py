@@ -213,7 +213,7 @@ def load_window(
     recorded as final, the open night as provisional."""
     began = time.perf_counter()
     loaded_at = dt.datetime.now(dt.UTC)
-    as_of = as_of or loaded_at
+    as_of = (as_of or loaded_at).astimezone(dt.UTC)
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
     rows = with_nights(read_source_window(source, rules, window), rules)

@@ -6,11 +6,10 @@ would follow the nightly loads; this one is the project's own, declared running.
 
 import dagster as dg
 
-from backroom_reporting.assets.policies import SCHEDULED_GROUPS
-
 follow_inputs = dg.AutomationConditionSensorDefinition(
     "follow_inputs",
-    target=dg.AssetSelection.all() - dg.AssetSelection.groups(*SCHEDULED_GROUPS),
+    # Every asset with a condition; the raw layer and the reports have none (schedules run them).
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Runs each asset downstream of the raw layer when its inputs for a closed night, "
