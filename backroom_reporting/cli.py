@@ -12,7 +12,7 @@ import click
 
 from backroom_reporting import settings
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
-from backroom_reporting.subscriptions.commands import recipients, subscriptions
+from backroom_reporting.subscriptions.commands import recipients, subscriptions, warehouse_url_option
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
@@ -52,15 +52,8 @@ def db() -> None:
     """The warehouse schema (Alembic migrations)."""
 
 
-_url_option = click.option(
-    "--url",
-    default=None,
-    help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
-)
-
-
 @db.command("upgrade")
-@_url_option
+@warehouse_url_option
 def db_upgrade(url: str | None) -> None:
     """Bring the warehouse schema up to date."""
     from backroom_reporting.warehouse.migrate import current_revisions, describe, upgrade
@@ -71,7 +64,7 @@ def db_upgrade(url: str | None) -> None:
 
 
 @db.command("current")
-@_url_option
+@warehouse_url_option
 def db_current(url: str | None) -> None:
     """Show the warehouse's schema revision and the code's."""
     from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
@@ -82,7 +75,7 @@ def db_current(url: str | None) -> None:
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
-@_url_option
+@warehouse_url_option
 def db_revision(message: str, url: str | None) -> None:
     """Write a migration for the difference between warehouse/tables/ and an up-to-date database."""
     from backroom_reporting.warehouse.migrate import revision

@@ -8,7 +8,7 @@ import dagster as dg
 
 from backroom_reporting import settings
 from backroom_reporting.assets import aggregations, customers, events, kpis, operations, reports, sources
-from backroom_reporting.assets.policies import SINGLE_RUN, with_automation
+from backroom_reporting.assets.policies import SINGLE_RUN, described, with_automation
 from backroom_reporting.checks.freshness import figures_ready_by_seven
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
@@ -46,4 +46,4 @@ defs = with_automation(
         },
         executor=dg.in_process_executor,
     )
-).map_resolved_asset_specs(func=lambda spec: spec.replace_attributes(owners=spec.owners or OWNERS))
+).map_resolved_asset_specs(func=lambda spec: described(spec).replace_attributes(owners=spec.owners or OWNERS))

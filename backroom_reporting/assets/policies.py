@@ -150,3 +150,31 @@ def with_automation(defs: dg.Definitions) -> dg.Definitions:
 
 # Asset metadata marking summaries whose open period is a to-date row refreshed on TO_DATE_REFRESH.
 TO_DATE_METADATA = "backroom/to_date_row"
+
+
+def described(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """An asset stored in a warehouse table, with that table's name and columns as metadata
+    (the UI's column view, lineage by column), straight from warehouse/tables/."""
+    from backroom_reporting.warehouse.tables import WAREHOUSE
+    from backroom_reporting.warehouse.types import polars_dtype
+
+    table = WAREHOUSE.tables.get(spec.key.to_user_string())
+    if table is None:
+        return spec
+    columns = [
+        dg.TableColumn(
+            column.name,
+            str(polars_dtype(column.type)),
+            constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=False),
+        )
+        for column in table.columns
+    ]
+    schema = dg.TableSchema(
+        columns=columns,
+        constraints=dg.TableConstraints(
+            other=[f"primary key: {', '.join(table.primary_key.columns.keys())}"]
+        ),
+    )
+    return spec.merge_attributes(
+        metadata={"dagster/column_schema": schema, "dagster/table_name": f"reporting.{table.name}"}
+    )

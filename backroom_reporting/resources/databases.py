@@ -40,12 +40,10 @@ class WarehouseResource(_DatabaseResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Alembic is imported here, not at load: the code location has no use for it.
-        from backroom_reporting.warehouse.migrate import applied_revisions, describe, head_revisions
+        from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
 
         self._db = Database(self.url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
-        at, heads = applied_revisions(self._db), head_revisions()
-        if at != heads:
-            raise dg.Failure(
-                f"The warehouse schema is at {describe(at)} but this code needs {describe(heads)}: "
-                "run `backroom db upgrade`."
-            )
+        try:
+            require_schema_at_head(self._db)
+        except SchemaOutOfDate as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc

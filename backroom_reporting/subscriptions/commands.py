@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import click
-import sqlalchemy as sa
 
 from backroom_reporting import settings
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
@@ -39,16 +38,14 @@ def _warehouse(url: str | None) -> Iterator[Database]:
     """The warehouse at `url` (default: settings), once its schema is current; refusals become exit 2."""
     # Alembic is imported here, not at load: the code location has no use for it.
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
-    from backroom_reporting.warehouse.migrate import applied_revisions, describe, head_revisions
+    from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
 
     url = url or settings.WAREHOUSE_URL.get()
     with Database(url, search_path=REPORTING_SCHEMA) as db:
-        at, heads = applied_revisions(db), head_revisions()
-        if at != heads:
-            raise Refused(
-                f"the warehouse schema at {sa.make_url(url)!r} is at {describe(at)} but this code needs "
-                f"{describe(heads)}: run `backroom db upgrade`"
-            )
+        try:
+            require_schema_at_head(db)
+        except SchemaOutOfDate as exc:
+            raise Refused(str(exc)) from exc
         try:
             yield db
         except SubscriptionError as exc:
@@ -74,7 +71,8 @@ def _joined(values: Sequence[str] | None, otherwise: str = "-") -> str:
     return ", ".join(values) if values else otherwise
 
 
-_url_option = click.option(
+# The warehouse to act on, shared by every command that takes one.
+warehouse_url_option = click.option(
     "--url",
     default=None,
     help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
@@ -116,7 +114,7 @@ def subscriptions() -> None:
 )
 @_channel_option
 @_format_option
-@_url_option
+@warehouse_url_option
 def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **details) -> None:
     """Subscribe a recipient to a report.
 
@@ -136,7 +134,7 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
 @click.option("--template", "template_key", default=None, metavar="KEY", help="Only this report.")
 @click.option("--recipient", "recipient_id", default=None, metavar="ID", help="Only this recipient's.")
 @click.option("--paused/--active", default=None, help="Only paused, or only active, subscriptions.")
-@_url_option
+@warehouse_url_option
 def subscriptions_list(
     template_key: str | None, recipient_id: str | None, paused: bool | None, url: str | None
 ) -> None:
@@ -182,7 +180,7 @@ def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
 
 @subscriptions.command("pause")
 @click.argument("subscription_id")
-@_url_option
+@warehouse_url_option
 def subscriptions_pause(subscription_id: str, url: str | None) -> None:
     """Stop a subscription's deliveries until it is resumed."""
     with _warehouse(url) as db:
@@ -194,7 +192,7 @@ def subscriptions_pause(subscription_id: str, url: str | None) -> None:
 
 @subscriptions.command("resume")
 @click.argument("subscription_id")
-@_url_option
+@warehouse_url_option
 def subscriptions_resume(subscription_id: str, url: str | None) -> None:
     """Start a paused subscription again from its next scheduled time."""
     with _warehouse(url) as db:
@@ -225,7 +223,7 @@ def recipients() -> None:
     "--email-consent/--no-email-consent", default=False, help="They agreed to reports by email (GDPR)."
 )
 @click.option("--sms-consent/--no-sms-consent", default=False, help="They agreed to messages by SMS (GDPR).")
-@_url_option
+@warehouse_url_option
 def recipients_add(name: str, role: str, url: str | None, **details) -> None:
     """Add a recipient. Without --format / --channel: PDF by email (which needs --email-consent)."""
     with _warehouse(url) as db:
@@ -235,7 +233,7 @@ def recipients_add(name: str, role: str, url: str | None, **details) -> None:
 
 
 @recipients.command("list")
-@_url_option
+@warehouse_url_option
 def recipients_list(url: str | None) -> None:
     """List recipients, with their preferences and consent."""
     with _warehouse(url) as db:

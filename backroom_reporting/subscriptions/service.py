@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from croniter import CroniterBadDateError, croniter
 
 from backroom_reporting import settings
+from backroom_reporting.choices import listing, one_of
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layouts
 from backroom_reporting.rendering.model import FORMATS
@@ -41,8 +42,6 @@ EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE_PATTERN = re.compile(r"\+?[0-9][0-9 ]{8,18}[0-9]")
 # Longer than any clock change (one hour in the UK, two at most anywhere).
 CLOCK_CHANGE_MARGIN = dt.timedelta(hours=3)
-# Error messages list at most this many known values (ids can run to hundreds).
-LISTED = 12
 
 
 class SubscriptionError(ValueError):
@@ -139,16 +138,8 @@ def _checked_cron(cron: str) -> str:
 # --- checks -----------------------------------------------------------------------------------
 
 
-def _listing(values: Iterable[str]) -> str:
-    values = list(values)
-    shown = ", ".join(values[:LISTED])
-    return shown + (f" and {len(values) - LISTED} more" if len(values) > LISTED else "")
-
-
 def _one_of(what: str, value: str, known: Sequence[str]) -> str:
-    if value not in known:
-        raise SubscriptionError(f"unknown {what} {value!r}; known: {_listing(known)}")
-    return value
+    return one_of(what, value, known, SubscriptionError)
 
 
 def _checked_list(what: str, values: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
@@ -172,7 +163,7 @@ def _checked_id(what: str, value: str | None, prefix: str) -> str:
 def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
     """Refuse channels the recipient cannot be reached by or has not consented to."""
     if not channels:
-        raise SubscriptionError(f"choose at least one channel for {recipient.name}: {_listing(CHANNELS)}")
+        raise SubscriptionError(f"choose at least one channel for {recipient.name}: {listing(CHANNELS)}")
     if "email" in channels:
         if not recipient.email:
             raise SubscriptionError(f"{recipient.name} has no email address, which the email channel needs")
@@ -216,7 +207,7 @@ def load_templates(layouts_dir: Path | str | None = None) -> dict[str, Layout]:
 
 def _template(templates: dict[str, Layout], key: str) -> Layout:
     if key not in templates:
-        raise SubscriptionError(f"unknown template {key!r}; known: {_listing(sorted(templates))}")
+        raise SubscriptionError(f"unknown template {key!r}; known: {listing(sorted(templates))}")
     return templates[key]
 
 
@@ -227,8 +218,8 @@ def venues(db: Database) -> dict[str, str]:
     return dict(frame.iter_rows())
 
 
-def _venue_listing(known: dict[str, str]) -> str:
-    return _listing(f"{venue_id} ({name})" for venue_id, name in known.items())
+def _venuelisting(known: dict[str, str]) -> str:
+    return listing(f"{venue_id} ({name})" for venue_id, name in known.items())
 
 
 def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
@@ -239,9 +230,9 @@ def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
     if venue_id is None:
         if len(known) == 1:
             return next(iter(known))
-        raise SubscriptionError(f"choose a venue: {_venue_listing(known)}")
+        raise SubscriptionError(f"choose a venue: {_venuelisting(known)}")
     if venue_id not in known:
-        raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venue_listing(known)}")
+        raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venuelisting(known)}")
     return venue_id
 
 
@@ -307,7 +298,7 @@ def get_recipient(db: Database, recipient_id: str) -> Recipient:
     found = _recipients(db, report_recipients.c.recipient_id == recipient_id)
     if not found:
         known = db.read_columns(report_recipients.c.recipient_id)["recipient_id"].sort()
-        raise SubscriptionError(f"unknown recipient {recipient_id!r}; known: {_listing(known) or 'none yet'}")
+        raise SubscriptionError(f"unknown recipient {recipient_id!r}; known: {listing(known) or 'none yet'}")
     return found[0]
 
 
@@ -404,7 +395,7 @@ def get_subscription(db: Database, subscription_id: str) -> Subscription:
     if not found:
         known = db.read_columns(report_subscriptions.c.subscription_id)["subscription_id"].sort()
         raise SubscriptionError(
-            f"unknown subscription {subscription_id!r}; known: {_listing(known) or 'none yet'}"
+            f"unknown subscription {subscription_id!r}; known: {listing(known) or 'none yet'}"
         )
     return found[0]
 
