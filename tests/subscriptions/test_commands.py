@@ -159,7 +159,7 @@ def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):
 
 def test_an_out_of_date_warehouse_is_refused(tmp_path):
     result = CliRunner().invoke(subscriptions, ["list", "--url", f"sqlite:///{tmp_path}/empty.db"])
-    refused(result, "the warehouse schema at sqlite:///")
+    refused(result, "The warehouse schema at sqlite:///")
     assert re.search(
         r"empty.db is at nothing but this code needs \S+: run `backroom db upgrade`", result.stderr
     )
