@@ -17,7 +17,6 @@ from backroom_reporting.warehouse.source_contract import Rules
 from backroom_reporting.warehouse.types import table_schema
 
 SOURCE_ORDER = "_source_order"
-QUARANTINE_COLUMNS = ("record_id", "reason", "detail", "raw_values")
 _LONG_ENUM = 8
 _TYPE_WORDS = {
     pl.Int64: "a whole number",
@@ -37,7 +36,8 @@ def _type_words(dtype: pl.DataType) -> str:
 @dataclass(frozen=True)
 class Checked:
     good: pl.DataFrame  # contract columns, contract types
-    quarantined: pl.DataFrame  # QUARANTINE_COLUMNS plus the parsed business time, when the table has one
+    # record_id, reason, detail, raw_values, and the parsed business time when the table has one
+    quarantined: pl.DataFrame
 
     @property
     def total(self) -> int:
