@@ -53,6 +53,11 @@ def _problem(condition: pl.Expr, code: str, message: pl.Expr | str) -> pl.Expr:
     return pl.when(condition).then(text).otherwise(None)
 
 
+def _amount(column: str, value: int) -> str:
+    """A bound as a person reads it: pounds for money columns."""
+    return f"£{value / 100:,.2f}" if column.endswith("_pence") else f"{value:,}"
+
+
 def _describe_enum(allowed: tuple[str, ...]) -> str:
     if len(allowed) > _LONG_ENUM:
         return f"is not one of the {len(allowed)} allowed values"
@@ -117,6 +122,16 @@ def problems(rules: Rules, known: dict[str, pl.Series]) -> list[pl.Expr]:
                 pl.col(name).is_not_null() & ~pl.col(name).str.contains(pattern),
                 "invalid_value",
                 pl.lit(f"{name}=") + _quote(pl.col(name)) + pl.lit(f" is not {meaning}"),
+            )
+        )
+    for name, most in rules.plausible.items():
+        found.append(
+            _problem(
+                pl.col(name) > most,
+                "implausible_value",
+                pl.lit(f"{name}=")
+                + pl.col(name).cast(pl.String)
+                + pl.lit(f" is above the plausible {_amount(name, most)}"),
             )
         )
     for earlier, later in rules.ordered:
