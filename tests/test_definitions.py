@@ -52,3 +52,21 @@ def test_business_days_run_six_to_six_in_london():
     window = business_days.time_window_for_partition_key("2026-03-28")
     assert window.start.isoformat() == "2026-03-28T06:00:00+00:00"
     assert window.end.isoformat() == "2026-03-29T06:00:00+01:00"
+
+
+def test_every_automation_condition_is_evaluated_by_a_sensor_that_is_on_by_default():
+    graph = defs.resolve_asset_graph()
+    conditioned = {k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition is not None}
+    assert dg.AssetKey("report_templates") in conditioned  # in the reports group, with a condition of its own
+    sensors = [
+        s
+        for s in defs.get_repository_def().sensor_defs
+        if isinstance(s, dg.AutomationConditionSensorDefinition)
+    ]
+    evaluated = {
+        key
+        for sensor in sensors
+        if sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        for key in sensor.asset_selection.resolve(graph)
+    }
+    assert conditioned <= evaluated
