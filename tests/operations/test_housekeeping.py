@@ -28,6 +28,7 @@ from backroom_reporting.warehouse.tables.operations import (
 )
 from backroom_reporting.warehouse.tables.reports import report_generation_history
 from backroom_reporting.warehouse.types import table_schema
+from tests.metrics.test_metrics_cache import entry
 
 LONDON = ZoneInfo("Europe/London")
 SCHEDULES = {s.name: s for s in MAINTENANCE_SCHEDULES}
@@ -55,30 +56,15 @@ def run_on_its_schedule(schedule_name: str, resources: dict) -> dg.ExecuteInProc
 # --- report_metrics_cache -----------------------------------------------------------------------
 
 
-def cache_entry(key: str, expires_at: dt.datetime) -> dict:
-    day = dt.date(2026, 3, 28)
-    return dict(
-        cache_key=key,
-        metric="kpi_scorecard",
-        venue_id="leeds",
-        period_type="day",
-        period_start=day,
-        period_end=day,
-        value_json=json.dumps({"kpis": {}}),
-        computed_at=expires_at - dt.timedelta(minutes=30),
-        expires_at=expires_at,
-    )
-
-
 def test_clear_expired_caches_deletes_expired_entries_and_keeps_live_ones(databases):
     write(
         databases,
         report_metrics_cache,
         [
-            cache_entry("expired-yesterday", ago(1)),
-            cache_entry("expired-a-minute-ago", ago(1 / 1440)),
-            cache_entry("live-for-an-hour", NOW + dt.timedelta(hours=1)),
-            cache_entry("live-for-a-week", NOW + dt.timedelta(days=7)),
+            entry("expired-yesterday", {}, ago(1)),
+            entry("expired-a-minute-ago", {}, ago(1 / 1440)),
+            entry("live-for-an-hour", {}, NOW + dt.timedelta(hours=1)),
+            entry("live-for-a-week", {}, NOW + dt.timedelta(days=7)),
         ],
     )
     result = run_on_its_schedule(
