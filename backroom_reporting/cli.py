@@ -266,10 +266,10 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
             f"--to {last}: that night has not closed yet (the last closed night is {closed})"
         )
     graph = defs.resolve_asset_graph()
-    start = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.groups("raw")
     try:
+        start = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.groups("raw")
         chosen = start.downstream().resolve(graph)
-    except dg.DagsterInvalidSubsetError as exc:
+    except dg.DagsterError as exc:  # a selection that does not parse, or names no asset
         raise click.BadParameter(str(exc)) from exc
     skipped = {*REPORT_ASSETS, *JOB_TABLES}
     keys = [k for k in chosen if k.to_user_string() not in skipped and graph.get(k).is_materializable]

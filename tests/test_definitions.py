@@ -94,3 +94,21 @@ def test_the_graph_is_the_one_recorded_in_its_snapshot():
     if os.environ.get("BACKROOM_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(outline)
     assert outline == SNAPSHOT.read_text()
+
+
+def test_every_automation_condition_is_evaluated_by_a_sensor_that_is_on_by_default():
+    graph = defs.resolve_asset_graph()
+    conditioned = {k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition is not None}
+    assert dg.AssetKey("report_templates") in conditioned  # in the reports group, with a condition of its own
+    sensors = [
+        s
+        for s in defs.get_repository_def().sensor_defs
+        if isinstance(s, dg.AutomationConditionSensorDefinition)
+    ]
+    evaluated = {
+        key
+        for sensor in sensors
+        if sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        for key in sensor.asset_selection.resolve(graph)
+    }
+    assert conditioned <= evaluated

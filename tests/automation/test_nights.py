@@ -27,10 +27,9 @@ from backroom_reporting.warehouse.tables.aggregations import (
     night_status,
 )
 from backroom_reporting.warehouse.tables.raw import raw_loads
-from tests.assets.test_daily_aggregations import assert_same
 from tests.automation.daemon import SimulatedDaemon
 from tests.automation.test_policy import london
-from tests.design_section_5 import daily_figures
+from tests.design_section_5 import assert_same, daily_figures
 from tests.rendering.conftest import LAYOUTS_DIR
 from tests.worlds import UTC, small_world, write_source
 
