@@ -6,13 +6,19 @@ import datetime as dt
 import json
 import os
 import time
+import traceback
 from pathlib import Path
 
 import click
 
 from backroom_reporting import settings
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
-from backroom_reporting.subscriptions.commands import recipients, subscriptions, warehouse_url_option
+from backroom_reporting.subscriptions.commands import (
+    open_warehouse,
+    recipients,
+    subscriptions,
+    warehouse_url_option,
+)
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
@@ -35,7 +41,22 @@ def _window(start: dt.date | None, end: dt.date | None, days: int) -> BusinessWi
     return BusinessWindow(start, end)
 
 
-@click.group()
+class Backroom(click.Group):
+    """The command group: a database fault ends a command with its one plain sentence (the
+    traceback too when BACKROOM_TRACEBACK is set, for engineers)."""
+
+    def invoke(self, ctx: click.Context):
+        from backroom_reporting.warehouse.faults import Fault
+
+        try:
+            return super().invoke(ctx)
+        except Fault as fault:
+            if os.environ.get("BACKROOM_TRACEBACK"):
+                traceback.print_exception(fault)
+            raise click.ClickException(fault.sentence) from fault
+
+
+@click.group(cls=Backroom)
 def main() -> None:
     """Backroom Reporting: reporting and alerting for The Backroom Leeds."""
 
@@ -396,8 +417,6 @@ def report_render(
     from backroom_reporting.rendering.layouts import LayoutError, load_layouts
     from backroom_reporting.rendering.periods import latest_completed, period_containing
     from backroom_reporting.subscriptions.service import SubscriptionError, venues
-    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
-    from backroom_reporting.warehouse.database import Database
 
     now = dt.datetime.now(dt.UTC)
     try:
@@ -408,7 +427,7 @@ def report_render(
         raise click.BadParameter(f"unknown template {template!r}; known: {', '.join(sorted(layouts))}")
     layout = layouts[template]
     period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
-    with Database(settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA) as db:
+    with open_warehouse(None) as db:
         known = venues(db)
         if venue is None and len(known) != 1:
             raise click.BadParameter(

@@ -24,6 +24,7 @@ from backroom_reporting.subscriptions.service import (
     SubscriptionError,
 )
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.faults import Place
 from backroom_reporting.warehouse.source_contract import BRANDS
 
 
@@ -34,14 +35,15 @@ class Refused(click.ClickException):
 
 
 @contextlib.contextmanager
-def _warehouse(url: str | None) -> Iterator[Database]:
+def open_warehouse(url: str | None) -> Iterator[Database]:
     """The warehouse at `url` (default: settings), once its schema is current; refusals become exit 2."""
     # Alembic is imported here, not at load: the code location has no use for it.
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
     from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
 
     url = url or settings.WAREHOUSE_URL.get()
-    with Database(url, search_path=REPORTING_SCHEMA) as db:
+    place = Place("the warehouse", url, settings.WAREHOUSE_URL.env)
+    with Database(url, search_path=REPORTING_SCHEMA, place=place, must_exist=True) as db:
         try:
             require_schema_at_head(db)
         except SchemaOutOfDate as exc:
@@ -121,7 +123,7 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
     Without --channel the recipient's preferred channels are used; without --format the
     recipient's preferred formats are followed.
     """
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         added = service.add_subscription(db, recipient_id, template_key, **details)
         recipient = service.get_recipient(db, recipient_id)
     click.echo(
@@ -139,7 +141,7 @@ def subscriptions_list(
     template_key: str | None, recipient_id: str | None, paused: bool | None, url: str | None
 ) -> None:
     """List subscriptions, with their schedule, filters, channels and next delivery."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         found = service.list_subscriptions(db, template_key, recipient_id, paused)
         names = {r.recipient_id: r.name for r in service.list_recipients(db)}
     if not found:
@@ -183,7 +185,7 @@ def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
 @warehouse_url_option
 def subscriptions_pause(subscription_id: str, url: str | None) -> None:
     """Stop a subscription's deliveries until it is resumed."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         paused = service.pause(db, subscription_id)
     click.echo(
         f"Paused {paused.subscription_id} ({paused.template_key}); nothing is delivered until resumed."
@@ -195,7 +197,7 @@ def subscriptions_pause(subscription_id: str, url: str | None) -> None:
 @warehouse_url_option
 def subscriptions_resume(subscription_id: str, url: str | None) -> None:
     """Start a paused subscription again from its next scheduled time."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         resumed = service.resume(db, subscription_id)
     click.echo(
         f"Resumed {resumed.subscription_id} ({resumed.template_key}); "
@@ -226,7 +228,7 @@ def recipients() -> None:
 @warehouse_url_option
 def recipients_add(name: str, role: str, url: str | None, **details) -> None:
     """Add a recipient. Without --format / --channel: PDF by email (which needs --email-consent)."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         added = service.add_recipient(db, name, role, **details)
     formats, channels = _joined(added.preferred_formats), _joined(added.preferred_channels)
     click.echo(f"Added {added}: {added.role}, {formats} by {channels}")
@@ -236,7 +238,7 @@ def recipients_add(name: str, role: str, url: str | None, **details) -> None:
 @warehouse_url_option
 def recipients_list(url: str | None) -> None:
     """List recipients, with their preferences and consent."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         found = service.list_recipients(db)
     if not found:
         click.echo("No recipients yet.")
