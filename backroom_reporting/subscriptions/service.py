@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ DEFAULT_CHANNELS = ("email",)
 # Ids become Dagster partition keys and appear in URLs: keep them plain.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_EMAIL = 254  # RFC 5321's longest path
+MAX_NAME = 100
 PHONE_PATTERN = re.compile(r"\+?[0-9][0-9 ]{8,18}[0-9]")
 # Longer than any clock change (one hour in the UK, two at most anywhere).
 CLOCK_CHANGE_MARGIN = dt.timedelta(hours=3)
@@ -152,6 +155,20 @@ def _checked_timezone(timezone: str) -> str:
     return timezone
 
 
+def _checked_name(name: str) -> str:
+    """A person's name as one line of sensible length (it heads emails and report covers)."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise SubscriptionError(
+            f"a recipient's name is one line of text, without control characters: {name[:40]!r}"
+        )
+    name = " ".join(name.split())
+    if not name:
+        raise SubscriptionError("a recipient needs a name")
+    if len(name) > MAX_NAME:
+        raise SubscriptionError(f"a recipient's name has at most {MAX_NAME} characters, not {len(name):,}")
+    return name
+
+
 def _checked_id(what: str, value: str | None, prefix: str) -> str:
     if value is None:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -255,15 +272,17 @@ def new_recipient(
 ) -> Recipient:
     """A checked recipient, not yet stored. Without formats or channels: PDF by email."""
     now = _now(now)
-    if not name.strip():
-        raise SubscriptionError("a recipient needs a name")
-    if email is not None and not EMAIL_PATTERN.fullmatch(email):
-        raise SubscriptionError(f"{email!r} is not an email address")
+    name = _checked_name(name)
+    if email is not None:
+        # One address, one recipient: compared and stored in lower case.
+        email = email.strip().lower()
+        if not EMAIL_PATTERN.fullmatch(email) or len(email) > MAX_EMAIL:
+            raise SubscriptionError(f"{email!r} is not an email address")
     if phone is not None and not PHONE_PATTERN.fullmatch(phone):
         raise SubscriptionError(f"{phone!r} is not a phone number (digits and spaces, e.g. 07700 900123)")
     recipient = Recipient(
         recipient_id=_checked_id("recipient", recipient_id, "rcp"),
-        name=name.strip(),
+        name=name,
         email=email,
         phone=phone,
         role=_one_of("role", role, ROLES),
@@ -286,6 +305,12 @@ def add_recipient(db: Database, name: str, role: str, **details) -> Recipient:
     recipient = new_recipient(name, role, **details)
     if _recipients(db, report_recipients.c.recipient_id == recipient.recipient_id):
         raise SubscriptionError(f"recipient {recipient.recipient_id} already exists")
+    if recipient.email is not None:
+        same = _recipients(db, report_recipients.c.email == recipient.email)
+        if same:
+            raise SubscriptionError(
+                f"{recipient.email} is already the address of {same[0].name} ({same[0].recipient_id})"
+            )
     store(db, recipients=[recipient])
     return recipient
 
