@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import time
 import traceback
+import zipfile
 from pathlib import Path
 
 import click
 
 from backroom_reporting import settings
+from backroom_reporting.choices import one_of
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
 from backroom_reporting.subscriptions.commands import (
     open_warehouse,
@@ -389,6 +392,71 @@ def report() -> None:
     """Reports rendered from the warehouse."""
 
 
+def _check_out(out: Path | None, formats: tuple[str, ...], layout) -> None:
+    """Refuse an --out file whose name is not the one file asked for."""
+    if out is None or out.is_dir() or not out.suffix:
+        return
+    if len(formats) > 1:
+        raise click.BadParameter(
+            f"{len(formats)} formats make several files: give --out a folder", param_hint="--out"
+        )
+    [fmt] = formats
+    tables = sum(1 for section in layout.sections if section.type in ("table", "chart"))
+    several = fmt == "csv" and tables > 1
+    if several and out.suffix != ".zip":
+        raise click.BadParameter(
+            f"{layout.title} makes {tables} CSV files, one per table: give --out a folder to write them "
+            f"there, or a .zip to have them zipped",
+            param_hint="--out",
+        )
+    wanted = "zip" if several else fmt
+    if out.suffix.lstrip(".").lower() != wanted:
+        raise click.BadParameter(f"{out.name} is not a .{wanted} file name", param_hint="--out")
+
+
+def _outputs(files, out: Path | None) -> list[tuple[Path, bytes]]:
+    """Where each rendered file goes: --out itself when it names one file, else the folder
+    (the current one by default), with zipped CSVs unpacked there as plain CSV files."""
+    if out is not None and out.suffix and not out.is_dir():
+        return [(out, files[0].content)]
+    folder = out or Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file in files:
+        if file.format == "csv" and file.name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(file.content)) as zipped:
+                stem = file.name.removesuffix(".zip")
+                written += [(folder / f"{stem}-{name}", zipped.read(name)) for name in zipped.namelist()]
+        else:
+            written.append((folder / file.name, file.content))
+    return written
+
+
+def _check_night_held(db, day: dt.date) -> None:
+    """Refuse a --date outside the nights the warehouse holds, saying which it holds."""
+    import polars as pl
+    import sqlalchemy as sa
+
+    from backroom_reporting.warehouse.tables.aggregations import night_status
+
+    held = db.read(
+        sa.select(
+            sa.func.min(night_status.c.business_date).label("first"),
+            sa.func.max(night_status.c.business_date).label("last"),
+        ),
+        {"first": pl.Date(), "last": pl.Date()},
+    ).row(0)
+    if held[0] is None:
+        raise click.BadParameter(
+            "the warehouse holds no nights yet: run `backroom demo` or wait for the first",
+            param_hint="--date",
+        )
+    if not held[0] <= day <= held[1]:
+        raise click.BadParameter(
+            f"{day} is outside the nights the warehouse holds, {held[0]} to {held[1]}", param_hint="--date"
+        )
+
+
 @report.command("render")
 @click.argument("template")
 @click.option(
@@ -403,7 +471,11 @@ def report() -> None:
     type=click.Choice(["pdf", "html", "xlsx", "csv"]),
     help="Format(s) to render (default: the layout's).",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="File to write (a folder when several formats).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="File to write, named for its format (a folder for several files; default: the current folder).",
+)
 def report_render(
     template: str, day, venue: str | None, brand: str | None, formats: tuple[str, ...], out
 ) -> None:
@@ -417,6 +489,7 @@ def report_render(
     from backroom_reporting.rendering.layouts import LayoutError, load_layouts
     from backroom_reporting.rendering.periods import latest_completed, period_containing
     from backroom_reporting.subscriptions.service import SubscriptionError, venues
+    from backroom_reporting.warehouse.source_contract import BRANDS
 
     now = dt.datetime.now(dt.UTC)
     try:
@@ -426,7 +499,10 @@ def report_render(
     if template not in layouts:
         raise click.BadParameter(f"unknown template {template!r}; known: {', '.join(sorted(layouts))}")
     layout = layouts[template]
-    period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
+    if brand is not None:
+        one_of("brand", brand, BRANDS, click.BadParameter)
+    wanted = formats or layout.formats
+    _check_out(out, wanted, layout)
     with open_warehouse(None) as db:
         known = venues(db)
         if venue is None and len(known) != 1:
@@ -436,22 +512,18 @@ def report_render(
         venue = venue or next(iter(known))
         if venue not in known:
             raise click.BadParameter(f"unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+        if day is not None:
+            _check_night_held(db, day)
+        period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
         try:
             built = ReportBuilder(db, layout, period, Subject(venue, brand), now).build()
         except (ReportInputError, SubscriptionError) as exc:
             raise click.ClickException(str(exc)) from exc
-    wanted = formats or layout.formats
     with ChartRenderer() as charts:
         files, seconds = render(built, wanted, charts, Path(settings.LAYOUTS_DIR.get()))
-    target = out or Path(".")
-    if len(files) > 1 or target.is_dir() or out is None:
-        target.mkdir(parents=True, exist_ok=True)
-        written = [target / f.name for f in files]
-    else:
-        written = [target]
-    for file, path in zip(files, written, strict=True):
-        path.write_bytes(file.content)
-        click.echo(f"{path} ({len(file.content):,} bytes)")
+    for path, content in _outputs(files, out):
+        path.write_bytes(content)
+        click.echo(f"{path} ({len(content):,} bytes)")
     click.echo(
         f"{layout.title} for {built.period_label}, {built.venue_name}: "
         + ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items())
