@@ -106,4 +106,3 @@ def test_an_unknown_brand_is_refused_with_the_known_ones(reporting_world, tmp_pa
     )
     assert refused.exit_code == 2
     assert "unknown brand 'FOAM PARTY'; known: LA FIESTA, SHHH!, NOSTALGIA, PRIVATE" in refused.output
-
