@@ -247,10 +247,12 @@ def _daily_problems(
     look_back = BusinessWindow(window.first_day - dt.timedelta(weeks=checks.ANOMALY_WEEKS), window.last_day)
     history = db.read_table(tables.daily_aggregations, nights_of(tables.daily_aggregations, look_back))
     history = pl.concat(
-        [history.filter(~pl.col("business_date").is_between(window.first_day, window.last_day)), daily]
+        [history.filter(~pl.col("business_date").is_between(window.first_day, window.last_day)), daily],
+        how="vertical_relaxed",
     )
     return {
         checks.MONEY_NON_NEGATIVE: checks.negative_money(daily),
+        checks.MONEY_IN_RANGE: checks.money_too_large(daily),
         checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(daily, capacities),
         checks.MATCHES_HOURLY: checks.hours_not_adding_up(daily, hourly),
         checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(daily, hourly, expected_hours, feeds),

@@ -187,6 +187,7 @@ class ReportBuilder:
         expected = hours_between(days.start, days.end).group_by("business_date").agg(pl.len().alias("hours"))
         failed = {
             checks.MONEY_NON_NEGATIVE: checks.negative_money(self.daily),
+            checks.MONEY_IN_RANGE: checks.money_too_large(self.daily),
             checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(self.daily, capacities),
             checks.MATCHES_HOURLY: checks.hours_not_adding_up(self.daily, hourly),
             checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(
