@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from backroom_reporting.assets.nights import (
     as_of,
     check_evaluations,
+    chunks_of,
     describe_nights,
     per_night,
     window_of,
@@ -77,35 +78,44 @@ def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     (a completed booking or a scan in), what they spent on tickets and on their table's tab,
     their party and occasion, and their feedback. New and returning customers count from it."""
     db, window = warehouse.database(), window_of(context)
+    venues = db.read_table(RAW["venues"])
+    metadata = {}
+    for chunk in chunks_of(db, window):
+        visits = _visits_of(db, chunk, venues)
+        db.replace(tables.customer_visits, visits, nights_of(tables.customer_visits, chunk))
+        metadata |= per_night(
+            visits,
+            chunk,
+            **{"dagster/row_count": pl.len(), "visits": pl.col("visited").sum().cast(pl.Int64)},
+        )
+    describe_nights(context, metadata)
+    return dg.MaterializeResult()
+
+
+def _visits_of(db: Database, window: BusinessWindow, venues: pl.DataFrame) -> pl.DataFrame:
     facts = read_day_facts(db, window)
-    bookings, customers = RAW["bookings"], RAW["customers"]
+    bookings, customers, events = RAW["bookings"], RAW["customers"], RAW["events"]
     tabs = facts.bar_transactions["booking_id"].drop_nulls()
     owners = db.lookup(bookings.c.booking_id, tabs, bookings.c.customer_id)
-    venues = db.read_table(RAW["venues"])
-    nights = with_business_date(db.read_table(RAW["events"]), "starts_at", venues).filter(
+    # A venue's night may run off the platform's by its own cutoff: a day's margin either side.
+    margin = dt.timedelta(days=1)
+    starting = db.read_table(events, events.c.starts_at.between(window.start - margin, window.end + margin))
+    nights = with_business_date(starting, "starts_at", venues).filter(
         (pl.col("status") != "cancelled")
         & pl.col("business_date").is_between(window.first_day, window.last_day)
     )
-    visits = visits_of(
+    named = (facts.bookings, facts.check_ins, facts.ticket_sales, facts.feedback, owners)
+    seen = pl.concat([frame["customer_id"] for frame in named])
+    return visits_of(
         facts.bookings,
         facts.check_ins,
         facts.ticket_sales,
         facts.bar_transactions,
         facts.feedback,
         owners,
-        db.read_columns(customers.c.customer_id, customers.c.is_vip),
+        db.lookup(customers.c.customer_id, seen, customers.c.is_vip),
         nights.select("venue_id", "business_date", "brand"),
     )
-    db.replace(tables.customer_visits, visits, nights_of(tables.customer_visits, window))
-    describe_nights(
-        context,
-        per_night(
-            visits,
-            window,
-            **{"dagster/row_count": pl.len(), "visits": pl.col("visited").sum().cast(pl.Int64)},
-        ),
-    )
-    return dg.MaterializeResult()
 
 
 @dg.asset(
@@ -126,22 +136,22 @@ def hourly_aggregations(
     db, window = warehouse.database(), window_of(context)
     # The open night has no rows for hours that have not begun.
     begun = as_of(context).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    hours = hourly_figures(read_day_facts(db, window), window.start, min(window.end, begun))
     table = tables.hourly_aggregations
-    db.replace(table, hours, nights_of(table, window))
-    describe_nights(
-        context,
-        per_night(
+    metadata = {}
+    for chunk in chunks_of(db, window):
+        hours = hourly_figures(read_day_facts(db, chunk), chunk.start, min(chunk.end, begun))
+        db.replace(table, hours, nights_of(table, chunk))
+        metadata |= per_night(
             hours,
-            window,
+            chunk,
             **{
                 "dagster/row_count": pl.len(),
                 "hours": pl.col("hour_start").n_unique(),
                 "check_ins": pl.col("check_ins").sum(),
                 "bar_revenue_pence": pl.col("bar_revenue_pence").sum(),
             },
-        ),
-    )
+        )
+    describe_nights(context, metadata)
     return dg.MaterializeResult()
 
 
@@ -168,51 +178,49 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     a night failing a blocking check keeps its previous figures, and night_status records
     whether each night is final and which checks it failed."""
     db, window = warehouse.database(), window_of(context)
-    facts = read_day_facts(db, window)
-    visits_table = tables.customer_visits
-    visits = db.read_table(visits_table, nights_of(visits_table, window), visits_table.c.visited)
-    seen_before = db.lookup(
-        visits_table.c.customer_id,
-        visits["customer_id"].unique(),
-        visits_table.c.venue_id,
-        where=(visits_table.c.business_date < window.first_day) & visits_table.c.visited,
-    )
     capacities = db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
-    daily = daily_figures(facts, visits, first_and_returning(visits, seen_before), capacities)
-    problems = _daily_problems(db, window, daily, facts, capacities)
-    failed = checks.failed_blocking_checks(problems)
-    refused = sorted(failed)
-    published = daily.filter(~pl.col("business_date").is_in(refused))
-    status = night_status_rows(
-        window, db.read_table(raw_loads, nights_of(raw_loads, window)), failed, dt.datetime.now(dt.UTC)
-    )
-    kept = tables.daily_aggregations.c.business_date.in_(refused)
-    db.replace_many(
-        [
-            (
-                tables.daily_aggregations,
-                published,
-                sa.and_(nights_of(tables.daily_aggregations, window), ~kept),
-            ),
-            (tables.night_status, status, nights_of(tables.night_status, window)),
-        ]
-    )
-    figures = per_night(
-        published,
-        window,
-        **{
-            "dagster/row_count": pl.len(),
-            "gross_revenue_pence": pl.col("gross_revenue_pence").sum(),
-            "check_ins": pl.col("check_ins").sum(),
-        },
-    )
-    for row in status.iter_rows(named=True):
-        figures[row["business_date"]] |= {
-            "final": row["final"],
-            "published": row["business_date"] not in refused,
-            **({"failed_checks": row["failed_checks"]} if row["failed_checks"] else {}),
-        }
-    results = checks.nightly_results(window, problems)
+    figures, results, refused, computed = {}, {}, [], []
+    for chunk in chunks_of(db, window):
+        facts = read_day_facts(db, chunk)
+        daily = daily_figures(facts, *_visits_and_newcomers(db, chunk), capacities)
+        # The anomaly check compares with the figures computed for the run's earlier nights,
+        # published or not, as it would had the run been one chunk.
+        problems = _daily_problems(db, chunk, daily, facts, capacities, computed, window.first_day)
+        computed.append(daily)
+        failed = checks.failed_blocking_checks(problems)
+        refused += sorted(failed)
+        published = daily.filter(~pl.col("business_date").is_in(sorted(failed)))
+        status = night_status_rows(
+            chunk, db.read_table(raw_loads, nights_of(raw_loads, chunk)), failed, dt.datetime.now(dt.UTC)
+        )
+        kept = tables.daily_aggregations.c.business_date.in_(sorted(failed))
+        db.replace_many(
+            [
+                (
+                    tables.daily_aggregations,
+                    published,
+                    sa.and_(nights_of(tables.daily_aggregations, chunk), ~kept),
+                ),
+                (tables.night_status, status, nights_of(tables.night_status, chunk)),
+            ]
+        )
+        nights = per_night(
+            published,
+            chunk,
+            **{
+                "dagster/row_count": pl.len(),
+                "gross_revenue_pence": pl.col("gross_revenue_pence").sum(),
+                "check_ins": pl.col("check_ins").sum(),
+            },
+        )
+        for row in status.iter_rows(named=True):
+            nights[row["business_date"]] |= {
+                "final": row["final"],
+                "published": row["business_date"] not in failed,
+                **({"failed_checks": row["failed_checks"]} if row["failed_checks"] else {}),
+            }
+        figures |= nights
+        results |= checks.nightly_results(chunk, problems)
     describe_nights(context, figures, results)
     if refused:
         context.log.warning(
@@ -223,10 +231,33 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     yield from check_evaluations(context, context.asset_key, results)
 
 
+def _visits_and_newcomers(db: Database, window: BusinessWindow) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The window's visits, and its new and returning customers per venue and night."""
+    visits_table = tables.customer_visits
+    visits = db.read_table(visits_table, nights_of(visits_table, window), visits_table.c.visited)
+    # Whether each visitor came before: one row per customer and venue, however long their history.
+    seen_before = db.lookup(
+        visits_table.c.customer_id,
+        visits["customer_id"],
+        visits_table.c.venue_id,
+        where=(visits_table.c.business_date < window.first_day) & visits_table.c.visited,
+        distinct=True,
+    )
+    return visits, first_and_returning(visits, seen_before)
+
+
 def _daily_problems(
-    db: Database, window: BusinessWindow, daily: pl.DataFrame, facts: DayFacts, capacities: pl.DataFrame
+    db: Database,
+    window: BusinessWindow,
+    daily: pl.DataFrame,
+    facts: DayFacts,
+    capacities: pl.DataFrame,
+    earlier: list[pl.DataFrame],
+    since: dt.date,
 ) -> dict[str, pl.DataFrame]:
-    """Every daily check's failing rows for the computed (not yet published) figures."""
+    """Every daily check's failing rows for the computed (not yet published) figures.
+
+    earlier: the figures this run computed for its nights since `since`, before `window`."""
     hourly = db.read_table(tables.hourly_aggregations, nights_of(tables.hourly_aggregations, window))
     expected_hours = (
         hours_between(window.start, window.end).group_by("business_date").agg(pl.len().alias("hours"))
@@ -245,11 +276,11 @@ def _daily_problems(
     bookings = RAW["bookings"]
     booked = db.lookup(bookings.c.booking_id, deposits["booking_id"], bookings.c.deposit_pence)
     look_back = BusinessWindow(window.first_day - dt.timedelta(weeks=checks.ANOMALY_WEEKS), window.last_day)
-    history = db.read_table(tables.daily_aggregations, nights_of(tables.daily_aggregations, look_back))
+    stored = db.read_table(tables.daily_aggregations, nights_of(tables.daily_aggregations, look_back))
     history = pl.concat(
-        [history.filter(~pl.col("business_date").is_between(window.first_day, window.last_day)), daily],
+        [stored.filter(~pl.col("business_date").is_between(since, window.last_day)), *earlier, daily],
         how="vertical_relaxed",
-    )
+    ).filter(pl.col("business_date") >= look_back.first_day)
     return {
         checks.MONEY_NON_NEGATIVE: checks.negative_money(daily),
         checks.MONEY_IN_RANGE: checks.money_too_large(daily),

@@ -6,17 +6,33 @@ Staff performance is an internal staff report and names the staff.
 """
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting import settings
-from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
-from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, looking_back, same_nights
+from backroom_reporting.assets.aggregations import nights_of
+from backroom_reporting.assets.nights import (
+    check_evaluations,
+    chunks_of,
+    describe_nights,
+    per_night,
+    snapshot_weeks,
+    window_of,
+)
+from backroom_reporting.assets.policies import (
+    LATE_NIGHTS_OF_WEEK,
+    RETRY_TRANSIENT_FAULTS,
+    looking_back,
+    same_nights,
+)
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import churn
+from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
@@ -34,7 +50,7 @@ from backroom_reporting.metrics.customers import (
     with_customer_keys,
 )
 from backroom_reporting.metrics.staff import staff_performance as compute_staff_performance
-from backroom_reporting.partitions import business_days
+from backroom_reporting.partitions import business_days, business_weeks
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.database import IN_LIST_CHUNK, Database
 from backroom_reporting.warehouse.tables import customers as tables
@@ -104,6 +120,33 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     90 days ending that night, ranked, with their segment, by customer key only."""
     db, window = warehouse.database(), window_of(context)
     key = settings.PSEUDONYM_KEY.get()
+    table = tables.top_customers
+    metadata, rows_read = {}, 0
+    for chunk in chunks_of(db, window):
+        frame, rows = _top_customers(db, chunk, key)
+        db.replace(table, frame, nights_of(table, chunk))
+        metadata |= per_night(frame, chunk, **{"dagster/row_count": pl.len()})
+        # Rows an earlier chunk read too count once, as in a run of one piece.
+        fresh = (
+            rows
+            if chunk.first_day == window.first_day
+            else rows.filter(pl.col("business_date") >= chunk.first_day)
+        )
+        rows_read += fresh.height
+    first_day, _ = _history_span(db)
+    results = {day: [r] for day, r in checks.trailing_window_results(first_day, window).items()}
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult(
+        metadata={
+            "customer_visits_rows_read": rows_read,
+            "pseudonym_key_is_demo_default": _uses_demo_key(),
+        }
+    )
+    yield from check_evaluations(context, context.asset_key, results)
+
+
+def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The window's rankings, and the customer_visits rows they were made from."""
     span_start = window.first_day - dt.timedelta(days=TRAILING_DAYS - 1)
     cv = customer_visits.c
     rows = db.read(
@@ -114,47 +157,37 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     )
     ranked = rank_top_customers(rows, window.days, key)
     earlier = _earlier_visits(db, span_start, ranked["customer_id"])
-    frame = label_top_customers(ranked, rows.filter(pl.col("visited")), earlier)
-    table = tables.top_customers
-    db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
-    first_day, _ = _history_span(db)
-    results = {day: [r] for day, r in checks.trailing_window_results(first_day, window).items()}
-    describe_nights(context, per_night(frame, window, **{"dagster/row_count": pl.len()}), results)
-    yield dg.MaterializeResult(
-        metadata={
-            "customer_visits_rows_read": rows.height,
-            "pseudonym_key_is_demo_default": _uses_demo_key(),
-        }
-    )
-    yield from check_evaluations(context, context.asset_key, results)
+    return label_top_customers(ranked, rows.filter(pl.col("visited")), earlier), rows
 
 
 # --- customer_analytics --------------------------------------------------------------------------
 
 
 def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
+    """The churn model's training rows at a cutoff: its features and whether they churned."""
     history = db.read(history_query(cutoff), HISTORY_SCHEMA)
     returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
-    return churn_labels(churn_features(history, cutoff), returned)
+    return churn_labels(churn_features(history, cutoff), returned).select(*churn.FEATURES, "churned")
 
 
 def _churn_scores(
-    db: Database, history: pl.DataFrame, first_day: dt.date, latest_day: dt.date
+    examples: Callable[[dt.date], pl.DataFrame], history: pl.DataFrame, first_day: dt.date, as_of: dt.date
 ) -> tuple[pl.DataFrame, dict]:
-    """Churn probabilities of today's customers, and what to record about the model."""
+    """Churn probabilities of the customers as of `as_of`, and what to record about the model.
+
+    examples: the labelled examples at a cutoff (the weeks of a range share their cutoffs)."""
     no_scores = pl.DataFrame(schema={**CUSTOMER_SCHEMA, "churn_probability": pl.Float64()})
     about: dict = {"horizon_days": churn.HORIZON_DAYS, "model": churn.MODEL, "features": list(churn.FEATURES)}
     try:
-        plan = churn.plan_cutoffs(first_day, latest_day)
+        plan = churn.plan_cutoffs(first_day, as_of)
         about |= {
             "training_cutoffs": [str(c) for c in plan.training_cutoffs],
             "holdout_cutoff": str(plan.holdout_cutoff),
             "scoring_cutoff": str(plan.scoring_cutoff),
         }
-        training = pl.concat([_labelled_examples(db, c) for c in plan.training_cutoffs])
-        holdout = _labelled_examples(db, plan.holdout_cutoff)
+        training = pl.concat([examples(c) for c in plan.training_cutoffs])
         scores, evaluation = churn.fit_evaluate_and_score(
-            training, holdout, churn_features(history, latest_day)
+            training, examples(plan.holdout_cutoff), churn_features(history, as_of)
         )
     except churn.NoHonestHoldOut as reason:
         return no_scores, about | {"status": "not scored", "reason": str(reason)}
@@ -170,61 +203,73 @@ def _churn_scores(
 
 @dg.asset(
     group_name=GROUP,
-    deps=["customer_visits"],
+    partitions_def=business_weeks,
+    deps=[dg.AssetDep("customer_visits", partition_mapping=LATE_NIGHTS_OF_WEEK)],
     check_specs=[
         checks.spec(
             checks.PSEUDONYM_KEY_CONFIGURED,
             "customer_analytics",
             "Warns when customer keys are made with the public demo pseudonym key.",
+            business_weeks,
         ),
         checks.spec(
             checks.CHURN_MODEL_QUALITY,
             "customer_analytics",
             "Warns when churn probabilities could not be computed honestly, or when the model's "
             f"time-based hold-out ROC AUC is below {checks.MIN_ROC_AUC}.",
+            business_weeks,
         ),
     ],
     kinds={"polars", "sql", "scikit-learn"},
     retry_policy=RETRY_TRANSIENT_FAULTS,
 )
 @measured
-def customer_analytics(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Per venue and pseudonymous customer key, as of the latest business day in
-    customer_visits: visits, first and last visit, lifetime value, averages, preferred
-    night, special occasions, loyalty score, churn probability and segment."""
+def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each business week's snapshot, as it stood at the end of the week: per venue and
+    pseudonymous customer key, visits, first and last visit, lifetime value, averages,
+    preferred night, special occasions, loyalty score, churn probability and segment, over
+    the two years up to the week's last night."""
     db = warehouse.database()
-    key = settings.PSEUDONYM_KEY.get()
+    key, demo_key = settings.PSEUDONYM_KEY.get(), _uses_demo_key()
     table = tables.customer_analytics
-    first_day, latest_day = _history_span(db)
-    if latest_day is None:
-        frame = pl.DataFrame(schema=table_schema(table))
-        about = {"status": "not scored", "reason": "customer_visits is empty"}
-    else:
-        history = db.read(history_query(latest_day), HISTORY_SCHEMA)
-        scores, about = _churn_scores(db, history, first_day, latest_day)
-        profiles = customer_profiles(history, latest_day).join(scores, on=CUSTOMER, how="left")
-        frame = with_customer_keys(profiles, key).select(table_schema(table).keys())
-    db.replace(table, frame)
-    segments = dict(frame["segment"].value_counts().iter_rows())
-    context.log.info(
-        f"customer_analytics as of {latest_day}: {frame.height} customers, churn {about['status']}"
-    )
-    return dg.MaterializeResult(
-        metadata={
+    first_day, _ = _history_span(db)
+    # The weeks of a range meet the same cutoffs again as they pass: each is read once.
+    examples = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)(functools.partial(_labelled_examples, db))
+    metadata, results = {}, {}
+    for week_start, as_of_day in snapshot_weeks(context).items():
+        if first_day is None:
+            frame = pl.DataFrame(schema=table_schema(table))
+            about = {"status": "not scored", "reason": "customer_visits is empty"}
+        else:
+            history = db.read(history_query(as_of_day), HISTORY_SCHEMA)
+            scores, about = _churn_scores(examples, history, first_day, as_of_day)
+            profiles = customer_profiles(history, as_of_day).join(scores, on=CUSTOMER, how="left")
+            frame = (
+                with_customer_keys(profiles, key)
+                .with_columns(pl.lit(week_start).alias("week_start"))
+                .select(table_schema(table).keys())
+            )
+        db.replace(table, frame, table.c.week_start == week_start)
+        segments = dict(frame["segment"].value_counts().iter_rows())
+        context.log.info(
+            f"customer_analytics week of {week_start} as of {as_of_day}: {frame.height} customers, "
+            f"churn {about['status']}"
+        )
+        metadata[week_start] = {
             "dagster/row_count": frame.height,
-            "as_of_date": str(latest_day),
+            "as_of_date": str(as_of_day),
             "segments": dg.MetadataValue.json({s: segments.get(s, 0) for s in SEGMENTS}),
-            "pseudonym_key_is_demo_default": _uses_demo_key(),
+            "pseudonym_key_is_demo_default": demo_key,
             "churn_model": dg.MetadataValue.json(about),
             **{f"churn_{k}": about[k] for k in CHURN_FIGURES if k in about},
-        },
-        check_results=[
-            checks.pseudonym_key_result(_uses_demo_key(), settings.PSEUDONYM_KEY.env),
+        }
+        results[week_start] = [
+            checks.pseudonym_key_result(demo_key, settings.PSEUDONYM_KEY.env),
             checks.churn_model_result(about),
-        ],
-    )
+        ]
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 # --- staff_performance ---------------------------------------------------------------------------
@@ -250,25 +295,21 @@ def staff_performance(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     """Per staff member and night: hours on shift, bar sales and transactions, entries
     processed at the door, and sales per hour."""
     db, window = warehouse.database(), window_of(context)
-
-    def facts(name: str) -> pl.DataFrame:
-        table = RAW[name]
-        return db.read_table(table, table.c.business_date.between(window.first_day, window.last_day))
-
-    frame = compute_staff_performance(
-        facts("staff_shifts"), facts("bar_transactions"), facts("check_ins"), db.read_table(RAW["staff"])
-    )
-    table = tables.staff_performance
-    db.replace(table, frame, table.c.business_date.between(window.first_day, window.last_day))
-    results = {day: [r] for day, r in checks.unrostered_results(frame, window).items()}
-    describe_nights(
-        context,
-        per_night(
+    table, staff = tables.staff_performance, db.read_table(RAW["staff"])
+    metadata, results = {}, {}
+    for chunk in chunks_of(db, window):
+        shifts, sales, scans = (
+            db.read_table(RAW[name], nights_of(RAW[name], chunk))
+            for name in ("staff_shifts", "bar_transactions", "check_ins")
+        )
+        frame = compute_staff_performance(shifts, sales, scans, staff)
+        db.replace(table, frame, nights_of(table, chunk))
+        results |= {day: [r] for day, r in checks.unrostered_results(frame, chunk).items()}
+        metadata |= per_night(
             frame,
-            window,
+            chunk,
             **{"dagster/row_count": pl.len(), "hours_on_shift": pl.col("hours_on_shift").sum().round(2)},
-        ),
-        results,
-    )
+        )
+    describe_nights(context, metadata, results)
     yield dg.MaterializeResult()
     yield from check_evaluations(context, context.asset_key, results)

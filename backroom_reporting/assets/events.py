@@ -5,8 +5,8 @@ starts_at falls on. Its comparisons read the same brand's earlier events from th
 layer (a bounded look-back), never from this table, so a partition's rows do not depend
 on which other partitions ran before it.
 
-revenue_forecast: each venue's next 28 business days, from daily_aggregations, replaced
-whole on every run.
+revenue_forecast: one forecast per business week, made at its end: each venue's next 28
+business days, from the year of daily_aggregations before.
 """
 
 import datetime as dt
@@ -16,14 +16,26 @@ import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting.assets.aggregations import nights_of
-from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
-from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, SAME_NIGHTS, looking_back
+from backroom_reporting.assets.nights import (
+    check_evaluations,
+    chunks_of,
+    describe_nights,
+    per_night,
+    snapshot_weeks,
+    window_of,
+)
+from backroom_reporting.assets.policies import (
+    LATE_NIGHTS_OF_WEEK,
+    RETRY_TRANSIENT_FAULTS,
+    SAME_NIGHTS,
+    looking_back,
+)
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import analytics as checks
 from backroom_reporting.metrics import events as figures
 from backroom_reporting.metrics import forecast as forecasting
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date
-from backroom_reporting.partitions import business_days
+from backroom_reporting.partitions import business_days, business_weeks
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
@@ -95,16 +107,55 @@ def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: Wa
     the bar / table / ticket revenue split, satisfaction, staffing efficiency and no-shows,
     and the change against the brand's previous event and its 4-week average."""
     db, window = warehouse.database(), window_of(context)
-    events = _events_starting(db, window.start, window.end)
-    venues = events["venue_id"].unique().to_list()
+    metadata, results, venues = {}, {}, set()
+    for chunk in chunks_of(db, window):
+        rows = _event_rows(db, chunk)
+        # An event moved to another day belongs to this window now: its old row goes too.
+        db.replace(
+            analytics_table,
+            rows,
+            sa.or_(
+                _days(analytics_table, chunk.first_day, chunk.last_day),
+                analytics_table.c.event_id.in_(rows["event_id"]),
+            ),
+        )
+        context.log.info(f"event_performance_analytics {chunk}: {rows.height} events")
+        results |= checks.event_results(rows, figures.held(rows), chunk)
+        metadata |= per_night(
+            rows,
+            chunk,
+            **{
+                "dagster/row_count": pl.len(),
+                "held": (pl.col("status") != "cancelled").sum(),
+                "attendance": pl.col("attendance").sum(),
+            },
+        )
+        venues |= set(rows["venue_id"])
+    compared = _earlier_events(db, window, sorted(venues)).height
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult(
+        metadata={"earlier_events_compared": compared, "look_back_days": LOOK_BACK_DAYS}
+    )
+    yield from check_evaluations(context, context.asset_key, results)
+
+
+def _earlier_events(db: Database, window: BusinessWindow, venues: list[str]) -> pl.DataFrame:
+    """The venues' held events in the look-back before the window: baselines of its comparisons."""
     raw_events = RAW["events"]
-    earlier = _events_starting(
+    return _events_starting(
         db,
         window.start - figures.PREVIOUS_EVENT_LOOK_BACK,
         window.start,
         raw_events.c.venue_id.in_(venues),
         raw_events.c.status != "cancelled",
     )
+
+
+def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
+    """The window's event_performance_analytics rows."""
+    events = _events_starting(db, window.start, window.end)
+    venues = events["venue_id"].unique().to_list()
+    earlier = _earlier_events(db, window, venues)
     first, last = window.first_day - dt.timedelta(days=LOOK_BACK_DAYS), _last_day_touched(events, window)
 
     scans, sales, shifts = RAW["check_ins"], RAW["bar_transactions"], RAW["staff_shifts"]
@@ -164,35 +215,7 @@ def event_performance_analytics(context: dg.AssetExecutionContext, warehouse: Wa
     baselines = pl.concat(
         [figures.headline_figures(earlier, door, bar, ordered).select(figures.COMPARED), compared]
     )
-    rows = rows.join(figures.comparisons(compared, baselines), on="event_id", how="left")
-
-    # An event moved to another day belongs to this window now: its old row goes too.
-    db.replace(
-        analytics_table,
-        rows,
-        sa.or_(
-            _days(analytics_table, window.first_day, window.last_day), analytics_table.c.event_id.in_(ids)
-        ),
-    )
-    context.log.info(f"event_performance_analytics {window}: {rows.height} events")
-    results = checks.event_results(rows, figures.held(rows), window)
-    describe_nights(
-        context,
-        per_night(
-            rows,
-            window,
-            **{
-                "dagster/row_count": pl.len(),
-                "held": (pl.col("status") != "cancelled").sum(),
-                "attendance": pl.col("attendance").sum(),
-            },
-        ),
-        results,
-    )
-    yield dg.MaterializeResult(
-        metadata={"earlier_events_compared": earlier.height, "look_back_days": LOOK_BACK_DAYS}
-    )
-    yield from check_evaluations(context, context.asset_key, results)
+    return rows.join(figures.comparisons(compared, baselines), on="event_id", how="left")
 
 
 def _pooled_mape(results: dict[str, forecasting.VenueForecast], key: str) -> float | None:
@@ -206,48 +229,59 @@ def _number(value: float | None) -> dg.MetadataValue:
 
 @dg.asset(
     group_name=GROUP,
-    deps=["daily_aggregations"],
+    partitions_def=business_weeks,
+    deps=[dg.AssetDep("daily_aggregations", partition_mapping=LATE_NIGHTS_OF_WEEK)],
     check_specs=[
         checks.spec(
             checks.BEATS_SEASONAL_NAIVE,
             "revenue_forecast",
             "Back-tested over the last weeks, the 28-day forecast's MAPE is no worse than the "
             "seasonal-naive baseline's.",
+            business_weeks,
         )
     ],
     kinds={"statsmodels", "polars", "sql"},
     retry_policy=RETRY_TRANSIENT_FAULTS,
 )
 @measured
-def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each venue's gross revenue for the 28 business days after the last day in
-    daily_aggregations, with 80% and 95% prediction intervals (statsmodels), days the venue
-    is not expected to trade flagged and forecast as 0, and the back-tested error against
-    a seasonal-naive baseline in the metadata."""
+def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each business week's forecast, made at the end of the week: each venue's gross revenue
+    for the 28 business days after it, learnt from the year before, with 80% and 95% prediction
+    intervals (statsmodels), days the venue is not expected to trade flagged and forecast as 0,
+    and the back-tested error against a seasonal-naive baseline in the metadata."""
     db, daily = warehouse.database(), daily_aggregations
-    made_on = db.read(
-        sa.select(sa.func.max(daily.c.business_date).label("made_on")), {"made_on": pl.Date()}
-    ).item()
-    results = {}
-    if made_on is not None:
-        history = db.read_columns(
-            daily.c.venue_id,
-            daily.c.business_date,
-            daily.c.gross_revenue_pence,
-            daily.c.check_ins,
-            daily.c.bar_revenue_pence,
-            daily.c.table_revenue_pence,
-            where=_days(daily, made_on - dt.timedelta(days=forecasting.HISTORY_DAYS - 1), made_on),
-        )
-        results = forecasting.revenue_forecasts(history, made_on)
-    rows = (
-        pl.concat([r.rows for r in results.values()])
-        if results
-        else pl.DataFrame(schema=table_schema(forecast_table))
+    weeks = snapshot_weeks(context)
+    made_ons = sorted(set(weeks.values()))
+    history = db.read_columns(
+        daily.c.venue_id,
+        daily.c.business_date,
+        daily.c.gross_revenue_pence,
+        daily.c.check_ins,
+        daily.c.bar_revenue_pence,
+        daily.c.table_revenue_pence,
+        where=_days(daily, made_ons[0] - dt.timedelta(days=forecasting.READ_DAYS - 1), made_ons[-1]),
     )
-    db.replace(forecast_table, rows)
+    forecasts = forecasting.revenue_forecasts(history, made_ons)
+    metadata, results = {}, {}
+    for week_start, made_on in weeks.items():
+        made = forecasts[made_on]
+        rows = (
+            pl.concat([r.rows for r in made.values()]).with_columns(pl.lit(week_start).alias("week_start"))
+            if made
+            else pl.DataFrame(schema=table_schema(forecast_table))
+        )
+        db.replace(forecast_table, rows, forecast_table.c.week_start == week_start)
+        context.log.info(f"revenue_forecast made on {made_on}: {len(made)} venues, {rows.height} rows")
+        metadata[week_start] = {"dagster/row_count": rows.height, **_forecast_metadata(made_on, made)}
+        results[week_start] = [
+            checks.forecast_result(_pooled_mape(made, "28_model"), _pooled_mape(made, "28_seasonal_naive"))
+        ]
+    describe_nights(context, metadata, results)
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)
 
-    model_28, naive_28 = _pooled_mape(results, "28_model"), _pooled_mape(results, "28_seasonal_naive")
+
+def _forecast_metadata(made_on: dt.date, results: dict[str, forecasting.VenueForecast]) -> dict:
     per_venue = {
         venue_id: {
             "method": r.method,
@@ -261,23 +295,18 @@ def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         for venue_id, r in results.items()
     }
     short = sorted(v for v, r in results.items() if r.method == forecasting.SEASONAL_NAIVE)
-    context.log.info(f"revenue_forecast made on {made_on}: {len(results)} venues, {rows.height} rows")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows.height,
-            "made_on": str(made_on),
-            "venues": len(results),
-            "seasonal_naive_venues": dg.MetadataValue.json(short),
-            "seasonal_naive_because": (
-                f"fewer than {forecasting.MIN_HISTORY_DAYS} days of history or fewer than "
-                f"{forecasting.MIN_TRADING_DAYS} trading days in it"
-            ),
-            "backtest_origins": max((r.backtest.origins for r in results.values()), default=0),
-            "mape_7_model": _number(_pooled_mape(results, "7_model")),
-            "mape_7_seasonal_naive": _number(_pooled_mape(results, "7_seasonal_naive")),
-            "mape_28_model": _number(model_28),
-            "mape_28_seasonal_naive": _number(naive_28),
-            "backtest_by_venue": dg.MetadataValue.json(per_venue),
-        },
-        check_results=[checks.forecast_result(model_28, naive_28)],
-    )
+    return {
+        "made_on": str(made_on),
+        "venues": len(results),
+        "seasonal_naive_venues": dg.MetadataValue.json(short),
+        "seasonal_naive_because": (
+            f"fewer than {forecasting.MIN_HISTORY_DAYS} days of history or fewer than "
+            f"{forecasting.MIN_TRADING_DAYS} trading days in it"
+        ),
+        "backtest_origins": max((r.backtest.origins for r in results.values()), default=0),
+        "mape_7_model": _number(_pooled_mape(results, "7_model")),
+        "mape_7_seasonal_naive": _number(_pooled_mape(results, "7_seasonal_naive")),
+        "mape_28_model": _number(_pooled_mape(results, "28_model")),
+        "mape_28_seasonal_naive": _number(_pooled_mape(results, "28_seasonal_naive")),
+        "backtest_by_venue": dg.MetadataValue.json(per_venue),
+    }

@@ -13,7 +13,13 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.assets.nights import check_evaluations, describe_nights, per_night, window_of
+from backroom_reporting.assets.nights import (
+    check_evaluations,
+    chunks_of,
+    describe_nights,
+    per_night,
+    window_of,
+)
 from backroom_reporting.assets.policies import (
     PERIOD_OF_NIGHT,
     RETRY_TRANSIENT_FAULTS,
@@ -109,6 +115,35 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "kpi_definitions holds no KPIs: materialise kpi_definitions first.", allow_retries=False
         )
     computed_at = dt.datetime.now(dt.UTC)
+    figures, results = {}, {}
+    for chunk in chunks_of(db, window):
+        rows, expected = _calculate(db, chunk, definitions, computed_at)
+        db.replace(calculations_table, rows, _ending_in(calculations_table, chunk))
+        stored = db.read_table(calculations_table, _ending_in(calculations_table, chunk))
+        missing = kpis.missing_calculations(stored, expected, definitions)
+        misjudged = kpis.misjudged(stored, definitions)
+        nights = rows.rename({"period_end": "business_date"})
+        chunk_figures = per_night(nights, chunk, **{"dagster/row_count": pl.len()})
+        for day, counts in per_night(
+            nights.filter(pl.col("period_type") == "day"),
+            chunk,
+            on_target=(pl.col("status") == "on_target").sum(),
+            warning=(pl.col("status") == "warning").sum(),
+            critical=(pl.col("status") == "critical").sum(),
+        ).items():
+            chunk_figures[day] |= {f"statuses_{k}": v for k, v in counts.items()}
+        figures |= chunk_figures
+        results |= nightly_kpi_results(chunk, missing, misjudged)
+    describe_nights(context, figures, results)
+    yield dg.MaterializeResult()
+    yield from check_evaluations(context, context.asset_key, results)
+
+
+def _calculate(
+    db: Database, window: BusinessWindow, definitions: pl.DataFrame, computed_at: dt.datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """kpi_calculations rows of the periods ending in the window, and the venue-periods that
+    should have them."""
     frames, expected = [], []
     for period in kpis.PERIOD_TYPES.values():
         starts = period.starts_ending_in(window.first_day, window.last_day)
@@ -125,26 +160,7 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 period.end_expr(pl.col("period_start")).alias("period_end"),
             )
         )
-    rows = pl.concat(frames)
-    db.replace(calculations_table, rows, _ending_in(calculations_table, window))
-
-    stored = db.read_table(calculations_table, _ending_in(calculations_table, window))
-    missing = kpis.missing_calculations(stored, pl.concat(expected), definitions)
-    misjudged = kpis.misjudged(stored, definitions)
-    nights = rows.rename({"period_end": "business_date"})
-    figures = per_night(nights, window, **{"dagster/row_count": pl.len()})
-    for day, counts in per_night(
-        nights.filter(pl.col("period_type") == "day"),
-        window,
-        on_target=(pl.col("status") == "on_target").sum(),
-        warning=(pl.col("status") == "warning").sum(),
-        critical=(pl.col("status") == "critical").sum(),
-    ).items():
-        figures[day] |= {f"statuses_{k}": v for k, v in counts.items()}
-    results = nightly_kpi_results(window, missing, misjudged)
-    describe_nights(context, figures, results)
-    yield dg.MaterializeResult()
-    yield from check_evaluations(context, context.asset_key, results)
+    return pl.concat(frames), pl.concat(expected)
 
 
 @dg.asset(
@@ -163,17 +179,18 @@ def report_metrics_cache(
     KPIs and expiring after the shortest of their TTLs. Reports read their scorecard here
     while it lives, and put it back when it has expired (metrics/metrics_cache.py)."""
     db, window = warehouse.database(), window_of(context)
-    calculations = db.read_table(calculations_table, _ending_in(calculations_table, window))
-    entries = scorecard_entries(calculations, db.read_table(definitions_table), dt.datetime.now(dt.UTC))
-    db.replace(
-        cache_table, entries, (cache_table.c.metric == KPI_SCORECARD) & _ending_in(cache_table, window)
-    )
-    describe_nights(
-        context,
-        per_night(
+    definitions, now = db.read_table(definitions_table), dt.datetime.now(dt.UTC)
+    metadata = {}
+    for chunk in chunks_of(db, window):
+        calculations = db.read_table(calculations_table, _ending_in(calculations_table, chunk))
+        entries = scorecard_entries(calculations, definitions, now)
+        db.replace(
+            cache_table, entries, (cache_table.c.metric == KPI_SCORECARD) & _ending_in(cache_table, chunk)
+        )
+        metadata |= per_night(
             entries.rename({"period_end": "business_date"}),
-            window,
+            chunk,
             **{"dagster/row_count": pl.len(), "expires_at": pl.col("expires_at").min()},
-        ),
-    )
+        )
+    describe_nights(context, metadata)
     return dg.MaterializeResult()

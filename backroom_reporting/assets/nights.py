@@ -1,10 +1,11 @@
-"""What an asset partitioned by night tells Dagster: its window, and metadata and check
-results per night.
+"""What an asset partitioned by night (or by week) tells Dagster: its window, and metadata
+and check results per night (or week).
 
 A run may cover one night (the nightly run) or a range (a backfill). Either way each
 night's materialisation carries that night's figures and each night's check result is
 recorded against that night, so the UI, the alerts and a later re-run of other nights
-never mix one night up with another.
+never mix one night up with another. A weekly snapshot's partition key is its week's
+first night, so the same functions serve weeks.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from backroom_reporting.metrics.business_time import BusinessWindow
+from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables.raw import RAW
 
 # Examples of failing rows kept in a check result's metadata.
 EXAMPLES = 10
@@ -37,6 +41,19 @@ def as_of(context: dg.AssetExecutionContext) -> dt.datetime:
     """The moment this run stands for: its schedule's tick, else now."""
     tag = context.run.tags.get(AS_OF_TAG)
     return dt.datetime.fromisoformat(tag).astimezone(dt.UTC) if tag else dt.datetime.now(dt.UTC)
+
+
+def snapshot_weeks(context: dg.AssetExecutionContext) -> dict[dt.date, dt.date]:
+    """The business weeks this run covers (by their first night), each with the night its
+    snapshot stands at: the week's last night, or for the week still open the last night
+    closed by the moment the run stands for."""
+    closed = last_closed_business_day(as_of(context))
+    return {week.first_day: min(week.last_day, closed) for week in window_of(context).split(7)}
+
+
+def chunks_of(db: Database, window: BusinessWindow) -> list[BusinessWindow]:
+    """The chunks a range run works through `window` in, sized by the venues loaded."""
+    return window.chunks(db.scalar(sa.select(sa.func.count()).select_from(RAW["venues"])) or 1)
 
 
 def describe_nights(

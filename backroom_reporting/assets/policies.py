@@ -21,6 +21,12 @@ RETRY_TRANSIENT_FAULTS = dg.RetryPolicy(
 
 # The same nights upstream.
 SAME_NIGHTS = dg.TimeWindowPartitionMapping()
+# A weekly snapshot reads far back, but late facts only reach the nights the closing run
+# re-checks (the 14 before the night just closed): they lie in its week and the two before
+# it, so a snapshot follows those nights (offsets count weeks, the snapshot's own unit).
+LATE_NIGHTS_OF_WEEK = dg.TimeWindowPartitionMapping(
+    start_offset=-2, allow_nonexistent_upstream_partitions=True
+)
 # A night maps to its week or month, which may begin before the first night kept.
 PERIOD_OF_NIGHT = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 

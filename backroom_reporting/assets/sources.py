@@ -3,10 +3,10 @@
 The booking system's twelve tables are external assets (`booking_system/<table>`), so
 lineage starts where the data does; each raw asset loads one of them. Fact tables are
 partitioned by night and backfill a whole range in one run; snapshot tables (venues,
-customers, events, venue tables, staff) are reloaded whole. Each raw asset checks its
-rows against the contract, loads the good ones and quarantines the rest, records each
-night's load (raw_loads), and reports all of it per night in its metadata and its
-quarantine-rate check.
+customers, events, venue tables, staff) are reloaded whole when their source changed.
+Each raw asset checks its rows against the contract, loads the good ones and quarantines
+the rest, records each load (raw_loads per night, raw_snapshot_loads per snapshot), and
+reports all of it per night in its metadata and its quarantine-rate check.
 
 Raw assets have no automation condition: the named jobs in schedules/nightly.py load
 them (the open night every hour, the night just closed and any recent night whose
@@ -57,7 +57,7 @@ def _description(rules: Rules) -> str:
     kind = (
         f"Partitioned by the night of `{rules.business_time}`."
         if rules.is_fact
-        else "A snapshot, reloaded whole."
+        else "A snapshot, reloaded whole when its source changed."
     )
     return f"Booking-system table `{rules.name}`, validated against the source contract. {kind}"
 
@@ -128,12 +128,14 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         result = load_snapshot(booking_system.database(), warehouse.database(), rules)
-        context.log.info(f"{rules.name}: {result.loaded} loaded, {result.quarantined} quarantined")
+        unchanged = " (source unchanged: nothing written)" if result.unchanged else ""
+        context.log.info(f"{rules.name}: {result.loaded} loaded, {result.quarantined} quarantined{unchanged}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.loaded,
                 "quarantined": result.quarantined,
                 "quarantine_reasons": dg.MetadataValue.json(result.reasons),
+                "source_unchanged": result.unchanged,
             },
             check_results=[quarantine_check_result(result)],
         )

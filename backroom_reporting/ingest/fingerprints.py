@@ -1,10 +1,12 @@
-"""Which nights of the booking system changed since the raw layer loaded them.
+"""Which nights of the booking system changed since the raw layer loaded them, and whether
+a snapshot table did.
 
 A night's fingerprint is the SHA-256 of its source rows (every contract column as
 text, sorted), per fact table. The raw layer records it with every load (raw_loads);
 each morning the closing run compares the source's fingerprints of recent nights with
 the recorded ones, and reloads only the nights whose rows changed (a refund or feedback
-that arrived after the night, a corrected booking).
+that arrived after the night, a corrected booking). A snapshot table's fingerprint
+(raw_snapshot_loads) lets its hourly reload skip the write when nothing changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 
 import polars as pl
 
+from backroom_reporting.ingest.validate import SOURCE_ORDER
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
@@ -33,18 +36,34 @@ def with_nights(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     return rows.with_columns(night.alias(NIGHT))
 
 
+def _digest(rows: pl.DataFrame) -> str:
+    """SHA-256 of the rows written out as CSV, in their order."""
+    return hashlib.sha256(rows.write_csv(null_value="\\N").encode()).hexdigest()
+
+
+def _as_text(rows: pl.DataFrame, rules: Rules, *extra: str) -> pl.DataFrame:
+    return rows.select(*extra, *(pl.col(c.name).cast(pl.String) for c in rules.table.columns))
+
+
 def night_fingerprints(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """business_date, source_rows, fingerprint of each night present in `rows` (source rows
     with their NIGHT column; other helper columns are ignored)."""
     columns = [c.name for c in rules.table.columns]
-    text = rows.select(pl.col(NIGHT), *(pl.col(c).cast(pl.String) for c in columns))
+    text = _as_text(rows, rules, NIGHT)
     found = []
     for (night,), group in text.filter(pl.col(NIGHT).is_not_null()).group_by(NIGHT):
         ordered = group.drop(NIGHT).sort(columns, nulls_last=True)
-        digest = hashlib.sha256(ordered.write_csv(null_value="\\N").encode()).hexdigest()
-        found.append({"business_date": night, "source_rows": ordered.height, "fingerprint": digest})
+        found.append({"business_date": night, "source_rows": ordered.height, "fingerprint": _digest(ordered)})
     schema = {"business_date": pl.Date(), "source_rows": pl.Int64(), "fingerprint": pl.String()}
     return pl.DataFrame(found, schema=schema).sort("business_date")
+
+
+def snapshot_fingerprint(rows: pl.DataFrame, rules: Rules, referenced: list[str]) -> str:
+    """The fingerprint of a snapshot table's load: its source rows (every contract column as
+    text) in storage order, which decides among duplicate ids, and the recorded fingerprints
+    of the snapshots they refer to, whose rows decide which references are known."""
+    own = _digest(_as_text(rows.sort(SOURCE_ORDER), rules))
+    return hashlib.sha256("".join([own, *referenced]).encode()).hexdigest()
 
 
 def recorded_fingerprints(warehouse: Database, window: BusinessWindow) -> pl.DataFrame:

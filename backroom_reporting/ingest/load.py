@@ -3,8 +3,9 @@
 A fact table's window is read from the source by its business-time column, checked
 against the contract, and written with its quarantined rows and its entries in the
 ledger of loads (raw_loads: per night, when, whether final, and the fingerprint of the
-source rows) in one transaction that first deletes what the window held before.
-Snapshot tables are replaced whole.
+source rows) in one transaction that first deletes what the window held before (a range,
+a chunk of nights at a time). Snapshot tables are replaced whole when their source
+changed (raw_snapshot_loads).
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.ingest.fingerprints import EMPTY, NIGHT, night_fingerprints, with_nights
+from backroom_reporting.ingest.fingerprints import (
+    EMPTY,
+    night_fingerprints,
+    snapshot_fingerprint,
+    with_nights,
+)
 from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
-from backroom_reporting.warehouse.tables.raw import RAW, raw_loads, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_loads, raw_quarantine, raw_snapshot_loads
 from backroom_reporting.warehouse.types import table_schema
 
 
@@ -40,6 +46,8 @@ class LoadResult:
     # reasons rows of each night were quarantined for.
     nights: pl.DataFrame | None = None
     reasons_by_night: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+    # Snapshot tables: the source was as the last load found it, so nothing was written.
+    unchanged: bool = False
 
     @property
     def read(self) -> int:
@@ -95,15 +103,59 @@ def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -
 
 
 def read_source_unattributable(source: Database, rules: Rules) -> pl.DataFrame:
-    """Fact rows no business day can own: the time is missing, or not even a date."""
+    """Fact rows no business day can own: the time is missing, or not even a date.
+
+    Every load looks for them, so the search must not read the whole table: PostgreSQL
+    types the column, and on SQLite `_undated` finds them through the column's index."""
     column = rules.table.c[rules.business_time]
     query = _source_select(source, rules)
     if source.dialect == "postgresql":
         return source.read(query.where(column.is_(None)))
+    return source.read(query.where(_undated(source, rules)))
+
+
+# Appended to a text prefix, the bound above every text that starts with it.
+MAX_CODE_POINT = 0x10FFFF
+
+
+def _undated(source: Database, rules: Rules) -> sa.ColumnElement[bool]:
+    """SQLite rows whose time is missing or whose first 10 characters are not a date, as
+    index lookups: the distinct prefixes are walked one seek each (a few hundred for a year
+    of nights, where testing every row would read the whole table), and the undated ones
+    become ranges. A text shorter than a date is its own prefix."""
+    table, name = rules.table.name, rules.business_time
+    column = rules.table.c[name]
     as_text = sa.type_coerce(column, sa.Text)
-    return source.read(
-        query.where(sa.or_(column.is_(None), sa.func.date(sa.func.substr(as_text, 1, 10)).is_(None)))
+    prefix = sa.func.substr(as_text, 1, 10)
+    found = source.read(
+        f"""
+        WITH RECURSIVE prefix(p) AS (
+            SELECT substr(MIN({name}), 1, 10) FROM {table} WHERE {name} >= ''
+            UNION ALL
+            SELECT (
+                SELECT substr(MIN({name}), 1, 10) FROM {table}
+                WHERE {name} > CASE WHEN length(p) < 10 THEN p ELSE p || char({MAX_CODE_POINT}) END
+            )
+            FROM prefix WHERE p IS NOT NULL
+        )
+        SELECT p FROM prefix WHERE p IS NOT NULL AND date(p) IS NULL
+        """
     )
+    ranges = [
+        sa.and_(as_text >= p, as_text < sa.literal(p) + sa.func.char(MAX_CODE_POINT), prefix == p)
+        for p in (found["p"] if found.height else [])
+    ]
+    # Numbers sort before any text and blobs after it: tested one by one, when there are any.
+    others = source.read(
+        f"SELECT (SELECT MIN({name}) FROM {table} WHERE {name} < '') IS NOT NULL AS numbers, "
+        f"(SELECT MAX({name}) FROM {table} WHERE {name} >= x'') IS NOT NULL AS blobs"
+    ).row(0, named=True)
+    undated = sa.func.date(prefix).is_(None)
+    if others["numbers"]:
+        ranges.append(sa.and_(as_text < "", undated))
+    if others["blobs"]:
+        ranges.append(sa.and_(as_text >= sa.literal_column("x''"), undated))
+    return sa.or_(column.is_(None), *ranges)
 
 
 # --- references ---------------------------------------------------------------------------
@@ -210,17 +262,52 @@ def load_window(
     """Replace a fact table's window in the raw layer (and the table's unattributable rows).
 
     `as_of` is the moment the load stands for (default now): nights that closed by then are
-    recorded as final, the open night as provisional."""
+    recorded as final, the open night as provisional. A range is loaded a chunk of nights
+    at a time, each in a transaction of its own, so a year's backfill holds a few weeks of
+    rows at once; like separate nightly loads, a chunk sees the ids earlier chunks loaded."""
     began = time.perf_counter()
     loaded_at = dt.datetime.now(dt.UTC)
     as_of = (as_of or loaded_at).astimezone(dt.UTC)
+    loose = read_source_unattributable(source, rules)
+    unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose))
+    if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
+        raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
+    lost = _quarantine_rows(rules, unattributable, None)
+    warehouse.replace(raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None)))
+    ledgers, quarantined, venues = [], [], venue_settings(warehouse)
+    for chunk in window.chunks(venues.height):
+        ledger, rows = _load_chunk(source, warehouse, rules, chunk, venues, as_of, loaded_at)
+        ledgers.append(ledger)
+        quarantined.append(rows)
+    nights = pl.concat(ledgers, how="vertical_relaxed")
+    found = pl.concat(quarantined, how="vertical_relaxed")
+    return LoadResult(
+        table=rules.name,
+        window=str(window),
+        loaded=int(nights["rows_loaded"].sum()),
+        quarantined=found.height + lost.height,
+        reasons=dict(Counter(found["reason"].to_list() + lost["reason"].to_list())),
+        unattributable=lost.height,
+        seconds=time.perf_counter() - began,
+        nights=nights,
+        reasons_by_night=_reasons_by_night(found),
+    )
+
+
+def _load_chunk(
+    source: Database,
+    warehouse: Database,
+    rules: Rules,
+    window: BusinessWindow,
+    venues: pl.DataFrame,
+    as_of: dt.datetime,
+    loaded_at: dt.datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Load the nights of `window` in one transaction: their raw_loads rows and quarantined rows."""
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
     rows = with_nights(read_source_window(source, rules, window), rules)
-    loose = read_source_unattributable(source, rules)
-    both = pl.concat([rows.drop(NIGHT), loose], how="vertical_relaxed")
-
-    known = known_references(source, warehouse, rules, both)
+    known = known_references(source, warehouse, rules, rows)
     in_window = sa.and_(column >= window.start, column < window.end)
     elsewhere = warehouse.lookup(
         raw_table.c[rules.key],
@@ -229,14 +316,10 @@ def load_window(
         where=sa.not_(in_window),
     )
     checked = validate(rows, rules, known, loaded_elsewhere=elsewhere)
-    unattributable = validate(loose, rules, known)
-
-    good = with_business_date(checked.good, rules.business_time, venue_settings(warehouse))
+    good = with_business_date(checked.good, rules.business_time, venues)
     quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
-    lost = _quarantine_rows(rules, unattributable, None)
-    if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
-        raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
+    nights = raw_quarantine.c.business_date.between(window.first_day, window.last_day)
     warehouse.replace_many(
         [
             (raw_table, good, in_window),
@@ -246,27 +329,10 @@ def load_window(
                 (raw_loads.c.source_table == rules.name)
                 & raw_loads.c.business_date.between(window.first_day, window.last_day),
             ),
-            (
-                raw_quarantine,
-                quarantined,
-                _quarantine_of(
-                    rules, raw_quarantine.c.business_date.between(window.first_day, window.last_day)
-                ),
-            ),
-            (raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None))),
+            (raw_quarantine, quarantined, _quarantine_of(rules, nights)),
         ]
     )
-    return LoadResult(
-        table=rules.name,
-        window=str(window),
-        loaded=good.height,
-        quarantined=quarantined.height + lost.height,
-        reasons=dict(Counter(quarantined["reason"].to_list() + lost["reason"].to_list())),
-        unattributable=lost.height,
-        seconds=time.perf_counter() - began,
-        nights=ledger,
-        reasons_by_night=_reasons_by_night(quarantined),
-    )
+    return ledger, quarantined
 
 
 def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]]:
@@ -277,15 +343,46 @@ def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]
 
 
 def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadResult:
-    """Replace a snapshot table (venues, customers, events, tables, staff) whole."""
+    """Replace a snapshot table (venues, customers, events, tables, staff) whole, unless its
+    source rows and the snapshots they refer to are as its last load found them: the
+    open night's hourly refresh reloads every snapshot, and most hours nothing changed."""
     began = time.perf_counter()
     rows = source.read(_source_select(source, rules))
+    recorded = warehouse.read_table(raw_snapshot_loads)  # in source_table order
+    snapshots = {t for t in rules.references.values() if not CONTRACT[t].is_fact}
+    referenced = recorded.filter(pl.col("source_table").is_in(snapshots))["fingerprint"].to_list()
+    fingerprint = snapshot_fingerprint(rows, rules, referenced)
+    last = recorded.filter(pl.col("source_table") == rules.name)
+    if last.height and last["fingerprint"][0] == fingerprint and _still_holds(warehouse, rules, last):
+        return LoadResult(
+            table=rules.name,
+            window="snapshot",
+            loaded=last["rows_loaded"][0],
+            quarantined=last["rows_quarantined"][0],
+            reasons=_snapshot_reasons(warehouse, rules),
+            seconds=time.perf_counter() - began,
+            unchanged=True,
+        )
     checked = validate(rows, rules, known_references(source, warehouse, rules, rows))
     quarantined = _quarantine_rows(rules, checked, None)
+    ledger = pl.DataFrame(
+        [
+            {
+                "source_table": rules.name,
+                "loaded_at": dt.datetime.now(dt.UTC),
+                "source_rows": rows.height,
+                "rows_loaded": checked.good.height,
+                "rows_quarantined": quarantined.height,
+                "fingerprint": fingerprint,
+            }
+        ],
+        schema=table_schema(raw_snapshot_loads),
+    )
     warehouse.replace_many(
         [
             (RAW[rules.name], checked.good, None),
             (raw_quarantine, quarantined, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None))),
+            (raw_snapshot_loads, ledger, raw_snapshot_loads.c.source_table == rules.name),
         ]
     )
     return LoadResult(
@@ -296,6 +393,24 @@ def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadRe
         reasons=dict(Counter(quarantined["reason"].to_list())),
         seconds=time.perf_counter() - began,
     )
+
+
+def _still_holds(warehouse: Database, rules: Rules, last: pl.DataFrame) -> bool:
+    """The raw table still holds the rows the last load wrote (nobody emptied it since)."""
+    count = warehouse.scalar(sa.select(sa.func.count()).select_from(RAW[rules.name]))
+    return count == last["rows_loaded"][0]
+
+
+def _snapshot_reasons(warehouse: Database, rules: Rules) -> dict[str, int]:
+    """The quarantine reasons of a snapshot table's rows, as its last load recorded them."""
+    q = raw_quarantine.c
+    found = warehouse.read(
+        sa.select(q.reason, sa.func.count().label("rows"))
+        .where(_quarantine_of(rules, q.business_date.is_(None)))
+        .group_by(q.reason),
+        {"reason": pl.String(), "rows": pl.Int64()},
+    )
+    return dict(found.iter_rows())
 
 
 def earliest_business_day(source: Database) -> dt.date | None:

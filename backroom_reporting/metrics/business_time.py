@@ -16,6 +16,9 @@ import polars as pl
 
 VENUE_TIMEZONE = "Europe/London"
 DEFAULT_CUTOFF = dt.time(6, 0)
+# The venue-nights a range run (a backfill) holds in memory at once: four weeks of 25
+# venues, about 300,000 door scans, so a year's run stays well within its memory budget.
+CHUNK_VENUE_NIGHTS = 700
 
 
 def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
@@ -117,6 +120,19 @@ class BusinessWindow:
         return [
             self.first_day + dt.timedelta(days=i) for i in range((self.last_day - self.first_day).days + 1)
         ]
+
+    def split(self, nights: int) -> list[BusinessWindow]:
+        """The window as consecutive windows of at most `nights` nights, in order (from a
+        week's first night, 7 gives its weeks)."""
+        return [
+            BusinessWindow(day, min(day + dt.timedelta(days=nights - 1), self.last_day))
+            for day in self.days[::nights]
+        ]
+
+    def chunks(self, venues: int) -> list[BusinessWindow]:
+        """The window in the chunks a range run reads and writes one at a time: at most
+        CHUNK_VENUE_NIGHTS venue-nights of `venues` each (and at least a night)."""
+        return self.split(max(1, CHUNK_VENUE_NIGHTS // max(1, venues)))
 
     def __str__(self) -> str:
         if self.first_day == self.last_day:

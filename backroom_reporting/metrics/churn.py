@@ -27,6 +27,9 @@ TRAINING_STEP_DAYS = 28  # earlier training cutoffs, four weeks apart (same week
 MAX_TRAINING_CUTOFFS = 6
 MIN_HISTORY_DAYS = 28  # of history up to and including a cutoff, for its features to mean anything
 SHORTEST_HISTORY_DAYS = MIN_HISTORY_DAYS + TRAINING_GAP_DAYS + HORIZON_DAYS
+# The weeks one plan's cutoffs span, from the hold-out back to the earliest training cutoff:
+# the plans of consecutive weeks meet each cutoff again within that many weeks.
+CUTOFF_SPAN_WEEKS = (TRAINING_GAP_DAYS + TRAINING_STEP_DAYS * (MAX_TRAINING_CUTOFFS - 1)) // 7 + 1
 
 FEATURES = (
     "days_since_last_visit",

@@ -3,8 +3,8 @@
 A customer's analytics key is a keyed hash of their customer_id, so the analytics tables
 hold no customer_id, name, email or phone, and nobody without the key can link a row
 back to a person. Everything here is "as of" a business day: only customer_visits rows
-on or before that day count, which is what lets the churn model compute features at past
-cutoffs exactly as it computes them today.
+on or before that day (and within LOOK_BACK_DAYS of it) count, which is what lets the churn
+model compute features at past cutoffs exactly as it computes them today.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ CUSTOMER = ["venue_id", "customer_id"]
 CUSTOMER_KEY_LENGTH = 16
 
 TRAILING_DAYS = 90  # top customers' window; a customer without a visit in it has lapsed
+# What customer analytics see of a customer: their rows of the two years up to the day. A
+# weekly snapshot and each churn cutoff read no further back, so their cost does not grow
+# with years of history; a customer with no row in two years drops out.
+LOOK_BACK_DAYS = 730
 RECENT_DAYS = 28  # a customer whose first visit is this recent is new
 AT_RISK_DAYS = HORIZON_DAYS  # six weeks without a visit: the span the churn model predicts
 LOYAL_VISITS = 4  # visits in the trailing 90 days that make a customer loyal
@@ -75,7 +79,7 @@ BRAND_COLUMNS = {brand: _slug(brand) for brand in BRANDS}
 
 def history_query(as_of: dt.date) -> sa.Select:
     """Per venue and customer, everything the analytics and the churn features need from
-    customer_visits rows on or before `as_of`: one GROUP BY, run by the database."""
+    customer_visits rows of the LOOK_BACK_DAYS up to `as_of`: one GROUP BY, run by the database."""
     cv = customer_visits.c
     day, visited = cv.business_date, cv.visited
 
@@ -115,7 +119,7 @@ def history_query(as_of: dt.date) -> sa.Select:
             ),
             *(days_where(cv.special_occasion == o).label(f"occasion_{o}") for o in SPECIAL_OCCASIONS),
         )
-        .where(day <= as_of)
+        .where(day.between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of))
         .group_by(cv.venue_id, cv.customer_id)
     )
 

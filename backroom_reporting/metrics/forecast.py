@@ -10,17 +10,22 @@ and the 80% and 95% prediction intervals are exp of the log-scale intervals, so 
 is ever negative. With less than MIN_HISTORY_DAYS of history, or fewer than
 MIN_TRADING_DAYS trading days in it, the forecast is seasonal-naive.
 
-The forecast is back-tested from rolling origins against the seasonal-naive baseline
-(the same weekday one week earlier, or the latest such day known at the origin): the
-mean absolute percentage error over trading days at horizons 1-7 and 1-28.
+Every forecast learns from the trailing HISTORY_DAYS only, so its cost does not grow with
+years of history. It is back-tested from rolling weekly origins against the seasonal-naive
+baseline (the same weekday one week earlier, or the latest such day known at the origin):
+the mean absolute percentage error over trading days at horizons 1-7 and 1-28. The
+forecast at an origin is the one made at the end of that day (the same trailing window),
+so weekly forecasts over a range share their fits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import statistics
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +36,13 @@ from backroom_reporting.metrics.daily import trading
 
 HORIZON_DAYS = 28
 SHORT_HORIZON_DAYS = 7
-HISTORY_DAYS = 730  # the trailing window the model learns from
+HISTORY_DAYS = 364  # the trailing year a forecast learns from: every weekday and bank holiday
 MIN_HISTORY_DAYS = 56
 MIN_TRADING_DAYS = 16
 RECENT_OCCURRENCES = 8  # how many recent same weekdays decide whether a weekday trades
 BACKTEST_ORIGINS = 8  # weekly origins, the latest HORIZON_DAYS before the last actual day
+# The days up to made_on that a forecast and its back-test read.
+READ_DAYS = HISTORY_DAYS + HORIZON_DAYS + 7 * (BACKTEST_ORIGINS - 1)
 INTERVALS = {80: statistics.NormalDist().inv_cdf(0.9), 95: statistics.NormalDist().inv_cdf(0.975)}
 
 MODEL = "local_level_log"
@@ -59,6 +66,12 @@ class Series:
         """The actuals known at the end of `day`."""
         n = (day - self.first_day).days + 1
         return Series(self.first_day, self.revenue[:n], self.traded[:n])
+
+    def known_at(self, day: dt.date) -> Series:
+        """What a forecast made at the end of `day` learns from: the HISTORY_DAYS up to it."""
+        first = max(self.first_day, day - dt.timedelta(days=HISTORY_DAYS - 1))
+        start, end = (first - self.first_day).days, (day - self.first_day).days + 1
+        return Series(first, self.revenue[start:end], self.traded[start:end])
 
     def day(self, i: int) -> dt.date:
         return self.first_day + dt.timedelta(days=i)
@@ -145,8 +158,10 @@ def _log_normal(centre: np.ndarray, spread: np.ndarray) -> dict[int, tuple[np.nd
     }
 
 
-def _local_level(series: Series, days: list[dt.date], bh_sundays: set[dt.date], start_params=None):
-    """Log-scale median and standard error for `days`, and the fitted parameters."""
+def _local_level(
+    series: Series, days: list[dt.date], bh_sundays: set[dt.date]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-scale median and standard error for `days`."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
@@ -168,9 +183,9 @@ def _local_level(series: Series, days: list[dt.date], bh_sundays: set[dt.date], 
     with warnings.catch_warnings():
         # A short or flat series may stop the optimiser early; the fit is still usable.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = model.fit(start_params=start_params, disp=False)
+        fitted = model.fit(disp=False)
     ahead_forecast = fitted.get_forecast(len(days), exog=dummies(ahead))
-    return ahead_forecast.predicted_mean, ahead_forecast.se_mean, fitted.params
+    return ahead_forecast.predicted_mean, ahead_forecast.se_mean
 
 
 def _naive_spread(series: Series, days: list[dt.date]) -> np.ndarray:
@@ -189,16 +204,12 @@ def uses_model(series: Series) -> bool:
     return len(series.revenue) >= MIN_HISTORY_DAYS and int(series.observed.sum()) >= MIN_TRADING_DAYS
 
 
-def forecast(
-    series: Series, bh_sundays: set[dt.date], start_params=None
-) -> tuple[Forecast, np.ndarray | None]:
-    """The HORIZON_DAYS days after the series ends, and the fitted parameters (None when
-    seasonal-naive)."""
+def forecast(series: Series, bh_sundays: set[dt.date]) -> Forecast:
+    """The HORIZON_DAYS days after the series ends."""
     days = [series.last_day + dt.timedelta(days=h) for h in range(1, HORIZON_DAYS + 1)]
     expected = expected_to_trade(series, days, bh_sundays)
-    params = None
     if uses_model(series):
-        centre, spread, params = _local_level(series, days, bh_sundays, start_params)
+        centre, spread = _local_level(series, days, bh_sundays)
         predicted, bounds, method = np.exp(centre), _log_normal(centre, spread), MODEL
     else:
         predicted = seasonal_naive(series, days)
@@ -211,7 +222,7 @@ def forecast(
     bounds = {
         level: (np.where(closed, 0.0, lo), np.where(closed, 0.0, hi)) for level, (lo, hi) in bounds.items()
     }
-    return Forecast(days, expected, predicted, bounds, method), params
+    return Forecast(days, expected, predicted, bounds, method)
 
 
 @dataclass(frozen=True)
@@ -235,10 +246,12 @@ def backtest_origins(series: Series) -> list[dt.date]:
     MIN_HISTORY_DAYS of history and enough trading days for the model."""
     latest = series.last_day - dt.timedelta(days=HORIZON_DAYS)
     candidates = [latest - dt.timedelta(weeks=k) for k in range(BACKTEST_ORIGINS)]
-    return sorted(o for o in candidates if o >= series.first_day and uses_model(series.until(o)))
+    return sorted(o for o in candidates if o >= series.first_day and uses_model(series.known_at(o)))
 
 
-def backtest(series: Series, bh_sundays: set[dt.date], start_params=None) -> Backtest:
+def backtest(series: Series, made_at: Callable[[dt.date], Forecast]) -> Backtest:
+    """The errors, against the actuals of `series`, of the forecasts made at its origins
+    (`made_at(origin)`: the forecast from the actuals known at the origin)."""
     errors: dict[str, list[float]] = {
         "7_model": [],
         "7_seasonal_naive": [],
@@ -247,9 +260,8 @@ def backtest(series: Series, bh_sundays: set[dt.date], start_params=None) -> Bac
     }
     origins = backtest_origins(series)
     for origin in origins:
-        known = series.until(origin)
-        ahead, _ = forecast(known, bh_sundays, start_params)
-        baseline = seasonal_naive(known, ahead.days)
+        ahead = made_at(origin)
+        baseline = seasonal_naive(series.known_at(origin), ahead.days)
         first = (origin - series.first_day).days + 1
         actual = series.revenue[first : first + HORIZON_DAYS]
         scored = series.observed[first : first + HORIZON_DAYS]
@@ -303,22 +315,38 @@ class VenueForecast:
     backtest: Backtest
 
 
-def revenue_forecasts(daily: pl.DataFrame, made_on: dt.date) -> dict[str, VenueForecast]:
-    """Per venue: the forecast rows for the HORIZON_DAYS days after `made_on` and the back-test.
+def revenue_forecasts(
+    daily: pl.DataFrame, made_ons: Iterable[dt.date]
+) -> dict[dt.date, dict[str, VenueForecast]]:
+    """For each of `made_ons` and each venue with actuals in the HISTORY_DAYS up to it: the
+    forecast rows for the HORIZON_DAYS days after it, and the back-test.
 
-    daily: daily_aggregations rows of the trailing HISTORY_DAYS up to `made_on`.
+    daily: daily_aggregations rows of the READ_DAYS up to each of `made_ons`. A forecast made
+    at a given day is the same whichever forecast's back-test asks for it, so it is made once.
     """
+    made_ons = sorted(set(made_ons))
+    results: dict[dt.date, dict[str, VenueForecast]] = {made_on: {} for made_on in made_ons}
+    if not made_ons:
+        return results
     bh_sundays = bank_holiday_sundays(
-        made_on - dt.timedelta(days=HISTORY_DAYS), made_on + dt.timedelta(days=HORIZON_DAYS)
+        made_ons[0] - dt.timedelta(days=READ_DAYS), made_ons[-1] + dt.timedelta(days=HORIZON_DAYS)
     )
-    results = {}
-    for venue_id, series in venue_series(daily, made_on).items():
-        ahead, params = forecast(series, bh_sundays)
-        results[venue_id] = VenueForecast(
-            rows=forecast_rows(venue_id, made_on, ahead),
-            method=ahead.method,
-            history_days=len(series.revenue),
-            # The latest fit's parameters start each origin's fit: the same optimum, sooner.
-            backtest=backtest(series, bh_sundays, params),
-        )
+    for venue_id, series in venue_series(daily, made_ons[-1]).items():
+
+        @functools.cache
+        def made_at(day: dt.date, series: Series = series) -> Forecast:
+            return forecast(series.known_at(day), bh_sundays)
+
+        row_days = daily.filter(pl.col("venue_id") == venue_id)["business_date"]
+        for made_on in made_ons:
+            since = made_on - dt.timedelta(days=HISTORY_DAYS - 1)
+            if not row_days.is_between(since, made_on).any():
+                continue
+            ahead = made_at(made_on)
+            results[made_on][venue_id] = VenueForecast(
+                rows=forecast_rows(venue_id, made_on, ahead),
+                method=ahead.method,
+                history_days=len(series.known_at(made_on).revenue),
+                backtest=backtest(series.until(made_on), made_at),
+            )
     return results

@@ -28,7 +28,7 @@ from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.readiness import not_ready
 from backroom_reporting.rendering.sources import PERIOD_TYPE, TABLE_SOURCES, period_condition
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
+from backroom_reporting.warehouse.tables import aggregations, kpis
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 
 UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "score": "score"}
@@ -63,9 +63,9 @@ def fetch(
     source = TABLE_SOURCES[source_key]
     table = source.table
     where = [table.c.venue_id == subject.venue_id]
-    in_period = period_condition(source, period.kind, period.first_day, period.last_day, query.look_back_days)
-    if in_period is not None:
-        where.append(in_period)
+    where.append(
+        period_condition(source, period.kind, period.first_day, period.last_day, query.look_back_days)
+    )
     if subject.brand and source.brand_column:
         where.append(table.c[source.brand_column] == subject.brand)
     for column, value in query.filters.items():
@@ -289,22 +289,20 @@ class ReportBuilder:
         ]
 
     def _forecast_next_week(self) -> float | None:
-        table = events.revenue_forecast
-        rows = self.db.read_table(table, table.c.venue_id == self.subject.venue_id, table.c.horizon_days <= 7)
+        """The next seven nights' forecast revenue, as forecast at the end of the reported week."""
+        rows = fetch(
+            self.db,
+            "revenue_forecast",
+            Query(filters={"horizon_days": list(range(1, 8))}),
+            self.period,
+            self.subject,
+        )
         return float(rows["predicted_pence"].sum()) if rows.height else None
 
     def _vips_at_risk(self) -> int:
-        table = customers.customer_analytics
-        return int(
-            self.db.scalar(
-                sa.select(sa.func.count())
-                .select_from(table)
-                .where(
-                    table.c.venue_id == self.subject.venue_id, table.c.is_vip, table.c.segment == "at_risk"
-                )
-            )
-            or 0
-        )
+        """VIP customers at risk in the reported week's snapshot."""
+        at_risk = Query(filters={"is_vip": True, "segment": "at_risk"})
+        return fetch(self.db, "customer_analytics", at_risk, self.period, self.subject).height
 
     def venue_name(self) -> str:
         venues = RAW["venues"]

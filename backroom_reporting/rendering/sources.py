@@ -20,8 +20,9 @@ PeriodKind = Literal["business_day", "business_week", "month"]
 #   range    a date column within [first_day - look_back, last_day]
 #   as_of    a date column equal to the period's last day (rankings as of a day)
 #   starts   a period-start column equal to the period's first day, with a period-type column
-#   latest   no period: the table is a snapshot (analytics, forecasts)
-Selection = Literal["range", "as_of", "starts", "latest"]
+#   week     a week-start column equal to the reported week's (weekly snapshots: analytics,
+#            forecasts), so an old period re-renders as it was
+Selection = Literal["range", "as_of", "starts", "week"]
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,24 @@ TABLE_SOURCES: dict[str, TableSource] = {
         ),
         TableSource("staff_performance", customers.staff_performance, "range", "business_date"),
         TableSource("top_customers", customers.top_customers, "as_of", "business_date"),
-        TableSource("customer_analytics", customers.customer_analytics, "latest"),
-        TableSource("revenue_forecast", events.revenue_forecast, "latest"),
+        TableSource("customer_analytics", customers.customer_analytics, "week", "week_start"),
+        TableSource("revenue_forecast", events.revenue_forecast, "week", "week_start"),
     )
 }
 
 
+def reported_week(last_day: dt.date) -> dt.date:
+    """The first night of the week whose snapshot a period reports: the last business week
+    ended by the period's last night (a business week's own; for a day or a month, the week
+    that closed last, since an open week has no snapshot yet)."""
+    sunday = last_day - dt.timedelta(days=(last_day.weekday() + 1) % 7)
+    return sunday - dt.timedelta(days=6)
+
+
 def period_condition(
     source: TableSource, kind: PeriodKind, first_day: dt.date, last_day: dt.date, look_back_days: int = 0
-) -> sa.ColumnElement[bool] | None:
-    """The rows of `source` that belong to a report period (None: the whole snapshot)."""
+) -> sa.ColumnElement[bool]:
+    """The rows of `source` that belong to a report period."""
     table = source.table
     if source.selection == "range":
         start = first_day - dt.timedelta(days=look_back_days)
@@ -76,4 +85,4 @@ def period_condition(
         return sa.and_(
             table.c[source.period_type_column] == PERIOD_TYPE[kind], table.c[source.date_column] == first_day
         )
-    return None
+    return table.c[source.date_column] == reported_week(last_day)

@@ -133,9 +133,12 @@ class Database:
         query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
         return self.read(query, table_schema(table))
 
-    def read_columns(self, *columns: sa.Column, where: sa.ColumnElement[bool] | None = None) -> pl.DataFrame:
-        """Some columns of one table, conformed to their declared types."""
-        query = sa.select(*columns)
+    def read_columns(
+        self, *columns: sa.Column, where: sa.ColumnElement[bool] | None = None, distinct: bool = False
+    ) -> pl.DataFrame:
+        """Some columns of one table (each combination once when `distinct`), conformed to their
+        declared types."""
+        query = sa.select(*columns).distinct() if distinct else sa.select(*columns)
         return self.read(query if where is None else query.where(where), _schema(columns))
 
     def scalar(self, statement: sa.sql.ClauseElement):
@@ -144,15 +147,21 @@ class Database:
         return frame.item(0, 0) if frame.height else None
 
     def lookup(
-        self, key: sa.Column, values: Iterable, *also: sa.Column, where: sa.ColumnElement[bool] | None = None
+        self,
+        key: sa.Column,
+        values: Iterable,
+        *also: sa.Column,
+        where: sa.ColumnElement[bool] | None = None,
+        distinct: bool = False,
     ) -> pl.DataFrame:
-        """`key` and the `also` columns of the rows whose key is among `values` (chunked IN lists)."""
+        """`key` and the `also` columns of the rows whose key is among `values` (chunked IN lists;
+        each combination once when `distinct`)."""
         values = list(dict.fromkeys(v for v in values if v is not None))
         parts = []
         for i in range(0, len(values), IN_LIST_CHUNK):
             among = key.in_(values[i : i + IN_LIST_CHUNK])
             condition = among if where is None else sa.and_(among, where)
-            parts.append(self.read_columns(key, *also, where=condition))
+            parts.append(self.read_columns(key, *also, where=condition, distinct=distinct))
         return pl.concat(parts) if parts else pl.DataFrame(schema=_schema((key, *also)))
 
     def replace(

@@ -45,7 +45,7 @@ def failed_checks(results) -> set[str]:
 
 # --- customer_analytics on known rows ----------------------------------------------------------------
 
-LATEST = D(2026, 6, 30)
+LATEST = D(2026, 6, 28)  # a Sunday: the last night of its business week
 FIRST = LATEST - dt.timedelta(days=129)
 
 
@@ -77,7 +77,11 @@ def test_customer_analytics_figures_and_churn_model_on_known_rows(databases, mat
     by_key = {r["customer_key"]: r for r in table.to_dicts()}
     for (venue, customer), figures in expected.items():
         row = by_key[expected_key(customer, KEY)]
-        assert (row["venue_id"], row["as_of_date"]) == (venue, LATEST)
+        assert (row["week_start"], row["venue_id"], row["as_of_date"]) == (
+            LATEST - dt.timedelta(days=6),
+            venue,
+            LATEST,
+        )
         for column, value in figures.items():
             assert row[column] == (pytest.approx(value) if isinstance(value, float) else value), (
                 customer,
@@ -114,6 +118,62 @@ def test_customer_analytics_figures_and_churn_model_on_known_rows(databases, mat
     assert "churn_model_quality" not in {f.split(":")[1] for f in failed_checks(results)}
     probabilities = {c: by_key[expected_key(c, KEY)]["churn_probability"] for c in ("weekly-0", "once-0")}
     assert probabilities["weekly-0"] < 0.5 < probabilities["once-0"]
+
+
+def test_each_week_has_its_snapshot_as_the_week_ended_over_two_years_back(databases, materialise, key):
+    # Someone last seen 800 days ago, and someone who came back after as long away.
+    rows = [
+        *churn_rows(),
+        cv_row("long-gone", LATEST - dt.timedelta(days=800), spend=999),
+        cv_row("back-again", LATEST - dt.timedelta(days=800), spend=700),
+        cv_row("back-again", LATEST - dt.timedelta(days=10), spend=300),
+    ]
+    databases.warehouse.replace(customer_visits, cv_frame(rows))
+    weeks = BusinessWindow(LATEST - dt.timedelta(days=20), LATEST)  # three business weeks
+    results = materialise(weeks, ANALYTICS)
+
+    table = databases.warehouse.read_table(customer_analytics)
+    assert table["week_start"].unique().sort().to_list() == weeks.days[::7]
+    for week_start in weeks.days[::7]:
+        sunday = week_start + dt.timedelta(days=6)
+        # What the snapshot sees: the rows of the two years up to the week's last night.
+        seen = [r for r in rows if sunday - dt.timedelta(days=729) <= r["business_date"] <= sunday]
+        expected = expected_profiles(seen, sunday)
+        snapshot = {r["customer_key"]: r for r in table.filter(pl.col("week_start") == week_start).to_dicts()}
+        assert snapshot.keys() == {expected_key(c) for _, c in expected}, week_start
+        for (_, customer), figures in expected.items():
+            row = snapshot[expected_key(customer)]
+            assert row["as_of_date"] == sunday
+            for column in ("visits", "first_visit", "last_visit", "lifetime_value_pence", "segment"):
+                assert row[column] == figures[column], (week_start, customer, column)
+    assert expected_key("long-gone") not in set(table["customer_key"])
+    back = table.filter(pl.col("customer_key") == expected_key("back-again")).row(-1, named=True)
+    assert (back["visits"], back["lifetime_value_pence"]) == (1, 300)
+    # Each week's model is held out 42 days before the week ends, on the customers seen in
+    # the two years up to then.
+    models = {
+        m.partition: m.metadata["churn_model"].value
+        for stage in results
+        for m in stage.materializations
+        if m.asset_key.to_user_string() == "customer_analytics"
+    }
+    assert sorted(models) == [str(d) for d in weeks.days[::7]]
+    for week_start, about in models.items():
+        holdout = dt.date.fromisoformat(week_start) + dt.timedelta(days=6 - 42)
+        seen = {
+            r["customer_id"]
+            for r in rows
+            if r["visited"] and holdout - dt.timedelta(days=729) <= r["business_date"] <= holdout
+        }
+        assert (about["status"], about["holdout_cutoff"], about["n_holdout"]) == (
+            "scored",
+            str(holdout),
+            len(seen),
+        )
+
+    # A week made again on its own is the week made in the range.
+    materialise(BusinessWindow(LATEST - dt.timedelta(days=6), LATEST), ANALYTICS)
+    assert databases.warehouse.read_table(customer_analytics).equals(table)
 
 
 def test_customer_analytics_of_an_empty_history(databases, materialise, key):
@@ -254,8 +314,10 @@ def test_generated_customers_leave_no_personal_data_in_the_analytics(databases, 
     assert about["status"] == "not scored"
     assert "needs 119" in about["reason"]
     assert "customer_analytics:churn_model_quality" in failed_checks(results)
-    # The last day's ranking and the snapshot agree on each customer's segment.
+    # One snapshot per week; the last day's ranking and its week's snapshot agree on segments.
+    assert set(analytics["week_start"]) == {GENERATED.first_day, GENERATED.first_day + dt.timedelta(days=7)}
     last_day = top.filter(pl.col("business_date") == GENERATED.last_day).select("customer_key", "segment")
-    snapshot = dict(analytics.select("customer_key", "segment").iter_rows())
+    last_week = analytics.filter(pl.col("as_of_date") == GENERATED.last_day)
+    snapshot = dict(last_week.select("customer_key", "segment").iter_rows())
     for customer, segment in last_day.iter_rows():
         assert snapshot[customer] == segment

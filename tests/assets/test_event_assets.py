@@ -454,8 +454,9 @@ def daily_aggregation_rows(frame: pl.DataFrame) -> pl.DataFrame:
     ).select(list(schema))
 
 
-def test_the_forecast_covers_28_days_per_venue_and_records_its_backtest(databases, materialise):
-    made_on = dt.date(2026, 5, 16)
+def test_each_week_forecasts_28_days_per_venue_from_its_end_and_records_its_backtest(databases, materialise):
+    made_on = dt.date(2026, 5, 17)  # a Sunday: the week of 11 May ends with it
+    week = BusinessWindow(made_on - dt.timedelta(days=6), made_on)
     first, newcomer_first = dt.date(2025, 5, 1), dt.date(2026, 4, 8)
     leeds = synthetic(first, made_on)
     daily = pl.concat(
@@ -466,10 +467,10 @@ def test_the_forecast_covers_28_days_per_venue_and_records_its_backtest(database
     )
     databases.warehouse.replace(daily_aggregations, daily_aggregation_rows(daily))
 
-    [stage] = materialise(WINDOW, ["revenue_forecast"])
+    [stage] = materialise(week, ["revenue_forecast"])
     rows = databases.warehouse.read_table(revenue_forecast)
     assert rows.group_by("venue_id").len().sort("venue_id").rows() == [("leeds", 28), ("york", 28)]
-    assert set(rows["made_on"]) == {made_on}
+    assert set(rows["week_start"]) == {week.first_day} and set(rows["made_on"]) == {made_on}
     assert rows["forecast_date"].min() == made_on + dt.timedelta(days=1)
     assert dict(rows.select("venue_id", "method").unique().iter_rows()) == {
         "leeds": "local_level_log",
@@ -478,6 +479,7 @@ def test_the_forecast_covers_28_days_per_venue_and_records_its_backtest(database
     assert (rows["predicted_pence"] >= 0).all() and (rows["lower_95_pence"] >= 0).all()
 
     [materialisation] = stage.materializations
+    assert materialisation.partition == week.first_day.isoformat()
     metadata = {k: v.value for k, v in materialisation.metadata.items()}
     expected = seasonal_naive_errors(leeds, made_on)  # york is too young to back-test
     assert metadata["mape_28_seasonal_naive"] == pytest.approx(
@@ -488,16 +490,26 @@ def test_the_forecast_covers_28_days_per_venue_and_records_its_backtest(database
     assert metadata["backtest_origins"] == 8
     assert metadata["seasonal_naive_venues"] == ["york"]
     assert metadata["backtest_by_venue"]["york"]["backtest_origins"] == 0
+    assert metadata["backtest_by_venue"]["leeds"]["history_days"] == 364  # the trailing year only
     assert stage.check_failures == []
 
-    # The table is replaced whole: a venue gone from the actuals leaves no forecast behind.
+    # The week before keeps its own forecast, made at its own end.
+    materialise(
+        BusinessWindow(week.first_day - dt.timedelta(days=7), week.first_day - dt.timedelta(days=1)),
+        ["revenue_forecast"],
+    )
+    earlier = databases.warehouse.read_table(revenue_forecast).filter(pl.col("week_start") < week.first_day)
+    assert set(earlier["made_on"]) == {made_on - dt.timedelta(days=7)} and earlier.height == 56
+    # A week's forecast is replaced whole: a venue gone from the actuals leaves none behind.
     with databases.warehouse.engine.begin() as conn:
         conn.execute(sa.delete(daily_aggregations).where(daily_aggregations.c.venue_id == "york"))
-    materialise(WINDOW, ["revenue_forecast"])
-    assert set(databases.warehouse.read_table(revenue_forecast)["venue_id"]) == {"leeds"}
+    materialise(week, ["revenue_forecast"])
+    after = databases.warehouse.read_table(revenue_forecast)
+    assert set(after.filter(pl.col("week_start") == week.first_day)["venue_id"]) == {"leeds"}
+    assert after.filter(pl.col("week_start") < week.first_day).equals(earlier)
 
 
 def test_no_actuals_no_forecast(databases, materialise):
     [stage] = materialise(WINDOW, ["revenue_forecast"])
     assert databases.warehouse.read_table(revenue_forecast).height == 0
-    assert stage.materializations[0].metadata["venues"].value == 0
+    assert {m.metadata["venues"].value for m in stage.materializations} == {0}

@@ -11,9 +11,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from backroom_reporting.metrics import business_time
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine, raw_snapshot_loads
 from tests.worlds import UTC, at, insert_raw, night_of, small_world, source_rows, write_source
 
 RAW_ASSETS = [f"raw_{name}" for name in CONTRACT]
@@ -106,6 +107,90 @@ def test_rematerialising_gives_the_same_warehouse(world, materialise):
     materialise(WINDOW, RAW_ASSETS)
     materialise(BusinessWindow(dt.date(2026, 3, 28), dt.date(2026, 3, 28)), RAW_ASSETS)
     assert {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT} == first
+
+
+def per_night(stages) -> dict[tuple[str, str], dict]:
+    """Each night's metadata of each asset, without what the step cost."""
+    return {
+        (m.asset_key.to_user_string(), m.partition): {
+            k: v.value for k, v in m.metadata.items() if not k.startswith("step_")
+        }
+        for stage in stages
+        for m in stage.materializations
+        if m.partition
+    }
+
+
+def test_a_range_loaded_in_chunks_gives_what_one_load_of_it_gives(world, materialise, monkeypatch):
+    nights = BusinessWindow(NIGHTS[0], NIGHTS[-1])
+    template = next(iter(expected_rows(world.source_url, "feedback").values()))
+    insert_raw(world.source_url, "feedback", [{**template, "feedback_id": "bad", "score": 0}])
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", 3)  # one venue: 26-28 March, then the 29th
+    chunked = materialise(nights, RAW_ASSETS)
+    tables = {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT}
+    monkeypatch.setattr(business_time, "CHUNK_VENUE_NIGHTS", 28)
+    whole = materialise(nights, RAW_ASSETS)
+    assert {t: sorted(map(repr, warehouse_rows(world, t).items())) for t in CONTRACT} == tables
+    assert per_night(chunked) == per_night(whole)
+    assert len(per_night(whole)) == 7 * len(nights.days)
+    assert (
+        chunked[1].failed_checks.keys() == whole[1].failed_checks.keys() == {"raw_feedback:quarantine_rate"}
+    )
+    assert [q["record_id"] for q in quarantine(world)] == ["bad"]
+
+
+SNAPSHOTS = [f"raw_{name}" for name, rules in CONTRACT.items() if not rules.is_fact]
+
+
+def snapshot_loads(databases) -> dict[str, dict]:
+    return {r["source_table"]: r for r in databases.warehouse.read_table(raw_snapshot_loads).to_dicts()}
+
+
+def unchanged(stages) -> dict[str, bool]:
+    [stage] = stages
+    return {
+        m.asset_key.to_user_string(): m.metadata["source_unchanged"].value for m in stage.materializations
+    }
+
+
+def test_a_snapshot_whose_source_did_not_change_is_not_written_again(world, materialise):
+    customer = source_rows(world.source_url, "customers")[0]
+    insert_raw(world.source_url, "customers", [{**customer, "customer_id": "no-email", "email": None}])
+    first = materialise(WINDOW, SNAPSHOTS)
+    assert not any(unchanged(first).values())
+    written = snapshot_loads(world)
+    assert written["customers"]["rows_loaded"] == 3 and written["customers"]["rows_quarantined"] == 1
+
+    again = materialise(WINDOW, SNAPSHOTS)
+    assert all(unchanged(again).values())
+    assert snapshot_loads(world) == written  # not even the ledger was written
+    # The skipped load reports what the last one found, its quarantined row included.
+    assert again[0].failed_checks.keys() == first[0].failed_checks.keys() == {"raw_customers:quarantine_rate"}
+
+    engine = sa.create_engine(world.source_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE customers SET is_vip = :vip WHERE customer_id = 'c1'"), {"vip": True})
+    engine.dispose()
+    changed = unchanged(materialise(WINDOW, SNAPSHOTS))
+    assert [name for name, same in changed.items() if not same] == ["raw_customers"]
+    assert warehouse_rows(world, "customers")["c1"]["is_vip"] is True
+
+    # A new venue: the snapshots that refer to venues are checked against it again.
+    venue = source_rows(world.source_url, "venues")[0]
+    insert_raw(world.source_url, "venues", [{**venue, "venue_id": "york", "name": "The Backroom York"}])
+    changed = unchanged(materialise(WINDOW, SNAPSHOTS))
+    assert sorted(name for name, same in changed.items() if not same) == [
+        "raw_events",
+        "raw_staff",
+        "raw_venue_tables",
+        "raw_venues",
+    ]
+
+    # A raw table emptied behind the ledger's back is loaded again.
+    with world.warehouse.engine.begin() as conn:
+        conn.execute(sa.delete(RAW["staff"]))
+    assert unchanged(materialise(WINDOW, SNAPSHOTS))["raw_staff"] is False
+    assert warehouse_rows(world, "staff").keys() == expected_rows(world.source_url, "staff").keys()
 
 
 def test_each_night_reports_its_own_rows_quarantine_and_load(world, materialise):
@@ -206,6 +291,10 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
         "space": "2026-03-28 22:15:00",
         "outside": "2026-03-29 07:00:00+01:00",
         "garbage": "last saturday",
+        # Not dates, though the first begins every time on the 2xth of March.
+        "truncated": "2026-03-2",
+        "no-month": "2026-13-28 23:00:00",
+        "no-dashes": "20260328 230000",
     }
     insert_raw(
         world.source_url,
@@ -218,8 +307,10 @@ def test_times_written_in_other_iso_forms_still_land_on_their_night(world, mater
     assert loaded["iso-offset"]["occurred_at"] == dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     assert loaded["space"]["business_date"] == dt.date(2026, 3, 28)
     assert "outside" not in loaded  # 07:00 BST on the 29th is Sunday's business day
-    [garbage] = [q for q in quarantine(world) if q["record_id"] == "garbage"]
-    assert garbage["reason"] == "invalid_value" and garbage["business_date"] is None
+    undated = {q["record_id"]: q for q in quarantine(world)}
+    for key in ("garbage", "truncated", "no-month", "no-dashes"):
+        assert undated[key]["reason"] == "invalid_value" and undated[key]["business_date"] is None, key
+    assert loaded.keys() & undated.keys() == set()
 
 
 def test_quarantine_check_fails_above_one_percent(world, materialise):

@@ -100,3 +100,24 @@ def test_window_boundaries_are_local_six_am(day, hours):
 def test_window_refuses_to_run_backwards():
     with pytest.raises(ValueError, match="before it starts"):
         BusinessWindow(dt.date(2026, 1, 2), dt.date(2026, 1, 1))
+
+
+def test_a_window_splits_into_consecutive_windows_that_cover_it_once():
+    window = BusinessWindow(dt.date(2026, 1, 5), dt.date(2026, 3, 1))  # 56 nights, Monday to Sunday
+    parts = window.split(25)
+    assert [(c.first_day, c.last_day) for c in parts] == [
+        (dt.date(2026, 1, 5), dt.date(2026, 1, 29)),
+        (dt.date(2026, 1, 30), dt.date(2026, 2, 23)),
+        (dt.date(2026, 2, 24), dt.date(2026, 3, 1)),
+    ]
+    assert [d for c in parts for d in c.days] == window.days
+    weeks = window.split(7)
+    assert len(weeks) == 8 and all(w.first_day.weekday() == 0 and len(w.days) == 7 for w in weeks)
+
+
+@pytest.mark.parametrize(("venues", "nights"), [(1, 700), (25, 28), (30, 23), (2000, 1), (0, 700)])
+def test_a_range_is_chunked_by_venue_nights(venues, nights):
+    year = BusinessWindow(dt.date(2025, 11, 1), dt.date(2026, 10, 31))
+    chunks = year.chunks(venues)
+    assert [d for c in chunks for d in c.days] == year.days
+    assert max(len(c.days) for c in chunks) == min(nights, len(year.days))

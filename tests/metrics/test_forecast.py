@@ -84,7 +84,7 @@ def year():
     """A year of history up to MADE_ON, the forecast from it, and the held-out 28 days."""
     actuals = synthetic(FIRST_DAY, MADE_ON + dt.timedelta(days=HORIZON_DAYS))
     history = {d: v for d, v in actuals.items() if d <= MADE_ON}
-    result = revenue_forecasts(daily_rows("leeds", history, FIRST_DAY, MADE_ON), MADE_ON)["leeds"]
+    result = revenue_forecasts(daily_rows("leeds", history, FIRST_DAY, MADE_ON), [MADE_ON])[MADE_ON]["leeds"]
     return history, actuals, result
 
 
@@ -175,7 +175,7 @@ def test_the_backtest_scores_the_model_against_an_independent_seasonal_naive(yea
 def test_a_short_history_gets_a_seasonal_naive_forecast_and_no_backtest():
     first, last = dt.date(2026, 4, 8), dt.date(2026, 5, 16)  # five and a half weeks
     history = synthetic(first, last)
-    result = revenue_forecasts(daily_rows("new", history, first, last), last)["new"]
+    result = revenue_forecasts(daily_rows("new", history, first, last), [last])[last]["new"]
     assert result.method == SEASONAL_NAIVE
     assert result.backtest.origins == 0
     assert result.backtest.mape_28_model is None and result.backtest.mape_7_seasonal_naive is None
@@ -197,9 +197,48 @@ def test_a_weekday_that_stopped_trading_is_no_longer_expected():
     thursdays = sorted(d for d in history if d.weekday() == 3)[-8:]
     for d in wednesdays[:5] + thursdays[:4]:
         del history[d]
-    rows = revenue_forecasts(daily_rows("leeds", history, dt.date(2025, 11, 1), last), last)["leeds"].rows
+    rows = revenue_forecasts(daily_rows("leeds", history, dt.date(2025, 11, 1), last), [last])[last][
+        "leeds"
+    ].rows
     by_weekday = {
         wd: set(rows.filter(pl.col("forecast_date").dt.weekday() == wd + 1)["expected_to_trade"])
         for wd in (2, 3)
     }
     assert by_weekday == {2: {False}, 3: {True}}
+
+
+def test_a_forecast_learns_from_the_trailing_year_only():
+    history = synthetic(FIRST_DAY - dt.timedelta(days=400), MADE_ON)
+    rows = daily_rows("leeds", history, FIRST_DAY - dt.timedelta(days=400), MADE_ON)
+    # Actuals older than the trailing year, however wild, change nothing.
+    since = MADE_ON - dt.timedelta(days=363)
+    wild = rows.with_columns(
+        pl.when(pl.col("business_date") < since)
+        .then(pl.col("gross_revenue_pence") * 50)
+        .otherwise(pl.col("gross_revenue_pence"))
+        .alias("gross_revenue_pence")
+    )
+    calm, stormy = (revenue_forecasts(r, [MADE_ON])[MADE_ON]["leeds"] for r in (rows, wild))
+    assert calm.rows.equals(stormy.rows)
+    assert calm.backtest.mape_28_seasonal_naive == stormy.backtest.mape_28_seasonal_naive
+    assert calm.history_days == 364
+
+
+def test_the_backtest_scores_the_forecasts_made_at_its_origins_and_weeks_share_them(year):
+    history, _, result = year
+    rows = daily_rows("leeds", history, FIRST_DAY, MADE_ON)
+    origins = [MADE_ON - dt.timedelta(days=28 + 7 * k) for k in range(8)]
+    # Eight weekly forecasts at once are the eight made one at a time.
+    together = revenue_forecasts(rows, [*origins, MADE_ON])
+    assert together[MADE_ON]["leeds"].rows.equals(result.rows)
+    assert together[MADE_ON]["leeds"].backtest == result.backtest
+    errors = []
+    for origin in origins:
+        alone = revenue_forecasts(rows.filter(pl.col("business_date") <= origin), [origin])[origin]["leeds"]
+        assert together[origin]["leeds"].rows.equals(alone.rows)
+        for row in alone.rows.iter_rows(named=True):
+            actual = history.get(row["forecast_date"])
+            if actual:
+                errors.append(abs(row["predicted_pence"] - actual) / actual)
+    # Predictions are rounded to whole pence in the rows, hence the tolerance.
+    assert result.backtest.mape_28_model == pytest.approx(np.mean(errors), rel=1e-6)

@@ -1,5 +1,7 @@
 """The warehouse schema comes from Alembic, identically on SQLite and PostgreSQL."""
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -68,3 +70,46 @@ def test_every_migration_downgrades_and_upgrades_again(databases):
     assert current_revisions(databases.warehouse_url) == frozenset()
     upgrade(databases.warehouse_url)
     assert current_revisions(databases.warehouse_url) == head_revisions()
+
+
+def test_weekly_snapshots_keep_the_rows_there_as_the_snapshot_of_their_week(databases):
+    from alembic import command
+
+    from backroom_reporting.warehouse.migrate import alembic_config
+
+    command.downgrade(alembic_config(databases.warehouse_url), "0008_nightly_automation")
+    engine = databases.warehouse.engine
+    analytics = (
+        "INSERT INTO customer_analytics (venue_id, customer_key, as_of_date, visits, visits_90d, "
+        "lifetime_value_pence, special_occasion_nights, is_vip, loyalty_score, segment) "
+        "VALUES ('leeds', :key, :day, 1, 1, 500, 0, :vip, 50.0, 'new')"
+    )
+    forecast = (
+        "INSERT INTO revenue_forecast (venue_id, forecast_date, made_on, horizon_days, expected_to_trade, "
+        "predicted_pence, method) VALUES ('leeds', :day, '2026-11-01', 1, :yes, 1000, 'seasonal_naive')"
+    )
+    with engine.begin() as conn:
+        # Sunday 1 November 2026 ends the business week that began on Monday 26 October.
+        conn.execute(sa.text(analytics), {"key": "k1", "day": dt.date(2026, 11, 1), "vip": False})
+        conn.execute(sa.text(forecast), {"day": dt.date(2026, 11, 2), "yes": True})
+    upgrade(databases.warehouse_url)
+
+    with engine.connect() as conn:
+        weeks = conn.execute(sa.text("SELECT week_start FROM customer_analytics")).scalars().all()
+        made = conn.execute(sa.text("SELECT week_start, forecast_date FROM revenue_forecast")).all()
+    assert [str(w) for w in weeks] == ["2026-10-26"]
+    assert [(str(w), str(d)) for w, d in made] == [("2026-10-26", "2026-11-02")]
+    # The next week's snapshot of the same customer is a row of its own.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                analytics.replace("(venue_id,", "(week_start, venue_id,").replace(
+                    "('leeds',", "(:week, 'leeds',"
+                )
+            ),
+            {"week": dt.date(2026, 11, 2), "key": "k1", "day": dt.date(2026, 11, 8), "vip": False},
+        )
+    command.downgrade(alembic_config(databases.warehouse_url), "0008_nightly_automation")
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT as_of_date FROM customer_analytics")).scalars().all()
+    assert [str(d) for d in kept] == ["2026-11-08"]  # the latest snapshot, as before the revision

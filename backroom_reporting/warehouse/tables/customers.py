@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 from backroom_reporting.warehouse.types import Count, Money
 
+# One snapshot per business week (its Monday), as the week stood at its end (as_of_date).
 customer_analytics = sa.Table(
     "customer_analytics",
     WAREHOUSE,
+    sa.Column("week_start", sa.Date, primary_key=True),
     sa.Column("venue_id", sa.Text, primary_key=True),
     sa.Column("customer_key", sa.Text, primary_key=True),
     sa.Column("as_of_date", sa.Date, nullable=False),

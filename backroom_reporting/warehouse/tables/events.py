@@ -55,9 +55,11 @@ event_performance_analytics = sa.Table(
 revenue_forecast = sa.Table(
     "revenue_forecast",
     WAREHOUSE,
+    # The business week (its Monday) at whose end the forecast was made, on made_on.
+    sa.Column("week_start", sa.Date, primary_key=True),
     sa.Column("venue_id", sa.Text, primary_key=True),
     sa.Column("forecast_date", sa.Date, primary_key=True),
-    # The last business day with actuals: the forecast's as-of day.
+    # The last business day of actuals: the forecast's as-of day.
     sa.Column("made_on", sa.Date, nullable=False),
     sa.Column("horizon_days", Count, nullable=False),
     sa.Column("expected_to_trade", sa.Boolean, nullable=False),

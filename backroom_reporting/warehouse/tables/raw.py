@@ -69,3 +69,17 @@ raw_loads = sa.Table(
     sa.Column("fingerprint", sa.Text, nullable=False),
     sa.Index(None, "business_date"),
 )
+
+# One row per snapshot table (venues, customers, events, venue tables, staff): its latest
+# load. The fingerprint covers the source rows in storage order and the fingerprints of the
+# snapshots they refer to, so a load that would write the same rows again writes nothing.
+raw_snapshot_loads = sa.Table(
+    "raw_snapshot_loads",
+    WAREHOUSE,
+    sa.Column("source_table", sa.Text, primary_key=True),
+    sa.Column("loaded_at", UtcTimestamp, nullable=False),
+    sa.Column("source_rows", Count, nullable=False),
+    sa.Column("rows_loaded", Count, nullable=False),
+    sa.Column("rows_quarantined", Count, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+)
