@@ -22,6 +22,7 @@ from backroom_reporting.subscriptions.commands import (
     subscriptions,
     warehouse_url_option,
 )
+from backroom_reporting.warehouse.source_contract import CONTRACT
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
@@ -263,7 +264,15 @@ def _materialise_everything(window: BusinessWindow) -> None:
     "what it selects and everything downstream of it are rebuilt (default: the raw layer, so "
     "everything is reloaded from the booking system).",
 )
-def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None:
+@click.option(
+    "--accept-changes",
+    "accept",
+    multiple=True,
+    type=click.Choice([*CONTRACT, "all"]),
+    help="A source table whose load guard tripped (emptied, shrunk, collapsed, mostly bad) "
+    "and whose change is real: load it anyway. Repeat for several tables.",
+)
+def rebuild(first: dt.date, last: dt.date | None, selection: str | None, accept: tuple[str, ...]) -> None:
     """Rebuild nights from the booking system, everything downstream included, in as few runs as
     the partitions allow; the runs are recorded in the Dagster instance (DAGSTER_HOME), tagged
     backroom/rebuild, so the UI shows them. Reports are not re-sent."""
@@ -273,6 +282,7 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
 
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
+    from backroom_reporting.ingest.guards import ACCEPT_TAG
     from backroom_reporting.instance import instance
     from backroom_reporting.partitions import HISTORY_START
 
@@ -301,6 +311,9 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
         raise click.BadParameter(f"{selection!r} selects nothing to rebuild")
     window = BusinessWindow(first, last)
     rebuild_id = uuid.uuid4().hex[:8]
+    tags = {"backroom/rebuild": rebuild_id}
+    if accept:
+        tags[ACCEPT_TAG] = ",".join(accept)
     click.echo(f"Rebuilding {window} ({len(keys)} assets), runs tagged backroom/rebuild={rebuild_id}")
     began = time.perf_counter()
     with instance() as dagster:
@@ -310,9 +323,20 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
             dagster,
             on_stage=_progress(window),
             selection=keys,
-            tags={"backroom/rebuild": rebuild_id},
+            tags=tags,
         )
     click.echo(f"Rebuilt {window} in {len(results)} runs, {time.perf_counter() - began:.0f}s.")
+    failed = [
+        f"{check} ({failure})"
+        for result in results
+        for check, failure in result.failed_checks.items()
+        if failure.severity == "error"
+    ]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} blocking check(s) failed, so the nights they name kept their previous "
+            f"figures: {'; '.join(failed)}. The run's check results in the Dagster UI say why."
+        )
 
 
 @main.command("dev")

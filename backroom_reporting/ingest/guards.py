@@ -24,8 +24,9 @@ COLLAPSE_SHARE = 0.25
 # ... judged on the same weekday of this many weeks before, once they averaged this many rows.
 COLLAPSE_WEEKS = 4
 COLLAPSE_MIN_ROWS = 20
-# A load with more of its rows quarantined than this is refused (the quarantine check's limit).
-QUARANTINE_LIMIT = 0.01
+# A load with more of its rows quarantined than its table's limit (Rules.quarantine_limit)
+# is refused, but never for this many bad rows or fewer: on a quiet night they are noise.
+QUARANTINE_NOISE = 3
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,12 @@ def _advice(table: str, night: dt.date | None) -> str:
     )
 
 
-def snapshot_trip(table: str, before: int, after: int, quarantined: int) -> Trip | None:
+def too_many_quarantined(quarantined: int, read: int, limit: float) -> bool:
+    """Whether a load's quarantined rows say the source is broken, not merely noisy."""
+    return quarantined > QUARANTINE_NOISE and quarantined > read * limit
+
+
+def snapshot_trip(table: str, before: int, after: int, quarantined: int, limit: float) -> Trip | None:
     """A snapshot load (`after` good rows, `quarantined` refused) against the `before` rows held."""
     read = after + quarantined
     if before and read == 0:
@@ -63,11 +69,11 @@ def snapshot_trip(table: str, before: int, after: int, quarantined: int) -> Trip
             f"{table} would shrink from {before:,} to {after:,} rows (more than {MAX_SHRINK:.0%}): "
             f"{_advice(table, None)}.",
         )
-    if read and quarantined / read > QUARANTINE_LIMIT:
+    if too_many_quarantined(quarantined, read, limit):
         return Trip(
             "quarantine_rate",
             f"{table}: {quarantined:,} of {read:,} rows failed the contract ({quarantined / read:.1%}, "
-            f"more than {QUARANTINE_LIMIT:.0%}): {_advice(table, None)}.",
+            f"more than its limit of {limit:.0%}): {_advice(table, None)}.",
         )
     return None
 
@@ -94,6 +100,7 @@ def night_trip(
     quarantined: int,
     usual: float | None,
     table_empty: bool,
+    limit: float,
 ) -> Trip | None:
     """A night of a fact table: `loaded` good rows and `quarantined` refused, against the `held`
     rows the warehouse has for it and the `usual` count of its weekday."""
@@ -110,11 +117,11 @@ def night_trip(
             f"{table}{_day(night)} has {loaded:,} rows where the same night of the last "
             f"{COLLAPSE_WEEKS} weeks had {usual:,.0f} on average: {_advice(table, night)}.",
         )
-    if read and quarantined / read > QUARANTINE_LIMIT:
+    if too_many_quarantined(quarantined, read, limit):
         return Trip(
             "quarantine_rate",
             f"{table}{_day(night)}: {quarantined:,} of {read:,} rows failed the contract "
-            f"({quarantined / read:.1%}, more than {QUARANTINE_LIMIT:.0%}): {_advice(table, night)}.",
+            f"({quarantined / read:.1%}, more than its limit of {limit:.0%}): {_advice(table, night)}.",
         )
     return None
 

@@ -192,6 +192,9 @@ class Rules:
     # column -> the most one row can plausibly hold: above it the value is a typo or a fault
     # (a bar round of £1 trillion), quarantined before it reaches a night's takings
     plausible: dict[str, int] = field(default_factory=dict)
+    # The share of a load's rows that may fail the contract before the source counts as
+    # broken and the load is stopped (ingest/guards.py).
+    quarantine_limit: float = 0.01
 
     @property
     def name(self) -> str:
@@ -312,6 +315,8 @@ CONTRACT: dict[str, Rules] = {
             "feedback_id",
             business_time="submitted_at",
             ranges={"score": (1, 5), "nps": (0, 10)},
+            # Typed by guests, a few a night: a stray score is noise, not a broken export.
+            quarantine_limit=0.05,
             references={
                 "venue_id": "venues",
                 "customer_id": "customers",

@@ -68,7 +68,7 @@ def test_clear_expired_caches_deletes_expired_entries_and_keeps_live_ones(databa
         ],
     )
     result = run_on_its_schedule(
-        "daily_at_three", {"warehouse": WarehouseResource(url=databases.warehouse_url)}
+        "clear_expired_caches_schedule", {"warehouse": WarehouseResource(url=databases.warehouse_url)}
     )
     assert result.success
     left = databases.warehouse.read_table(report_metrics_cache)
@@ -157,7 +157,7 @@ def test_report_files_past_retention_go_except_the_latest_report_and_shared_file
     )
     before = dt.datetime.now(dt.UTC)
     result = run_on_its_schedule(
-        "sundays_at_three_report_files",
+        "remove_expired_report_files_schedule",
         {
             "warehouse": WarehouseResource(url=databases.warehouse_url),
             "reports": ReportRenderingResource(store_dir=str(store.root)),
@@ -192,7 +192,7 @@ def history_rows(run_id: str, started: dt.datetime | None, ended: dt.datetime | 
             duration_seconds=(ended - started).total_seconds() if ended else None,
             attempts=1,
             partitions="2026-03-28",
-            triggered_by="schedule after_the_night_closes",
+            triggered_by="schedule closing_run_schedule",
             error=None,
             rows_written=None if not step_key else 12,
             cpu_seconds=None if not step_key else 0.5,
@@ -211,7 +211,7 @@ def test_runs_past_retention_move_to_the_archive(databases, monkeypatch):
     unfinished = history_rows("unfinished-run", ago(200), None)
     write(databases, job_execution_history, old + recent + unfinished)
     result = run_on_its_schedule(
-        "sundays_at_three_execution_history", {"warehouse": WarehouseResource(url=databases.warehouse_url)}
+        "archive_execution_history_schedule", {"warehouse": WarehouseResource(url=databases.warehouse_url)}
     )
     assert result.success
     kept = databases.warehouse.read_table(job_execution_history)
@@ -268,9 +268,9 @@ def three_in_the_morning(first: dt.date, last: dt.date, sundays_only: bool) -> l
 @pytest.mark.parametrize(
     "schedule_name, job_name, sundays_only",
     [
-        ("daily_at_three", "clear_expired_caches", False),
-        ("sundays_at_three_report_files", "remove_expired_report_files", True),
-        ("sundays_at_three_execution_history", "archive_execution_history", True),
+        ("clear_expired_caches_schedule", "clear_expired_caches", False),
+        ("remove_expired_report_files_schedule", "remove_expired_report_files", True),
+        ("archive_execution_history_schedule", "archive_execution_history", True),
     ],
 )
 def test_maintenance_fires_at_three_london_time_across_the_clock_changes(

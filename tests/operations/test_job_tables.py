@@ -32,12 +32,18 @@ CODE_LOCATION = LoadableTargetOrigin(module_name="backroom_reporting.definitions
 STEP_RETRIES = "3 retries, exponential backoff from 5s"
 # The spec's jobs: (cron in Europe/London, job, priority, maximum run time in seconds, step retries).
 SPEC = {
-    "every_hour_while_open": ("5 12-23,0-5 * * *", "open_night_refresh", "1", 15 * 60, STEP_RETRIES),
-    "after_the_night_closes": ("15 6 * * *", "closing_run", "2", 45 * 60, STEP_RETRIES),
-    "by_seven": ("0 7 * * *", "morning_freshness_check", "0", 5 * 60, None),
-    "daily_at_three": ("0 3 * * *", "clear_expired_caches", "0", 15 * 60, STEP_RETRIES),
-    "sundays_at_three_report_files": ("0 3 * * 0", "remove_expired_report_files", "0", 15 * 60, STEP_RETRIES),
-    "sundays_at_three_execution_history": (
+    "open_night_refresh_schedule": ("5 12-23,0-5 * * *", "open_night_refresh", "1", 15 * 60, STEP_RETRIES),
+    "closing_run_schedule": ("15 6 * * *", "closing_run", "2", 45 * 60, STEP_RETRIES),
+    "morning_freshness_check_schedule": ("0 7 * * *", "morning_freshness_check", "0", 5 * 60, None),
+    "clear_expired_caches_schedule": ("0 3 * * *", "clear_expired_caches", "0", 15 * 60, STEP_RETRIES),
+    "remove_expired_report_files_schedule": (
+        "0 3 * * 0",
+        "remove_expired_report_files",
+        "0",
+        15 * 60,
+        STEP_RETRIES,
+    ),
+    "archive_execution_history_schedule": (
         "0 3 * * 0",
         "archive_execution_history",
         "0",
@@ -97,23 +103,23 @@ def test_a_schedule_or_sensor_switched_off_in_the_instance_is_reported_stopped(
     with in_process_test_workspace(home_instance, CODE_LOCATION) as workspace:
         location = workspace.get_code_location(workspace.code_location_names[0])
         (repo,) = location.get_repositories().values()
-        three = repo.get_schedule("daily_at_three")
+        three = repo.get_schedule("clear_expired_caches_schedule")
         home_instance.stop_schedule(three.get_remote_origin_id(), three.selector_id, three)
         follow = repo.get_sensor("follow_inputs")
         home_instance.stop_sensor(follow.get_remote_origin_id(), follow.selector_id, follow)
         export("scheduled_jobs")
         rows = exported(databases, scheduled_jobs)
         stopped = {name for name, row in rows.items() if row["status"] == "stopped"}
-        assert stopped == {"daily_at_three", "follow_inputs"}
-        assert rows["daily_at_three"]["default_status"] == "running"
+        assert stopped == {"clear_expired_caches_schedule", "follow_inputs"}
+        assert rows["clear_expired_caches_schedule"]["default_status"] == "running"
         assert export("scheduled_jobs").asset_materializations_for_node("scheduled_jobs")[0].metadata[
             "stopped"
-        ].value == ["daily_at_three", "follow_inputs"]
+        ].value == ["clear_expired_caches_schedule", "follow_inputs"]
 
         # Reset to the code's default (the UI's "reset"): on again.
         home_instance.reset_schedule(three)
         export("scheduled_jobs")
-        assert exported(databases, scheduled_jobs)["daily_at_three"]["status"] == "running"
+        assert exported(databases, scheduled_jobs)["clear_expired_caches_schedule"]["status"] == "running"
 
 
 def test_a_reset_leaves_an_instigator_off_by_default_off(home_instance):
@@ -164,8 +170,9 @@ MAPPINGS = {
     ("raw_bookings", "daily_aggregations"): "same period",
     ("customer_visits", "top_customers"): "periods -89 to +0",
     ("raw_staff_shifts", "event_performance_analytics"): "periods -1 to +0",
+    # A weekly snapshot follows the nights the closing run can still change: its week and the two before.
+    ("customer_visits", "customer_analytics"): "periods -2 to +0",
     # An unpartitioned asset reads every night of a partitioned one.
-    ("customer_visits", "customer_analytics"): "AllPartitionMapping",
     ("daily_aggregations", "subscription_reports"): "AllPartitionMapping",
     # An unpartitioned parent is one snapshot, whatever the night.
     ("raw_venues", "customer_visits"): None,
@@ -193,6 +200,6 @@ def test_job_dependencies_are_the_asset_graphs_edges_with_their_mappings(databas
             assert row["condition"] == condition.get_label(), child_name
     conditions = {child: row["condition"] for (_, child), row in rows.items()}
     # The raw layer is loaded by the nightly schedules, everything downstream follows its inputs.
-    assert conditions["raw_bookings"] == "run by after_the_night_closes, every_hour_while_open"
+    assert conditions["raw_bookings"] == "run by closing_run_schedule, open_night_refresh_schedule"
     assert conditions["daily_aggregations"] == "follows its inputs"
     assert conditions["subscription_reports"].startswith("run by daily_summary_schedule")
