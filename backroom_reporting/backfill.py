@@ -56,13 +56,16 @@ class FailedCheck:
 def with_databases(
     defs: dg.Definitions, source_url: str, warehouse_url: str, report_store: str | None = None
 ) -> dg.Definitions:
-    """The project's assets and checks wired to given databases (tests, benchmarks)."""
+    """The project's definitions wired to given databases (tests, benchmarks)."""
     from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
     from backroom_reporting.resources.reports import ReportRenderingResource
 
     return dg.Definitions(
         assets=defs.assets,
         asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        sensors=defs.sensors,
         executor=dg.in_process_executor,
         resources={
             "booking_system": BookingSystemResource(url=source_url),

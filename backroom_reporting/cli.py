@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import time
+import traceback
+import zipfile
 from pathlib import Path
 
 import click
 
 from backroom_reporting import settings
+from backroom_reporting.choices import one_of
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
-from backroom_reporting.subscriptions.commands import recipients, subscriptions
+from backroom_reporting.subscriptions.commands import (
+    open_warehouse,
+    recipients,
+    subscriptions,
+    warehouse_url_option,
+)
+from backroom_reporting.warehouse.source_contract import CONTRACT
 
 DEFAULT_SEED = 20261127
 DEFAULT_DAYS = 120
@@ -35,7 +45,22 @@ def _window(start: dt.date | None, end: dt.date | None, days: int) -> BusinessWi
     return BusinessWindow(start, end)
 
 
-@click.group()
+class Backroom(click.Group):
+    """The command group: a database fault ends a command with its one plain sentence (the
+    traceback too when BACKROOM_TRACEBACK is set, for engineers)."""
+
+    def invoke(self, ctx: click.Context):
+        from backroom_reporting.warehouse.faults import Fault
+
+        try:
+            return super().invoke(ctx)
+        except Fault as fault:
+            if os.environ.get("BACKROOM_TRACEBACK"):
+                traceback.print_exception(fault)
+            raise click.ClickException(fault.sentence) from fault
+
+
+@click.group(cls=Backroom)
 def main() -> None:
     """Backroom Reporting: reporting and alerting for The Backroom Leeds."""
 
@@ -52,15 +77,8 @@ def db() -> None:
     """The warehouse schema (Alembic migrations)."""
 
 
-_url_option = click.option(
-    "--url",
-    default=None,
-    help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
-)
-
-
 @db.command("upgrade")
-@_url_option
+@warehouse_url_option
 def db_upgrade(url: str | None) -> None:
     """Bring the warehouse schema up to date."""
     from backroom_reporting.warehouse.migrate import current_revisions, describe, upgrade
@@ -71,7 +89,7 @@ def db_upgrade(url: str | None) -> None:
 
 
 @db.command("current")
-@_url_option
+@warehouse_url_option
 def db_current(url: str | None) -> None:
     """Show the warehouse's schema revision and the code's."""
     from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
@@ -82,7 +100,7 @@ def db_current(url: str | None) -> None:
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
-@_url_option
+@warehouse_url_option
 def db_revision(message: str, url: str | None) -> None:
     """Write a migration for the difference between warehouse/tables/ and an up-to-date database."""
     from backroom_reporting.warehouse.migrate import revision
@@ -246,7 +264,15 @@ def _materialise_everything(window: BusinessWindow) -> None:
     "what it selects and everything downstream of it are rebuilt (default: the raw layer, so "
     "everything is reloaded from the booking system).",
 )
-def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None:
+@click.option(
+    "--accept-changes",
+    "accept",
+    multiple=True,
+    type=click.Choice([*CONTRACT, "all"]),
+    help="A source table whose load guard tripped (emptied, shrunk, collapsed, mostly bad) "
+    "and whose change is real: load it anyway. Repeat for several tables.",
+)
+def rebuild(first: dt.date, last: dt.date | None, selection: str | None, accept: tuple[str, ...]) -> None:
     """Rebuild nights from the booking system, everything downstream included, in as few runs as
     the partitions allow; the runs are recorded in the Dagster instance (DAGSTER_HOME), tagged
     backroom/rebuild, so the UI shows them. Reports are not re-sent."""
@@ -256,6 +282,7 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
 
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
+    from backroom_reporting.ingest.guards import ACCEPT_TAG
     from backroom_reporting.instance import instance
     from backroom_reporting.partitions import HISTORY_START
 
@@ -273,10 +300,10 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
             f"--to {last}: that night has not closed yet (the last closed night is {closed})"
         )
     graph = defs.resolve_asset_graph()
-    start = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.groups("raw")
     try:
+        start = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.groups("raw")
         chosen = start.downstream().resolve(graph)
-    except dg.DagsterInvalidSubsetError as exc:
+    except dg.DagsterError as exc:  # a selection that does not parse, or names no asset
         raise click.BadParameter(str(exc)) from exc
     skipped = {*REPORT_ASSETS, *JOB_TABLES}
     keys = [k for k in chosen if k.to_user_string() not in skipped and graph.get(k).is_materializable]
@@ -284,6 +311,9 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
         raise click.BadParameter(f"{selection!r} selects nothing to rebuild")
     window = BusinessWindow(first, last)
     rebuild_id = uuid.uuid4().hex[:8]
+    tags = {"backroom/rebuild": rebuild_id}
+    if accept:
+        tags[ACCEPT_TAG] = ",".join(accept)
     click.echo(f"Rebuilding {window} ({len(keys)} assets), runs tagged backroom/rebuild={rebuild_id}")
     began = time.perf_counter()
     with instance() as dagster:
@@ -293,9 +323,20 @@ def rebuild(first: dt.date, last: dt.date | None, selection: str | None) -> None
             dagster,
             on_stage=_progress(window),
             selection=keys,
-            tags={"backroom/rebuild": rebuild_id},
+            tags=tags,
         )
     click.echo(f"Rebuilt {window} in {len(results)} runs, {time.perf_counter() - began:.0f}s.")
+    failed = [
+        f"{check} ({failure})"
+        for result in results
+        for check, failure in result.failed_checks.items()
+        if failure.severity == "error"
+    ]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} blocking check(s) failed, so the nights they name kept their previous "
+            f"figures: {'; '.join(failed)}. The run's check results in the Dagster UI say why."
+        )
 
 
 @main.command("dev")
@@ -375,6 +416,71 @@ def report() -> None:
     """Reports rendered from the warehouse."""
 
 
+def _check_out(out: Path | None, formats: tuple[str, ...], layout) -> None:
+    """Refuse an --out file whose name is not the one file asked for."""
+    if out is None or out.is_dir() or not out.suffix:
+        return
+    if len(formats) > 1:
+        raise click.BadParameter(
+            f"{len(formats)} formats make several files: give --out a folder", param_hint="--out"
+        )
+    [fmt] = formats
+    tables = sum(1 for section in layout.sections if section.type in ("table", "chart"))
+    several = fmt == "csv" and tables > 1
+    if several and out.suffix != ".zip":
+        raise click.BadParameter(
+            f"{layout.title} makes {tables} CSV files, one per table: give --out a folder to write them "
+            f"there, or a .zip to have them zipped",
+            param_hint="--out",
+        )
+    wanted = "zip" if several else fmt
+    if out.suffix.lstrip(".").lower() != wanted:
+        raise click.BadParameter(f"{out.name} is not a .{wanted} file name", param_hint="--out")
+
+
+def _outputs(files, out: Path | None) -> list[tuple[Path, bytes]]:
+    """Where each rendered file goes: --out itself when it names one file, else the folder
+    (the current one by default), with zipped CSVs unpacked there as plain CSV files."""
+    if out is not None and out.suffix and not out.is_dir():
+        return [(out, files[0].content)]
+    folder = out or Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file in files:
+        if file.format == "csv" and file.name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(file.content)) as zipped:
+                stem = file.name.removesuffix(".zip")
+                written += [(folder / f"{stem}-{name}", zipped.read(name)) for name in zipped.namelist()]
+        else:
+            written.append((folder / file.name, file.content))
+    return written
+
+
+def _check_night_held(db, day: dt.date) -> None:
+    """Refuse a --date outside the nights the warehouse holds, saying which it holds."""
+    import polars as pl
+    import sqlalchemy as sa
+
+    from backroom_reporting.warehouse.tables.aggregations import night_status
+
+    held = db.read(
+        sa.select(
+            sa.func.min(night_status.c.business_date).label("first"),
+            sa.func.max(night_status.c.business_date).label("last"),
+        ),
+        {"first": pl.Date(), "last": pl.Date()},
+    ).row(0)
+    if held[0] is None:
+        raise click.BadParameter(
+            "the warehouse holds no nights yet: run `backroom demo` or wait for the first",
+            param_hint="--date",
+        )
+    if not held[0] <= day <= held[1]:
+        raise click.BadParameter(
+            f"{day} is outside the nights the warehouse holds, {held[0]} to {held[1]}", param_hint="--date"
+        )
+
+
 @report.command("render")
 @click.argument("template")
 @click.option(
@@ -389,7 +495,11 @@ def report() -> None:
     type=click.Choice(["pdf", "html", "xlsx", "csv"]),
     help="Format(s) to render (default: the layout's).",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="File to write (a folder when several formats).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="File to write, named for its format (a folder for several files; default: the current folder).",
+)
 def report_render(
     template: str, day, venue: str | None, brand: str | None, formats: tuple[str, ...], out
 ) -> None:
@@ -403,8 +513,7 @@ def report_render(
     from backroom_reporting.rendering.layouts import LayoutError, load_layouts
     from backroom_reporting.rendering.periods import latest_completed, period_containing
     from backroom_reporting.subscriptions.service import SubscriptionError, venues
-    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
-    from backroom_reporting.warehouse.database import Database
+    from backroom_reporting.warehouse.source_contract import BRANDS
 
     now = dt.datetime.now(dt.UTC)
     try:
@@ -414,8 +523,11 @@ def report_render(
     if template not in layouts:
         raise click.BadParameter(f"unknown template {template!r}; known: {', '.join(sorted(layouts))}")
     layout = layouts[template]
-    period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
-    with Database(settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA) as db:
+    if brand is not None:
+        one_of("brand", brand, BRANDS, click.BadParameter)
+    wanted = formats or layout.formats
+    _check_out(out, wanted, layout)
+    with open_warehouse(None) as db:
         known = venues(db)
         if venue is None and len(known) != 1:
             raise click.BadParameter(
@@ -424,22 +536,18 @@ def report_render(
         venue = venue or next(iter(known))
         if venue not in known:
             raise click.BadParameter(f"unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+        if day is not None:
+            _check_night_held(db, day)
+        period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
         try:
             built = ReportBuilder(db, layout, period, Subject(venue, brand), now).build()
         except (ReportInputError, SubscriptionError) as exc:
             raise click.ClickException(str(exc)) from exc
-    wanted = formats or layout.formats
     with ChartRenderer() as charts:
         files, seconds = render(built, wanted, charts, Path(settings.LAYOUTS_DIR.get()))
-    target = out or Path(".")
-    if len(files) > 1 or target.is_dir() or out is None:
-        target.mkdir(parents=True, exist_ok=True)
-        written = [target / f.name for f in files]
-    else:
-        written = [target]
-    for file, path in zip(files, written, strict=True):
-        path.write_bytes(file.content)
-        click.echo(f"{path} ({len(file.content):,} bytes)")
+    for path, content in _outputs(files, out):
+        path.write_bytes(content)
+        click.echo(f"{path} ({len(content):,} bytes)")
     click.echo(
         f"{layout.title} for {built.period_label}, {built.venue_name}: "
         + ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items())

@@ -8,7 +8,7 @@ import dagster as dg
 
 from backroom_reporting import settings
 from backroom_reporting.assets import aggregations, customers, events, kpis, operations, reports, sources
-from backroom_reporting.assets.policies import SINGLE_RUN, with_automation
+from backroom_reporting.assets.policies import SINGLE_RUN, described, with_automation
 from backroom_reporting.checks.freshness import figures_ready_by_seven
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
@@ -17,6 +17,7 @@ from backroom_reporting.schedules.maintenance import MAINTENANCE_JOBS, MAINTENAN
 from backroom_reporting.schedules.nightly import NIGHTLY_JOBS, NIGHTLY_SCHEDULES
 from backroom_reporting.schedules.reports import report_schedules
 from backroom_reporting.sensors.automation import follow_inputs
+from backroom_reporting.sensors.dead_runs import dead_runs
 from backroom_reporting.sensors.reports import subscriptions_on_their_own_schedule
 from backroom_reporting.sensors.subscriptions import subscription_partitions
 
@@ -35,7 +36,7 @@ defs = with_automation(
             *MAINTENANCE_SCHEDULES,
             *report_schedules(load_layouts(settings.LAYOUTS_DIR.get())),
         ],
-        sensors=[follow_inputs, subscription_partitions, subscriptions_on_their_own_schedule],
+        sensors=[follow_inputs, dead_runs, subscription_partitions, subscriptions_on_their_own_schedule],
         resources={
             "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),
             "warehouse": WarehouseResource(url=settings.WAREHOUSE_URL.for_resource()),
@@ -46,4 +47,4 @@ defs = with_automation(
         },
         executor=dg.in_process_executor,
     )
-).map_resolved_asset_specs(func=lambda spec: spec.replace_attributes(owners=spec.owners or OWNERS))
+).map_resolved_asset_specs(func=lambda spec: described(spec).replace_attributes(owners=spec.owners or OWNERS))

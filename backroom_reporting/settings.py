@@ -24,10 +24,11 @@ class Setting:
     def get(self) -> str:
         return os.environ.get(self.env) or self.default
 
-    def for_resource(self) -> str | dg.EnvVar:
+    def for_resource(self) -> dg.EnvVar | None:
         """Resource config: the variable itself when it is set (resolved when a run starts, and
-        shown as such in the Dagster UI), else the default."""
-        return dg.EnvVar(self.env) if os.environ.get(self.env) else self.default
+        shown as such in the Dagster UI), else nothing, and the resource reads the setting when
+        a run starts; a default taken here would outlive a variable set after the code loads."""
+        return dg.EnvVar(self.env) if os.environ.get(self.env) else None
 
 
 SOURCE_URL = Setting(

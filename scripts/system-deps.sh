@@ -12,8 +12,9 @@ packages=()
 if ! python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   packages+=(python3 python3-venv python3-pip)
 fi
-# Reports: WeasyPrint needs Pango and fonts; kaleido draws charts in a headless Chromium.
-packages+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium)
+# Reports: WeasyPrint needs Pango and fonts (DejaVu for most scripts, Noto for emoji);
+# kaleido draws charts in a headless Chromium.
+packages+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji chromium)
 if [ "$profile" = test ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
   packages+=(postgresql)
 fi

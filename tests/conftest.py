@@ -10,10 +10,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from backroom_reporting.instance import EVENT_BATCH_SIZE, dagster_home, instance
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.migrate import upgrade
@@ -75,3 +78,19 @@ def databases(request, tmp_path) -> Databases:
         dbs = Databases("postgresql", url, url)
     upgrade(dbs.warehouse_url)
     return dbs
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """DAGSTER_HOME in a folder of the test's, with the embedded configuration the commands
+    write there (SQLite storage, schedule state, run retries and monitoring)."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
+    return dagster_home()
+
+
+@pytest.fixture
+def home_instance(home) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance in DAGSTER_HOME, as `backroom` and `dagster dev` open it."""
+    with instance() as dagster:
+        yield dagster

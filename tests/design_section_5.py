@@ -7,6 +7,7 @@ with plain SQLAlchemy and every figure is computed with loops and dictionaries.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from statistics import mean
 from zoneinfo import ZoneInfo
@@ -161,3 +162,13 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
             "avg_deposit_pence": rate(day["deposits_pence"], day["_deposit_payments"]),
         }
     return out
+
+
+def assert_same(expected: dict, actual: dict, where) -> None:
+    """Every figure of `expected` (daily_figures) is in `actual` (a warehouse row); floats to 1e-9."""
+    for column, value in expected.items():
+        got = actual[column]
+        if isinstance(value, float) or isinstance(got, float):
+            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (where, column)
+        else:
+            assert got == value, (where, column, value, got)

@@ -302,6 +302,7 @@ def _daily_problems(
     ).filter(pl.col("business_date") >= look_back.first_day)
     return {
         checks.MONEY_NON_NEGATIVE: checks.negative_money(daily),
+        checks.MONEY_IN_RANGE: checks.money_too_large(daily),
         checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(daily, capacities),
         checks.MATCHES_HOURLY: checks.hours_not_adding_up(daily, hourly),
         checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(daily, hourly, expected_hours, feeds),

@@ -40,7 +40,7 @@ def window_of(context: dg.AssetExecutionContext) -> BusinessWindow:
 def as_of(context: dg.AssetExecutionContext) -> dt.datetime:
     """The moment this run stands for: its schedule's tick, else now."""
     tag = context.run.tags.get(AS_OF_TAG)
-    return dt.datetime.fromisoformat(tag) if tag else dt.datetime.now(dt.UTC)
+    return dt.datetime.fromisoformat(tag).astimezone(dt.UTC) if tag else dt.datetime.now(dt.UTC)
 
 
 def snapshot_weeks(context: dg.AssetExecutionContext) -> dict[dt.date, dt.date]:

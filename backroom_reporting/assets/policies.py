@@ -66,7 +66,7 @@ def follows_inputs(
     month are refreshed as to-date rows on TO_DATE_REFRESH.
 
     context_deps: unpartitioned inputs read as context (the venues, the KPI catalogue); a
-        change to them does not recompute every night of history.
+        change to them does not recompute every night of history, but they must exist.
     optional_deps: inputs that need not exist yet (look-back windows, the period a night
         belongs to), so a gap or the history start does not hold the asset back.
     """
@@ -74,8 +74,8 @@ def follows_inputs(
     if context_deps:
         updated = updated.ignore(dg.AssetSelection.assets(*context_deps))
     missing = AC.any_deps_missing()
-    if optional_deps or context_deps:
-        missing = missing.ignore(dg.AssetSelection.assets(*optional_deps, *context_deps))
+    if optional_deps:
+        missing = missing.ignore(dg.AssetSelection.assets(*optional_deps))
     if time_partitioned:
         trigger = (~AC.in_latest_time_window() & updated).with_label("an input of a closed period updated")
         if to_date_refresh:
@@ -91,8 +91,12 @@ def follows_inputs(
 
 def on_change_of_definition() -> dg.AutomationCondition:
     """Assets built from the code location's own files (the KPI catalogue, the layouts):
-    materialised when first seen and whenever their code version changes."""
-    return (AC.on_missing() | AC.code_version_changed()).with_label("when first seen or its file changes")
+    materialised while missing (a fresh deployment; `on_missing` would only catch assets that
+    go missing later) unless that failed, and whenever their code version changes."""
+    missing = AC.missing() & ~AC.execution_failed()
+    return ((missing | AC.code_version_changed()) & ~AC.in_progress()).with_label(
+        "while missing, or when its file changes"
+    )
 
 
 def every_hour_at(minute: int) -> dg.AutomationCondition:
@@ -152,3 +156,31 @@ def with_automation(defs: dg.Definitions) -> dg.Definitions:
 
 # Asset metadata marking summaries whose open period is a to-date row refreshed on TO_DATE_REFRESH.
 TO_DATE_METADATA = "backroom/to_date_row"
+
+
+def described(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """An asset stored in a warehouse table, with that table's name and columns as metadata
+    (the UI's column view, lineage by column), straight from warehouse/tables/."""
+    from backroom_reporting.warehouse.tables import WAREHOUSE
+    from backroom_reporting.warehouse.types import polars_dtype
+
+    table = WAREHOUSE.tables.get(spec.key.to_user_string())
+    if table is None:
+        return spec
+    columns = [
+        dg.TableColumn(
+            column.name,
+            str(polars_dtype(column.type)),
+            constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=False),
+        )
+        for column in table.columns
+    ]
+    schema = dg.TableSchema(
+        columns=columns,
+        constraints=dg.TableConstraints(
+            other=[f"primary key: {', '.join(table.primary_key.columns.keys())}"]
+        ),
+    )
+    return spec.merge_attributes(
+        metadata={"dagster/column_schema": schema, "dagster/table_name": f"reporting.{table.name}"}
+    )

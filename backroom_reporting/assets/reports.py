@@ -12,6 +12,7 @@ import hashlib
 import dagster as dg
 
 from backroom_reporting import settings
+from backroom_reporting.assets.nights import as_of
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, on_change_of_definition
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.partitions import subscriptions
@@ -72,11 +73,13 @@ def report_templates(warehouse: WarehouseResource, reports: ReportRenderingResou
     )
 
 
-def _period(layout, tags: dict[str, str]):
-    day = tags.get(REPORT_DAY_TAG)
+def _period(layout, context: dg.AssetExecutionContext):
+    """The day named by the run's tag, else the latest period complete at the schedule's tick
+    (so a report run late still reports the period its schedule checked was ready)."""
+    day = context.run.tags.get(REPORT_DAY_TAG)
     if day:
         return period_containing(layout.period, dt.date.fromisoformat(day))
-    return latest_completed(layout.period, dt.datetime.now(dt.UTC))
+    return latest_completed(layout.period, as_of(context))
 
 
 @dg.multi_asset(
@@ -120,7 +123,7 @@ def subscription_reports(
     layout = layouts[subscription.template_key]
     recipient = get_recipient(db, subscription.recipient_id)
     formats = subscription.formats or recipient.preferred_formats or layout.formats
-    period = _period(layout, context.run.tags)
+    period = _period(layout, context)
     now = dt.datetime.now(dt.UTC)
     record_template_versions(db, {layout.key: layout}, now)
     request = Request(subscription.subscription_id, layout, period, subscription.filters, tuple(formats))

@@ -20,11 +20,13 @@ import dagster as dg
 from backroom_reporting.assets.nights import as_of, check_evaluations, describe_nights, window_of
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, SAME_NIGHTS
 from backroom_reporting.assets.step_metrics import measured
+from backroom_reporting.checks.load_guards import guard_result, load_guard_spec
 from backroom_reporting.checks.quarantine import (
     nightly_quarantine_results,
     quarantine_check_result,
     quarantine_check_spec,
 )
+from backroom_reporting.ingest.guards import accepted
 from backroom_reporting.ingest.load import LoadResult, load_snapshot, load_window
 from backroom_reporting.partitions import business_days
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
@@ -98,7 +100,7 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
             **common,
             partitions_def=business_days,
             deps=[dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS), *snapshot_deps],
-            check_specs=[quarantine_check_spec(key, business_days)],
+            check_specs=[quarantine_check_spec(key, business_days), load_guard_spec(key, business_days)],
         )
         @measured
         def raw_fact(
@@ -108,12 +110,22 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         ):
             window = window_of(context)
             result = load_window(
-                booking_system.database(), warehouse.database(), rules, window, as_of(context)
+                booking_system.database(),
+                warehouse.database(),
+                rules,
+                window,
+                as_of(context),
+                accept_changes=accepted(context.run.tags, rules.name),
             )
             context.log.info(
                 f"{rules.name} {window}: {result.loaded} loaded, {result.quarantined} quarantined"
             )
-            results = {day: [r] for day, r in nightly_quarantine_results(result).items()}
+            for trip in result.trips.values():
+                context.log.error(trip.sentence)
+            results = {
+                day: [quarantine, guard_result(result, day)]
+                for day, quarantine in nightly_quarantine_results(result).items()
+            }
             describe_nights(context, _night_metadata(result), results)
             yield dg.MaterializeResult(metadata={"unattributable_quarantined": result.unattributable})
             yield from check_evaluations(context, key, results)
@@ -121,13 +133,22 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         return raw_fact
 
     @dg.asset(
-        **common, deps=[source_key(rules.name), *snapshot_deps], check_specs=[quarantine_check_spec(key)]
+        **common,
+        deps=[source_key(rules.name), *snapshot_deps],
+        check_specs=[quarantine_check_spec(key), load_guard_spec(key)],
     )
     @measured
     def raw_snapshot(
         context: dg.AssetExecutionContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        result = load_snapshot(booking_system.database(), warehouse.database(), rules)
+        result = load_snapshot(
+            booking_system.database(),
+            warehouse.database(),
+            rules,
+            accept_changes=accepted(context.run.tags, rules.name),
+        )
+        for trip in result.trips.values():
+            context.log.error(trip.sentence)
         unchanged = " (source unchanged: nothing written)" if result.unchanged else ""
         context.log.info(f"{rules.name}: {result.loaded} loaded, {result.quarantined} quarantined{unchanged}")
         return dg.MaterializeResult(
@@ -136,8 +157,9 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
                 "quarantined": result.quarantined,
                 "quarantine_reasons": dg.MetadataValue.json(result.reasons),
                 "source_unchanged": result.unchanged,
+                "kept_previous_rows": bool(result.trips),
             },
-            check_results=[quarantine_check_result(result)],
+            check_results=[quarantine_check_result(result), guard_result(result, None)],
         )
 
     return raw_snapshot

@@ -1,9 +1,12 @@
-"""What a step cost: wall time, CPU seconds and peak memory, on every materialisation.
+"""What a step cost: wall time, CPU seconds and peak memory, on every materialisation; and
+a database fault it met, told in one sentence.
 
 `measured` wraps an asset's function; the figures land in the materialisation's metadata
 (the UI plots them over runs) and from there in job_execution_history. Peak memory is the
 process's high-water mark during the step: Linux lets a process reset it
 (/proc/self/clear_refs), so each step's peak is its own even when steps share a process.
+A `Fault` (warehouse/faults.py) becomes the step's failure description, retried only when
+trying again may help (a restarting server), never when it cannot (a missing table).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+
+from backroom_reporting.warehouse.faults import Fault
 
 WALL_SECONDS = "step_wall_seconds"
 CPU_SECONDS = "step_cpu_seconds"
@@ -68,6 +73,10 @@ def _with_figures(result, meter: _Meter):
     return result
 
 
+def _failure(fault: Fault) -> dg.Failure:
+    return dg.Failure(description=fault.sentence, allow_retries=fault.transient)
+
+
 def measured(fn: Callable) -> Callable:
     """Record the step's cost on each MaterializeResult the function returns or yields."""
     if inspect.isgeneratorfunction(fn):
@@ -75,14 +84,20 @@ def measured(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def generator(*args, **kwargs):
             meter = _Meter()
-            for item in fn(*args, **kwargs):
-                yield _with_figures(item, meter)
+            try:
+                for item in fn(*args, **kwargs):
+                    yield _with_figures(item, meter)
+            except Fault as fault:
+                raise _failure(fault) from fault
 
         return generator
 
     @functools.wraps(fn)
     def function(*args, **kwargs):
         meter = _Meter()
-        return _with_figures(fn(*args, **kwargs), meter)
+        try:
+            return _with_figures(fn(*args, **kwargs), meter)
+        except Fault as fault:
+            raise _failure(fault) from fault
 
     return function

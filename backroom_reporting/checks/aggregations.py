@@ -18,9 +18,11 @@ from backroom_reporting.assets.nights import night_results
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.daily import DAY, trading
 from backroom_reporting.metrics.hourly import ADDITIVE
+from backroom_reporting.metrics.money import out_of_range
 from backroom_reporting.warehouse.tables.aggregations import DAILY_MONEY
 
 MONEY_NON_NEGATIVE = "money_non_negative"
+MONEY_IN_RANGE = "money_in_range"
 OCCUPANCY_WITHIN_CAPACITY = "occupancy_within_capacity"
 MATCHES_HOURLY = "matches_hourly"
 OPEN_NIGHTS_COMPLETE = "open_nights_complete"
@@ -111,6 +113,10 @@ def negative_money(daily: pl.DataFrame) -> pl.DataFrame:
     return daily.filter(pl.any_horizontal(pl.col(c) < 0 for c in NON_NEGATIVE_MONEY)).select(
         *DAY, *NON_NEGATIVE_MONEY
     )
+
+
+def money_too_large(daily: pl.DataFrame) -> pl.DataFrame:
+    return out_of_range(daily, list(DAILY_MONEY), DAY)
 
 
 def over_capacity(daily: pl.DataFrame, capacities: pl.DataFrame) -> pl.DataFrame:

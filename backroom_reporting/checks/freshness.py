@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from backroom_reporting.assets.nights import AS_OF_TAG
+from backroom_reporting.assets.nights import as_of
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.metrics.nights import night_statuses, readiness
 from backroom_reporting.resources.databases import WarehouseResource
@@ -38,9 +38,7 @@ def night_due(moment: dt.datetime) -> tuple[dt.date, dt.datetime]:
 def figures_ready_by_seven(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    tag = context.run.tags.get(AS_OF_TAG)
-    now = dt.datetime.fromisoformat(tag) if tag else dt.datetime.now(dt.UTC)
-    night, deadline = night_due(now)
+    night, deadline = night_due(as_of(context))
     rows = warehouse.database().read_table(night_status, night_status.c.business_date == night)
     status = night_statuses(rows).get(night)
     problem = readiness(status, night)

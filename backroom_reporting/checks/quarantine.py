@@ -6,11 +6,11 @@ import datetime as dt
 
 import dagster as dg
 
+from backroom_reporting.ingest.guards import QUARANTINE_NOISE, too_many_quarantined
 from backroom_reporting.ingest.load import LoadResult
+from backroom_reporting.warehouse.source_contract import CONTRACT
 
 QUARANTINE_RATE = "quarantine_rate"
-# Above this share of a load quarantined, the source is broken, not merely noisy.
-FAIL_ABOVE = 0.01
 
 
 def quarantine_check_spec(asset_key: dg.AssetKey, partitions_def=None) -> dg.AssetCheckSpec:
@@ -19,8 +19,9 @@ def quarantine_check_spec(asset_key: dg.AssetKey, partitions_def=None) -> dg.Ass
         asset=asset_key,
         partitions_def=partitions_def,
         description=(
-            "Warns when any source row was quarantined; fails when more than "
-            f"{FAIL_ABOVE:.0%} of the rows read were. See table raw_quarantine for reasons and raw values."
+            "Warns when any source row was quarantined; fails when more than the table's limit "
+            f"of the rows read were (and more than {QUARANTINE_NOISE}), as the load guard stopped the load. "
+            "See table raw_quarantine for reasons and raw values."
         ),
     )
 
@@ -42,7 +43,9 @@ def quarantine_result(
     return dg.AssetCheckResult(
         check_name=QUARANTINE_RATE,
         passed=False,
-        severity=dg.AssetCheckSeverity.ERROR if rate > FAIL_ABOVE else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR
+        if too_many_quarantined(quarantined, read, CONTRACT[table].quarantine_limit)
+        else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
         description=f"{where}: {quarantined} of {read} rows quarantined ({rate:.2%})",
     )

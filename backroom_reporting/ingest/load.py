@@ -24,6 +24,7 @@ from backroom_reporting.ingest.fingerprints import (
     snapshot_fingerprint,
     with_nights,
 )
+from backroom_reporting.ingest.guards import COLLAPSE_WEEKS, Trip, night_trip, snapshot_trip, usual_counts
 from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
 from backroom_reporting.warehouse.database import Database
@@ -48,6 +49,10 @@ class LoadResult:
     reasons_by_night: dict[dt.date, dict[str, int]] = field(default_factory=dict)
     # Snapshot tables: the source was as the last load found it, so nothing was written.
     unchanged: bool = False
+    # Guards that stopped the load (by night; None for a snapshot): what they kept, and why.
+    trips: dict[dt.date | None, Trip] = field(default_factory=dict)
+    # Guards that tripped but whose change the run accepted.
+    accepted: dict[dt.date | None, Trip] = field(default_factory=dict)
 
     @property
     def read(self) -> int:
@@ -258,30 +263,38 @@ def load_window(
     rules: Rules,
     window: BusinessWindow,
     as_of: dt.datetime | None = None,
+    accept_changes: bool = False,
 ) -> LoadResult:
     """Replace a fact table's window in the raw layer (and the table's unattributable rows).
 
     `as_of` is the moment the load stands for (default now): nights that closed by then are
     recorded as final, the open night as provisional. A range is loaded a chunk of nights
     at a time, each in a transaction of its own, so a year's backfill holds a few weeks of
-    rows at once; like separate nightly loads, a chunk sees the ids earlier chunks loaded."""
+    rows at once; like separate nightly loads, a chunk sees the ids earlier chunks loaded.
+
+    A night that trips a load guard (ingest/guards.py) keeps what the warehouse held for it,
+    unless `accept_changes`."""
     began = time.perf_counter()
     loaded_at = dt.datetime.now(dt.UTC)
-    as_of = as_of or loaded_at
+    as_of = (as_of or loaded_at).astimezone(dt.UTC)
     loose = read_source_unattributable(source, rules)
     unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose))
     if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     lost = _quarantine_rows(rules, unattributable, None)
     warehouse.replace(raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None)))
-    ledgers, reasons, by_night = [], Counter(), {}
-    venues = venue_settings(warehouse)
+    ledgers, reasons, by_night, venues = [], Counter(), {}, venue_settings(warehouse)
+    trips: dict[dt.date, Trip] = {}
+    source_empty = source.scalar(sa.select(sa.literal(1)).select_from(rules.table).limit(1)) is None
     for chunk in window.chunks(venues.height):
-        ledger, found = _load_chunk(source, warehouse, rules, chunk, venues, as_of, loaded_at)
+        ledger, found, tripped = _load_chunk(
+            source, warehouse, rules, chunk, venues, as_of, loaded_at, source_empty, accept_changes
+        )
         ledgers.append(ledger)
         # Counted, not kept: a frame of the chunk's rows would hold all their memory.
         reasons.update(found["reason"].to_list())
         by_night |= _reasons_by_night(found)
+        trips |= tripped
     reasons.update(lost["reason"].to_list())
     nights = pl.concat(ledgers, how="vertical_relaxed")
     return LoadResult(
@@ -294,7 +307,31 @@ def load_window(
         seconds=time.perf_counter() - began,
         nights=nights,
         reasons_by_night=by_night,
+        # Tripped nights kept their rows, unless the run accepted the changes.
+        trips={} if accept_changes else trips,
+        accepted=trips if accept_changes else {},
     )
+
+
+def _held_and_usual(
+    warehouse: Database, rules: Rules, window: BusinessWindow
+) -> tuple[dict[dt.date, int], dict[dt.date, float]]:
+    """Rows the warehouse holds for each night of `window`, and each night's usual count."""
+    raw_table = RAW[rules.name]
+    held = warehouse.read(
+        sa.select(raw_table.c.business_date, sa.func.count().label("rows"))
+        .where(raw_table.c.business_date.between(window.first_day, window.last_day))
+        .group_by(raw_table.c.business_date),
+        {"business_date": pl.Date(), "rows": pl.Int64()},
+    )
+    since = window.first_day - dt.timedelta(weeks=COLLAPSE_WEEKS)
+    history = warehouse.read_columns(
+        raw_loads.c.business_date,
+        raw_loads.c.rows_loaded,
+        where=(raw_loads.c.source_table == rules.name)
+        & raw_loads.c.business_date.between(since, window.last_day),
+    )
+    return dict(held.iter_rows()), usual_counts(history, window.days)
 
 
 def _load_chunk(
@@ -305,8 +342,11 @@ def _load_chunk(
     venues: pl.DataFrame,
     as_of: dt.datetime,
     loaded_at: dt.datetime,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Load the nights of `window` in one transaction: their raw_loads rows and quarantined rows."""
+    source_empty: bool,
+    accept_changes: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[dt.date, Trip]]:
+    """Load the nights of `window` in one transaction: their raw_loads rows, quarantined rows,
+    and the guards that stopped some nights (those keep what the warehouse held)."""
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
     rows = with_nights(read_source_window(source, rules, window), rules)
@@ -322,20 +362,49 @@ def _load_chunk(
     good = with_business_date(checked.good, rules.business_time, venues)
     quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
     ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
+    held, usual = _held_and_usual(warehouse, rules, window)
+    trips = {
+        night["business_date"]: trip
+        for night in ledger.iter_rows(named=True)
+        if (
+            trip := night_trip(
+                rules.name,
+                night["business_date"],
+                held.get(night["business_date"], 0),
+                night["rows_loaded"],
+                night["rows_quarantined"],
+                usual.get(night["business_date"]),
+                source_empty,
+                rules.quarantine_limit,
+            )
+        )
+    }
+    kept = [] if accept_changes else sorted(trips)
+    # Each tripped night keeps its rows: its own time span is left out of every replacement.
+    spans = [BusinessWindow(day, day) for day in kept]
+    replaced = sa.and_(in_window, *(sa.not_((column >= n.start) & (column < n.end)) for n in spans))
+    loads = sa.and_(
+        raw_loads.c.source_table == rules.name,
+        raw_loads.c.business_date.between(window.first_day, window.last_day),
+        raw_loads.c.business_date.not_in(kept),
+    )
     nights = raw_quarantine.c.business_date.between(window.first_day, window.last_day)
     warehouse.replace_many(
         [
-            (raw_table, good, in_window),
+            (raw_table, good.filter(~business_date(pl.col(rules.business_time)).is_in(kept)), replaced),
             (
                 raw_loads,
-                ledger,
-                (raw_loads.c.source_table == rules.name)
-                & raw_loads.c.business_date.between(window.first_day, window.last_day),
+                ledger.filter(~pl.col("business_date").is_in(kept)),
+                loads,
             ),
-            (raw_quarantine, quarantined, _quarantine_of(rules, nights)),
+            (
+                raw_quarantine,
+                quarantined.filter(~pl.col("business_date").is_in(kept)),
+                _quarantine_of(rules, nights & raw_quarantine.c.business_date.not_in(kept)),
+            ),
         ]
     )
-    return ledger, quarantined
+    return ledger, quarantined, trips
 
 
 def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]]:
@@ -345,10 +414,14 @@ def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]
     return found
 
 
-def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadResult:
+def load_snapshot(
+    source: Database, warehouse: Database, rules: Rules, accept_changes: bool = False
+) -> LoadResult:
     """Replace a snapshot table (venues, customers, events, tables, staff) whole, unless its
     source rows and the snapshots they refer to are as its last load found them: the
-    open night's hourly refresh reloads every snapshot, and most hours nothing changed."""
+    open night's hourly refresh reloads every snapshot, and most hours nothing changed.
+    A load that trips a guard (emptied, shrunk, mostly bad) replaces nothing, unless
+    `accept_changes`."""
     began = time.perf_counter()
     rows = source.read(_source_select(source, rules))
     recorded = warehouse.read_table(raw_snapshot_loads)  # in source_table order
@@ -368,6 +441,20 @@ def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadRe
         )
     checked = validate(rows, rules, known_references(source, warehouse, rules, rows))
     quarantined = _quarantine_rows(rules, checked, None)
+    held = warehouse.scalar(sa.select(sa.func.count()).select_from(RAW[rules.name]))
+    trip = snapshot_trip(rules.name, held, checked.good.height, quarantined.height, rules.quarantine_limit)
+    result = LoadResult(
+        table=rules.name,
+        window="snapshot",
+        loaded=checked.good.height,
+        quarantined=quarantined.height,
+        reasons=dict(Counter(quarantined["reason"].to_list())),
+        trips={None: trip} if trip and not accept_changes else {},
+        accepted={None: trip} if trip and accept_changes else {},
+    )
+    if result.trips:
+        result.seconds = time.perf_counter() - began
+        return result
     ledger = pl.DataFrame(
         [
             {
@@ -388,14 +475,8 @@ def load_snapshot(source: Database, warehouse: Database, rules: Rules) -> LoadRe
             (raw_snapshot_loads, ledger, raw_snapshot_loads.c.source_table == rules.name),
         ]
     )
-    return LoadResult(
-        table=rules.name,
-        window="snapshot",
-        loaded=checked.good.height,
-        quarantined=quarantined.height,
-        reasons=dict(Counter(quarantined["reason"].to_list())),
-        seconds=time.perf_counter() - began,
-    )
+    result.seconds = time.perf_counter() - began
+    return result
 
 
 def _still_holds(warehouse: Database, rules: Rules, last: pl.DataFrame) -> bool:

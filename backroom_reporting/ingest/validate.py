@@ -17,7 +17,6 @@ from backroom_reporting.warehouse.source_contract import Rules
 from backroom_reporting.warehouse.types import table_schema
 
 SOURCE_ORDER = "_source_order"
-QUARANTINE_COLUMNS = ("record_id", "reason", "detail", "raw_values")
 _LONG_ENUM = 8
 _TYPE_WORDS = {
     pl.Int64: "a whole number",
@@ -37,7 +36,8 @@ def _type_words(dtype: pl.DataType) -> str:
 @dataclass(frozen=True)
 class Checked:
     good: pl.DataFrame  # contract columns, contract types
-    quarantined: pl.DataFrame  # QUARANTINE_COLUMNS plus the parsed business time, when the table has one
+    # record_id, reason, detail, raw_values, and the parsed business time when the table has one
+    quarantined: pl.DataFrame
 
     @property
     def total(self) -> int:
@@ -51,6 +51,11 @@ def _quote(expr: pl.Expr) -> pl.Expr:
 def _problem(condition: pl.Expr, code: str, message: pl.Expr | str) -> pl.Expr:
     text = pl.lit(f"{code}: ") + (pl.lit(message) if isinstance(message, str) else message)
     return pl.when(condition).then(text).otherwise(None)
+
+
+def _amount(column: str, value: int) -> str:
+    """A bound as a person reads it: pounds for money columns."""
+    return f"£{value / 100:,.2f}" if column.endswith("_pence") else f"{value:,}"
 
 
 def _describe_enum(allowed: tuple[str, ...]) -> str:
@@ -117,6 +122,16 @@ def problems(rules: Rules, known: dict[str, pl.Series]) -> list[pl.Expr]:
                 pl.col(name).is_not_null() & ~pl.col(name).str.contains(pattern),
                 "invalid_value",
                 pl.lit(f"{name}=") + _quote(pl.col(name)) + pl.lit(f" is not {meaning}"),
+            )
+        )
+    for name, most in rules.plausible.items():
+        found.append(
+            _problem(
+                pl.col(name) > most,
+                "implausible_value",
+                pl.lit(f"{name}=")
+                + pl.col(name).cast(pl.String)
+                + pl.lit(f" is above the plausible {_amount(name, most)}"),
             )
         )
     for earlier, later in rules.ordered:

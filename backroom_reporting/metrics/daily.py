@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from backroom_reporting.metrics.money import WIDE, money_sum
 from backroom_reporting.metrics.occupancy import daily_peaks, running_occupancy
 from backroom_reporting.metrics.ratios import ratio
 from backroom_reporting.warehouse.tables import aggregations as tables
@@ -60,21 +61,25 @@ def _revenue(facts: DayFacts) -> list[pl.DataFrame]:
     deposit = succeeded & (pl.col("kind") == "deposit")
     return [
         _per_day(
-            bar, pl.col("booking_id").is_null(), pl.col("amount_pence").sum().alias("bar_revenue_pence")
+            bar, pl.col("booking_id").is_null(), money_sum(pl.col("amount_pence")).alias("bar_revenue_pence")
         ),
         _per_day(
-            bar, pl.col("booking_id").is_not_null(), pl.col("amount_pence").sum().alias("table_revenue_pence")
+            bar,
+            pl.col("booking_id").is_not_null(),
+            money_sum(pl.col("amount_pence")).alias("table_revenue_pence"),
         ),
         _per_day(
-            tickets, paid, (pl.col("gross_pence") - pl.col("fee_pence")).sum().alias("ticket_revenue_pence")
+            tickets,
+            paid,
+            money_sum(pl.col("gross_pence").cast(WIDE) - pl.col("fee_pence")).alias("ticket_revenue_pence"),
         ),
         _per_day(tickets, paid, pl.col("quantity").sum().alias("tickets_sold")),
-        _per_day(payments, deposit, pl.col("amount_pence").sum().alias("deposits_pence")),
+        _per_day(payments, deposit, money_sum(pl.col("amount_pence")).alias("deposits_pence")),
         _per_day(payments, deposit, pl.len().alias("deposit_payments")),
         _per_day(
             payments,
             succeeded & (pl.col("kind") == "refund"),
-            pl.col("amount_pence").sum().alias("refunds_pence"),
+            money_sum(pl.col("amount_pence")).alias("refunds_pence"),
         ),
     ]
 
@@ -125,17 +130,20 @@ def _feedback(feedback: pl.DataFrame) -> pl.DataFrame:
 
 
 # Counts and sums of facts are 0 on a day with none of them; peak_hour stays null, and gross
-# and net revenue are computed from the sums.
+# and net revenue are computed from the sums. Money stays 128-bit until it is checked.
 NOT_COUNTED = {"peak_hour", "gross_revenue_pence", "net_revenue_pence"}
 COUNTED = [
-    c for c, t in table_schema(tables.daily_aggregations).items() if t == pl.Int64 and c not in NOT_COUNTED
+    c
+    for c, t in table_schema(tables.daily_aggregations).items()
+    if t == pl.Int64 and c not in NOT_COUNTED and c not in tables.DAILY_MONEY
 ]
+SUMMED_MONEY = [c for c in tables.DAILY_MONEY if c not in NOT_COUNTED]
 
 
 def daily_aggregations(
     facts: DayFacts, visits: pl.DataFrame, new_and_returning: pl.DataFrame, capacities: pl.DataFrame
 ) -> pl.DataFrame:
-    """The daily_aggregations rows of a window.
+    """The daily_aggregations rows of a window, money in 128-bit integers (see metrics/money.py).
 
     visits: customer_visits rows of the window; new_and_returning: from
     visits.first_and_returning; capacities: venue_id, capacity.
@@ -153,6 +161,7 @@ def daily_aggregations(
     gross = pl.col("bar_revenue_pence") + pl.col("table_revenue_pence") + pl.col("ticket_revenue_pence")
     return (
         rows.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in [*COUNTED, "deposit_payments"])
+        .with_columns(pl.col(c).fill_null(0).cast(WIDE) for c in SUMMED_MONEY)
         .join(capacities.select("venue_id", "capacity"), on="venue_id", how="left")
         .with_columns(gross.alias("gross_revenue_pence"))
         .with_columns(

@@ -1,8 +1,9 @@
 """The report metrics cache: key-based, period-specific snapshots of expensive figures.
 
-Reports and the API ask for an entry by key with `live_entry`; an entry past its
-expires_at counts as missing. The kpi_scorecard entries are built here from
-kpi_calculations; `drop_expired` clears what no reader may use any more.
+Reports (and later the API) read a period's KPIs through `period_kpis`: the cached KPIs
+come from that period's kpi_scorecard entry while it lives, and when it has expired the
+entry is made again from kpi_calculations and put back; real-time KPIs always come
+straight from kpi_calculations. `drop_expired` clears what no reader may use any more.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.tables.kpis import report_metrics_cache
+from backroom_reporting.warehouse.tables.kpis import kpi_calculations, report_metrics_cache
 from backroom_reporting.warehouse.types import table_schema
 
 KPI_SCORECARD = "kpi_scorecard"
@@ -103,3 +104,40 @@ def drop_expired(database: Database, now: dt.datetime) -> int:
     count = database.scalar(sa.select(sa.func.count()).select_from(table).where(expired))
     database.replace(table, pl.DataFrame(schema=table_schema(table)), where=expired)
     return count
+
+
+def period_kpis(
+    database: Database,
+    venue_id: str,
+    period_type: str,
+    period_start: dt.date,
+    definitions: pl.DataFrame,
+    now: dt.datetime,
+) -> dict[str, dict]:
+    """The figures of one venue's period by kpi_key (the kpi_calculations fields a report shows)."""
+    key = cache_key(KPI_SCORECARD, venue_id, period_type, period_start)
+    enabled = definitions.filter(pl.col("enabled"))
+    cached = enabled.filter(pl.col("calculation") == "cached")["kpi_key"].to_list()
+    scorecard = live_entry(database, key, now) if cached else None
+    wanted = (
+        enabled["kpi_key"].to_list()
+        if scorecard is None
+        else [k for k in enabled["kpi_key"] if k not in cached]
+    )
+    calculations = kpi_calculations.c
+    rows = database.read_table(
+        kpi_calculations,
+        calculations.venue_id == venue_id,
+        calculations.period_type == period_type,
+        calculations.period_start == period_start,
+        calculations.kpi_key.in_(wanted),
+    )
+    if scorecard is None and cached:
+        entries = scorecard_entries(rows, definitions, now)
+        if entries.height:
+            database.replace(report_metrics_cache, entries, report_metrics_cache.c.cache_key == key)
+            scorecard = json.loads(entries["value_json"][0])
+    figures = {row["kpi_key"]: row for row in rows.iter_rows(named=True)}
+    for kpi_key, fields in (scorecard or {}).get("kpis", {}).items():
+        figures[kpi_key] = {"kpi_key": kpi_key, **fields}
+    return figures

@@ -40,8 +40,9 @@ def _stored_statuses(instance: dg.DagsterInstance) -> dict[str, str]:
     found: dict[str, str] = {}
     if instance.schedule_storage is None:  # an ephemeral instance keeps no schedule state
         return found
+    # DECLARED_IN_CODE (after a reset) means the default status holds: not an override.
     for state in instance.all_instigator_state():
-        if state.status in (InstigatorStatus.RUNNING, InstigatorStatus.DECLARED_IN_CODE):
+        if state.status == InstigatorStatus.RUNNING:
             found[state.instigator_name] = "running"
         elif state.status == InstigatorStatus.STOPPED:
             found[state.instigator_name] = "stopped"
@@ -53,13 +54,18 @@ def _policy(job: dg.JobDefinition | None) -> tuple[str | None, int | None, str]:
     if job is None:
         return None, None, "0"
     tags = job.tags or {}
-    retry = job.op_retry_policy
-    retries = (
-        f"{retry.max_retries} retries, {retry.backoff.value.lower() if retry.backoff else 'fixed'} backoff "
-        f"from {retry.delay}s"
-        if retry
-        else tags.get("dagster/max_retries") and f"{tags['dagster/max_retries']} run retries"
+    # Each step's own policy as Dagster resolves it (the op's or asset's, else the job's).
+    policies = {job.get_retry_policy_for_handle(handle) for handle in job.graph.iterate_node_handles()}
+    steps = "; ".join(
+        sorted(
+            f"{retry.max_retries} retries, {retry.backoff.value.lower() if retry.backoff else 'fixed'} "
+            f"backoff from {retry.delay}s"
+            for retry in policies
+            if retry
+        )
     )
+    runs = tags.get("dagster/max_retries") and f"{tags['dagster/max_retries']} run retries"
+    retries = "; ".join(part for part in (steps, runs) if part)
     runtime = tags.get("dagster/max_runtime")
     return retries or None, int(runtime) if runtime else None, str(tags.get("dagster/priority", "0"))
 
@@ -102,7 +108,8 @@ def scheduled_jobs_frame(
                 "kind": "automation" if automation else "sensor",
                 "cron": None,
                 "timezone": None,
-                "target": ", ".join(n for n in job_names if n) or "assets with an automation condition",
+                "target": ", ".join(n for n in job_names if n)
+                or ("assets with an automation condition" if automation else "no job"),
                 "priority": priority,
                 "retry_policy": retries,
                 "max_runtime_seconds": runtime,
@@ -154,14 +161,15 @@ def job_dependencies_frame(defs: dg.Definitions, runners: dict[str, str], now: d
         )
         for parent_key in sorted(child.parent_keys, key=lambda k: k.to_user_string()):
             parent = graph.get(parent_key)
-            mapping = graph.get_partition_mapping(child_key, parent_key) if child.partitions_def else None
+            # A partitioned parent always maps to its child (an unpartitioned child reads all of it).
+            mapping = graph.get_partition_mapping(child_key, parent_key) if parent.partitions_def else None
             rows.append(
                 {
                     "parent": parent_key.to_user_string(),
                     "child": child_key.to_user_string(),
                     "parent_partitions": _partitions(parent.partitions_def),
                     "child_partitions": _partitions(child.partitions_def),
-                    "partition_mapping": _mapping(mapping) if parent.partitions_def else None,
+                    "partition_mapping": _mapping(mapping),
                     "condition": when,
                     "recorded_at": now,
                 }

@@ -20,6 +20,7 @@ from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow
 from backroom_reporting.metrics.daily import trading
 from backroom_reporting.metrics.hourly import hours_between
+from backroom_reporting.metrics.metrics_cache import period_kpis
 from backroom_reporting.rendering import content
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
 from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section
@@ -109,10 +110,9 @@ def shape(rows: pl.DataFrame, query: Query, keep: tuple[str, ...] = ()) -> pl.Da
     return frame.head(query.limit) if query.limit else frame
 
 
-def kpi_cards(calculations: pl.DataFrame, definitions: pl.DataFrame, period_type: str) -> list[KpiCard]:
-    """One card per enabled KPI, in catalogue order, from kpi_calculations rows of one period."""
+def kpi_cards(by_key: dict[str, dict], definitions: pl.DataFrame, period_type: str) -> list[KpiCard]:
+    """One card per enabled KPI, in catalogue order, from one period's figures by kpi_key."""
     labels = COMPARISON_LABELS[period_type]
-    by_key = {row["kpi_key"]: row for row in calculations.iter_rows(named=True)}
     cards = []
     for kpi in definitions.filter(pl.col("enabled")).sort("position").iter_rows(named=True):
         row = by_key.get(kpi["kpi_key"], {})
@@ -161,17 +161,9 @@ class ReportBuilder:
         self.daily = self.history.filter(
             pl.col("business_date").is_between(period.first_day, period.last_day)
         )
-        calculations = kpis.kpi_calculations
-        self.cards = kpi_cards(
-            db.read_table(
-                calculations,
-                calculations.c.venue_id == subject.venue_id,
-                calculations.c.period_type == self.period_type,
-                calculations.c.period_start == period.first_day,
-            ),
-            db.read_table(kpis.kpi_definitions),
-            self.period_type,
-        )
+        definitions = db.read_table(kpis.kpi_definitions)
+        figures = period_kpis(db, subject.venue_id, self.period_type, period.first_day, definitions, now)
+        self.cards = kpi_cards(figures, definitions, self.period_type)
 
     @property
     def trading(self) -> bool:
@@ -195,6 +187,7 @@ class ReportBuilder:
         expected = hours_between(days.start, days.end).group_by("business_date").agg(pl.len().alias("hours"))
         failed = {
             checks.MONEY_NON_NEGATIVE: checks.negative_money(self.daily),
+            checks.MONEY_IN_RANGE: checks.money_too_large(self.daily),
             checks.OCCUPANCY_WITHIN_CAPACITY: checks.over_capacity(self.daily, capacities),
             checks.MATCHES_HOURLY: checks.hours_not_adding_up(self.daily, hourly),
             checks.OPEN_NIGHTS_COMPLETE: checks.incomplete_nights(

@@ -46,7 +46,7 @@ WHOLE_NUMBER_FORMAT = "#,##0"
 CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
 AXIS_FORMATS = {"money": "£#,##0", "percent": "0%", "count": "#,##0", "score": "0.0"}
 CHART_TYPES = {"bar": {"type": "column"}, "stacked_bar": {"type": "column", "subtype": "stacked"}}
-INK, NAVY, BRASS, RULE, HEADER_FILL = "#1B2230", "#1F3A5F", "#9A7330", "#DFE3E8", "#F1F3F6"
+INK, NAVY, BRASS, HEADER_FILL = "#1B2230", "#1F3A5F", "#9A7330", "#F1F3F6"
 STATUS_COLOURS = {  # font, fill
     "on_target": ("#1E7B4B", "#E6F3EA"),
     "warning": ("#9A5B00", "#FCF0D9"),

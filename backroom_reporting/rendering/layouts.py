@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from croniter import croniter
 
+from backroom_reporting.choices import one_of
 from backroom_reporting.rendering.model import FORMATS, Column
 from backroom_reporting.rendering.sources import TABLE_SOURCES, PeriodKind
 
@@ -102,11 +103,6 @@ def _require(where: str, mapping: dict, name: str, kind: type | tuple[type, ...]
     return value
 
 
-def _one_of(where: str, name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise LayoutError(f"{where}: {name} {value!r} is not one of {', '.join(map(str, allowed))}")
-
-
 def _columns(
     where: str, specs: list, known: set[str] | None, group_by: tuple[str, ...]
 ) -> tuple[QueryColumn, ...]:
@@ -118,15 +114,15 @@ def _columns(
         if known is not None and key not in known:
             raise LayoutError(f"{place}: unknown column {key!r}")
         kind = spec.get("kind", "number")
-        _one_of(place, "kind", kind, VALUE_KINDS)
+        one_of("kind", kind, VALUE_KINDS, LayoutError, place)
         total = spec.get("total")
-        _one_of(place, "total", total, ("sum", "mean", None))
+        one_of("total", total, ("sum", "mean", None), LayoutError, place)
         agg = spec.get("agg")
         if group_by:
             if key in group_by and agg is not None:
                 raise LayoutError(f"{place}: {key!r} groups the rows, so it takes no agg")
             if key not in group_by:
-                _one_of(place, "agg", agg, AGGREGATES)
+                one_of("agg", agg, AGGREGATES, LayoutError, place)
         elif agg is not None:
             raise LayoutError(f"{place}: agg needs query.group_by")
         name = spec.get("as", key)
@@ -139,11 +135,11 @@ def _section(where: str, raw: dict) -> SectionLayout:
     key = _require(where, raw, "key", str)
     where = f"{where} ({key})"
     kind = _require(where, raw, "type", str)
-    _one_of(where, "type", kind, SECTION_TYPES)
+    one_of("type", kind, SECTION_TYPES, LayoutError, where)
     source = _require(where, raw, "source", str)
     table = TABLE_SOURCES.get(source)
     if kind == "summary":
-        _one_of(where, "summary source", source, WRITERS)
+        one_of("summary source", source, WRITERS, LayoutError, where)
     elif table is None:
         raise LayoutError(f"{where}: unknown source {source!r}; known: {', '.join(sorted(TABLE_SOURCES))}")
     known = table.columns() if table is not None else None
@@ -169,7 +165,7 @@ def _section(where: str, raw: dict) -> SectionLayout:
         )
     columns = _columns(where, query.get("columns") or [], known, group_by)
     if kind == "chart":
-        _one_of(where, "display.chart", display.get("chart"), CHART_KINDS)
+        one_of("display.chart", display.get("chart"), CHART_KINDS, LayoutError, where)
         if not display.get("x") or (known is not None and display["x"] not in known):
             raise LayoutError(f"{where}: display.x must name a column of {source}")
         if not columns:
@@ -220,10 +216,10 @@ def parse_layout(path: Path, shared: bytes = b"") -> Layout:
     if not croniter.is_valid(cron):
         raise LayoutError(f"{where}: schedule.cron {cron!r} is not a valid cron expression")
     period = _require(where, raw, "period", str)
-    _one_of(where, "period", period, PERIODS)
+    one_of("period", period, PERIODS, LayoutError, where)
     formats = tuple(_require(where, raw, "formats", list))
     for fmt in formats:
-        _one_of(where, "format", fmt, FORMATS)
+        one_of("format", fmt, FORMATS, LayoutError, where)
     ttl = _require(where, raw, "cache_ttl_minutes", int)
     if ttl < 0:
         raise LayoutError(f"{where}: cache_ttl_minutes must be 0 or more")

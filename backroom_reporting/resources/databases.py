@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 from backroom_reporting import settings
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.faults import Fault, Place
 
 
 class _DatabaseResource(dg.ConfigurableResource):
@@ -28,11 +29,19 @@ class _DatabaseResource(dg.ConfigurableResource):
             self._db.close()
 
 
+def _place(what: str, setting: settings.Setting, url: str) -> Place:
+    return Place(what, url, setting.env)
+
+
 class BookingSystemResource(_DatabaseResource):
     """The booking system's database: the source contract's twelve tables, read only."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._db = Database(self.url or settings.SOURCE_URL.get())
+        url = self.url or settings.SOURCE_URL.get()
+        # Read only: a mistyped SQLite path must not become an empty booking system.
+        self._db = Database(
+            url, place=_place("the booking system", settings.SOURCE_URL, url), must_exist=True
+        )
 
 
 class WarehouseResource(_DatabaseResource):
@@ -40,12 +49,18 @@ class WarehouseResource(_DatabaseResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Alembic is imported here, not at load: the code location has no use for it.
-        from backroom_reporting.warehouse.migrate import applied_revisions, describe, head_revisions
+        from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
 
-        self._db = Database(self.url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
-        at, heads = applied_revisions(self._db), head_revisions()
-        if at != heads:
-            raise dg.Failure(
-                f"The warehouse schema is at {describe(at)} but this code needs {describe(heads)}: "
-                "run `backroom db upgrade`."
-            )
+        url = self.url or settings.WAREHOUSE_URL.get()
+        self._db = Database(
+            url,
+            search_path=REPORTING_SCHEMA,
+            place=_place("the warehouse", settings.WAREHOUSE_URL, url),
+            must_exist=True,
+        )
+        try:
+            require_schema_at_head(self._db)
+        except SchemaOutOfDate as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+        except Fault as fault:
+            raise dg.Failure(fault.sentence, allow_retries=fault.transient) from fault

@@ -79,9 +79,9 @@ def execution_history_job():
     move_old_runs_to_archive()
 
 
-def _schedule(job: dg.JobDefinition, cron: str, name: str, description: str) -> dg.ScheduleDefinition:
+def _schedule(job: dg.JobDefinition, cron: str, description: str) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
-        name=name,
+        name=f"{job.name}_schedule",
         job=job,
         cron_schedule=cron,
         execution_timezone=VENUE_TIMEZONE,
@@ -92,17 +92,9 @@ def _schedule(job: dg.JobDefinition, cron: str, name: str, description: str) -> 
 
 MAINTENANCE_JOBS = [clear_expired_caches, report_files_job, execution_history_job]
 MAINTENANCE_SCHEDULES = [
-    _schedule(clear_expired_caches, "0 3 * * *", "daily_at_three", "03:00: delete expired cache entries."),
+    _schedule(clear_expired_caches, "0 3 * * *", "03:00: delete expired cache entries."),
+    _schedule(report_files_job, "0 3 * * 0", "Sundays 03:00: delete report files past their retention."),
     _schedule(
-        report_files_job,
-        "0 3 * * 0",
-        "sundays_at_three_report_files",
-        "Sundays 03:00: delete report files past their retention.",
-    ),
-    _schedule(
-        execution_history_job,
-        "0 3 * * 0",
-        "sundays_at_three_execution_history",
-        "Sundays 03:00: archive execution history past its retention.",
+        execution_history_job, "0 3 * * 0", "Sundays 03:00: archive execution history past its retention."
     ),
 ]

@@ -61,7 +61,7 @@ def open_night(moment: dt.datetime) -> dt.date:
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour from 12:05 to 05:05: the open night's facts so far and its hourly figures.",
 )
-def every_hour_while_open(context: dg.ScheduleEvaluationContext):
+def open_night_refresh_schedule(context: dg.ScheduleEvaluationContext):
     tick = context.scheduled_execution_time
     night = open_night(tick)
     return dg.RunRequest(
@@ -94,7 +94,7 @@ def nights_to_load(closed: dt.date, changed: dict[dt.date, list[str]]) -> list[t
     description="At 06:15: the night just closed, final, and any of the 14 nights before it whose "
     "source rows changed since they were loaded.",
 )
-def after_the_night_closes(
+def closing_run_schedule(
     context: dg.ScheduleEvaluationContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
 ):
     tick = context.scheduled_execution_time
@@ -147,10 +147,10 @@ def after_the_night_closes(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="At 07:00: fails the figures_ready check when last night's figures are not final.",
 )
-def by_seven(context: dg.ScheduleEvaluationContext):
+def morning_freshness_check_schedule(context: dg.ScheduleEvaluationContext):
     tick = context.scheduled_execution_time
     return dg.RunRequest(run_key=f"freshness:{tick.isoformat()}", tags={AS_OF_TAG: tick.isoformat()})
 
 
 NIGHTLY_JOBS = [open_night_refresh, closing_run, morning_freshness_check]
-NIGHTLY_SCHEDULES = [every_hour_while_open, after_the_night_closes, by_seven]
+NIGHTLY_SCHEDULES = [open_night_refresh_schedule, closing_run_schedule, morning_freshness_check_schedule]

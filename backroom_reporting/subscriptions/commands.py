@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import click
-import sqlalchemy as sa
 
 from backroom_reporting import settings
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
@@ -25,6 +24,7 @@ from backroom_reporting.subscriptions.service import (
     SubscriptionError,
 )
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.faults import Place
 from backroom_reporting.warehouse.source_contract import BRANDS
 
 
@@ -35,20 +35,19 @@ class Refused(click.ClickException):
 
 
 @contextlib.contextmanager
-def _warehouse(url: str | None) -> Iterator[Database]:
+def open_warehouse(url: str | None) -> Iterator[Database]:
     """The warehouse at `url` (default: settings), once its schema is current; refusals become exit 2."""
     # Alembic is imported here, not at load: the code location has no use for it.
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
-    from backroom_reporting.warehouse.migrate import applied_revisions, describe, head_revisions
+    from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
 
     url = url or settings.WAREHOUSE_URL.get()
-    with Database(url, search_path=REPORTING_SCHEMA) as db:
-        at, heads = applied_revisions(db), head_revisions()
-        if at != heads:
-            raise Refused(
-                f"the warehouse schema at {sa.make_url(url)!r} is at {describe(at)} but this code needs "
-                f"{describe(heads)}: run `backroom db upgrade`"
-            )
+    place = Place("the warehouse", url, settings.WAREHOUSE_URL.env)
+    with Database(url, search_path=REPORTING_SCHEMA, place=place, must_exist=True) as db:
+        try:
+            require_schema_at_head(db)
+        except SchemaOutOfDate as exc:
+            raise Refused(str(exc)) from exc
         try:
             yield db
         except SubscriptionError as exc:
@@ -74,7 +73,8 @@ def _joined(values: Sequence[str] | None, otherwise: str = "-") -> str:
     return ", ".join(values) if values else otherwise
 
 
-_url_option = click.option(
+# The warehouse to act on, shared by every command that takes one.
+warehouse_url_option = click.option(
     "--url",
     default=None,
     help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
@@ -116,14 +116,14 @@ def subscriptions() -> None:
 )
 @_channel_option
 @_format_option
-@_url_option
+@warehouse_url_option
 def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **details) -> None:
     """Subscribe a recipient to a report.
 
     Without --channel the recipient's preferred channels are used; without --format the
     recipient's preferred formats are followed.
     """
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         added = service.add_subscription(db, recipient_id, template_key, **details)
         recipient = service.get_recipient(db, recipient_id)
     click.echo(
@@ -136,12 +136,12 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
 @click.option("--template", "template_key", default=None, metavar="KEY", help="Only this report.")
 @click.option("--recipient", "recipient_id", default=None, metavar="ID", help="Only this recipient's.")
 @click.option("--paused/--active", default=None, help="Only paused, or only active, subscriptions.")
-@_url_option
+@warehouse_url_option
 def subscriptions_list(
     template_key: str | None, recipient_id: str | None, paused: bool | None, url: str | None
 ) -> None:
     """List subscriptions, with their schedule, filters, channels and next delivery."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         found = service.list_subscriptions(db, template_key, recipient_id, paused)
         names = {r.recipient_id: r.name for r in service.list_recipients(db)}
     if not found:
@@ -182,10 +182,10 @@ def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
 
 @subscriptions.command("pause")
 @click.argument("subscription_id")
-@_url_option
+@warehouse_url_option
 def subscriptions_pause(subscription_id: str, url: str | None) -> None:
     """Stop a subscription's deliveries until it is resumed."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         paused = service.pause(db, subscription_id)
     click.echo(
         f"Paused {paused.subscription_id} ({paused.template_key}); nothing is delivered until resumed."
@@ -194,10 +194,10 @@ def subscriptions_pause(subscription_id: str, url: str | None) -> None:
 
 @subscriptions.command("resume")
 @click.argument("subscription_id")
-@_url_option
+@warehouse_url_option
 def subscriptions_resume(subscription_id: str, url: str | None) -> None:
     """Start a paused subscription again from its next scheduled time."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         resumed = service.resume(db, subscription_id)
     click.echo(
         f"Resumed {resumed.subscription_id} ({resumed.template_key}); "
@@ -225,20 +225,20 @@ def recipients() -> None:
     "--email-consent/--no-email-consent", default=False, help="They agreed to reports by email (GDPR)."
 )
 @click.option("--sms-consent/--no-sms-consent", default=False, help="They agreed to messages by SMS (GDPR).")
-@_url_option
+@warehouse_url_option
 def recipients_add(name: str, role: str, url: str | None, **details) -> None:
     """Add a recipient. Without --format / --channel: PDF by email (which needs --email-consent)."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         added = service.add_recipient(db, name, role, **details)
     formats, channels = _joined(added.preferred_formats), _joined(added.preferred_channels)
     click.echo(f"Added {added}: {added.role}, {formats} by {channels}")
 
 
 @recipients.command("list")
-@_url_option
+@warehouse_url_option
 def recipients_list(url: str | None) -> None:
     """List recipients, with their preferences and consent."""
-    with _warehouse(url) as db:
+    with open_warehouse(url) as db:
         found = service.list_recipients(db)
     if not found:
         click.echo("No recipients yet.")

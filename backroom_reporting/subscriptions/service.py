@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from croniter import CroniterBadDateError, croniter
 
 from backroom_reporting import settings
+from backroom_reporting.choices import listing, one_of
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layouts
 from backroom_reporting.rendering.model import FORMATS
@@ -38,11 +40,11 @@ DEFAULT_CHANNELS = ("email",)
 # Ids become Dagster partition keys and appear in URLs: keep them plain.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_EMAIL = 254  # RFC 5321's longest path
+MAX_NAME = 100
 PHONE_PATTERN = re.compile(r"\+?[0-9][0-9 ]{8,18}[0-9]")
 # Longer than any clock change (one hour in the UK, two at most anywhere).
 CLOCK_CHANGE_MARGIN = dt.timedelta(hours=3)
-# Error messages list at most this many known values (ids can run to hundreds).
-LISTED = 12
 
 
 class SubscriptionError(ValueError):
@@ -139,16 +141,8 @@ def _checked_cron(cron: str) -> str:
 # --- checks -----------------------------------------------------------------------------------
 
 
-def _listing(values: Iterable[str]) -> str:
-    values = list(values)
-    shown = ", ".join(values[:LISTED])
-    return shown + (f" and {len(values) - LISTED} more" if len(values) > LISTED else "")
-
-
 def _one_of(what: str, value: str, known: Sequence[str]) -> str:
-    if value not in known:
-        raise SubscriptionError(f"unknown {what} {value!r}; known: {_listing(known)}")
-    return value
+    return one_of(what, value, known, SubscriptionError)
 
 
 def _checked_list(what: str, values: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
@@ -159,6 +153,20 @@ def _checked_timezone(timezone: str) -> str:
     if timezone not in TIMEZONES:
         raise SubscriptionError(f"unknown timezone {timezone!r}: use an IANA name such as Europe/London")
     return timezone
+
+
+def _checked_name(name: str) -> str:
+    """A person's name as one line of sensible length (it heads emails and report covers)."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise SubscriptionError(
+            f"a recipient's name is one line of text, without control characters: {name[:40]!r}"
+        )
+    name = " ".join(name.split())
+    if not name:
+        raise SubscriptionError("a recipient needs a name")
+    if len(name) > MAX_NAME:
+        raise SubscriptionError(f"a recipient's name has at most {MAX_NAME} characters, not {len(name):,}")
+    return name
 
 
 def _checked_id(what: str, value: str | None, prefix: str) -> str:
@@ -172,7 +180,7 @@ def _checked_id(what: str, value: str | None, prefix: str) -> str:
 def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
     """Refuse channels the recipient cannot be reached by or has not consented to."""
     if not channels:
-        raise SubscriptionError(f"choose at least one channel for {recipient.name}: {_listing(CHANNELS)}")
+        raise SubscriptionError(f"choose at least one channel for {recipient.name}: {listing(CHANNELS)}")
     if "email" in channels:
         if not recipient.email:
             raise SubscriptionError(f"{recipient.name} has no email address, which the email channel needs")
@@ -216,7 +224,7 @@ def load_templates(layouts_dir: Path | str | None = None) -> dict[str, Layout]:
 
 def _template(templates: dict[str, Layout], key: str) -> Layout:
     if key not in templates:
-        raise SubscriptionError(f"unknown template {key!r}; known: {_listing(sorted(templates))}")
+        raise SubscriptionError(f"unknown template {key!r}; known: {listing(sorted(templates))}")
     return templates[key]
 
 
@@ -227,8 +235,8 @@ def venues(db: Database) -> dict[str, str]:
     return dict(frame.iter_rows())
 
 
-def _venue_listing(known: dict[str, str]) -> str:
-    return _listing(f"{venue_id} ({name})" for venue_id, name in known.items())
+def _venuelisting(known: dict[str, str]) -> str:
+    return listing(f"{venue_id} ({name})" for venue_id, name in known.items())
 
 
 def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
@@ -239,9 +247,9 @@ def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
     if venue_id is None:
         if len(known) == 1:
             return next(iter(known))
-        raise SubscriptionError(f"choose a venue: {_venue_listing(known)}")
+        raise SubscriptionError(f"choose a venue: {_venuelisting(known)}")
     if venue_id not in known:
-        raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venue_listing(known)}")
+        raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venuelisting(known)}")
     return venue_id
 
 
@@ -264,15 +272,17 @@ def new_recipient(
 ) -> Recipient:
     """A checked recipient, not yet stored. Without formats or channels: PDF by email."""
     now = _now(now)
-    if not name.strip():
-        raise SubscriptionError("a recipient needs a name")
-    if email is not None and not EMAIL_PATTERN.fullmatch(email):
-        raise SubscriptionError(f"{email!r} is not an email address")
+    name = _checked_name(name)
+    if email is not None:
+        # One address, one recipient: compared and stored in lower case.
+        email = email.strip().lower()
+        if not EMAIL_PATTERN.fullmatch(email) or len(email) > MAX_EMAIL:
+            raise SubscriptionError(f"{email!r} is not an email address")
     if phone is not None and not PHONE_PATTERN.fullmatch(phone):
         raise SubscriptionError(f"{phone!r} is not a phone number (digits and spaces, e.g. 07700 900123)")
     recipient = Recipient(
         recipient_id=_checked_id("recipient", recipient_id, "rcp"),
-        name=name.strip(),
+        name=name,
         email=email,
         phone=phone,
         role=_one_of("role", role, ROLES),
@@ -295,6 +305,12 @@ def add_recipient(db: Database, name: str, role: str, **details) -> Recipient:
     recipient = new_recipient(name, role, **details)
     if _recipients(db, report_recipients.c.recipient_id == recipient.recipient_id):
         raise SubscriptionError(f"recipient {recipient.recipient_id} already exists")
+    if recipient.email is not None:
+        same = _recipients(db, report_recipients.c.email == recipient.email)
+        if same:
+            raise SubscriptionError(
+                f"{recipient.email} is already the address of {same[0].name} ({same[0].recipient_id})"
+            )
     store(db, recipients=[recipient])
     return recipient
 
@@ -307,7 +323,7 @@ def get_recipient(db: Database, recipient_id: str) -> Recipient:
     found = _recipients(db, report_recipients.c.recipient_id == recipient_id)
     if not found:
         known = db.read_columns(report_recipients.c.recipient_id)["recipient_id"].sort()
-        raise SubscriptionError(f"unknown recipient {recipient_id!r}; known: {_listing(known) or 'none yet'}")
+        raise SubscriptionError(f"unknown recipient {recipient_id!r}; known: {listing(known) or 'none yet'}")
     return found[0]
 
 
@@ -404,7 +420,7 @@ def get_subscription(db: Database, subscription_id: str) -> Subscription:
     if not found:
         known = db.read_columns(report_subscriptions.c.subscription_id)["subscription_id"].sort()
         raise SubscriptionError(
-            f"unknown subscription {subscription_id!r}; known: {_listing(known) or 'none yet'}"
+            f"unknown subscription {subscription_id!r}; known: {listing(known) or 'none yet'}"
         )
     return found[0]
 

@@ -28,6 +28,12 @@ def backend(url: str) -> str:
     return parse_url(url).get_backend_name()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL)."""
+    parsed = parse_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+
+
 def _sqlite_path(parsed: sa.URL) -> str:
     if not parsed.database or parsed.database == ":memory:":
         raise ValueError("SQLite URLs must name a file (sqlite:///path/to/file.db)")

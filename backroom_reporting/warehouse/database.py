@@ -19,7 +19,9 @@ from backroom_reporting.warehouse.connections import (
     backend,
     compile_sql,
     create_engine,
+    sqlite_file,
 )
+from backroom_reporting.warehouse.faults import Place, explain, missing_file
 from backroom_reporting.warehouse.frames import conform
 from backroom_reporting.warehouse.types import polars_dtype, table_schema
 
@@ -30,13 +32,25 @@ IN_LIST_CHUNK = 5_000
 class Database:
     """One database, one reused ADBC connection (PostgreSQL's SCRAM login costs ~80 ms).
 
-    Every operation ends its transaction, so the connection is never left idle in one.
+    Every operation ends its transaction, so the connection is never left idle in one. A
+    fault we know is raised as a `Fault` saying in one sentence what is wrong and what to
+    do; a connection lost to a server restart is dropped and opened afresh on next use.
+    `must_exist` refuses a SQLite file that is not there rather than creating an empty one.
     """
 
-    def __init__(self, url: str, search_path: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        search_path: str | None = None,
+        *,
+        place: Place | None = None,
+        must_exist: bool = False,
+    ):
         self.url = url
         self.search_path = search_path if backend(url) == "postgresql" else None
         self.dialect = backend(url)
+        self.place = place or Place("the database", url, "its URL")
+        self.must_exist = must_exist
         self._stack: contextlib.ExitStack | None = None
         self._conn = None
 
@@ -47,24 +61,48 @@ class Database:
         self.close()
 
     def close(self) -> None:
-        if self._stack is not None:
-            self._stack.close()
-            self._stack = self._conn = None
+        self._drop_connection()
         if "engine" in self.__dict__:
             self.engine.dispose()
             del self.__dict__["engine"]
 
+    def _drop_connection(self) -> None:
+        if self._stack is not None:
+            stack, self._stack, self._conn = self._stack, None, None
+            with contextlib.suppress(Exception):  # a connection the server dropped cannot close cleanly
+                stack.close()
+
+    def _connect(self):
+        if self._conn is None:
+            path = sqlite_file(self.url)
+            if self.must_exist and path is not None and not path.exists():
+                raise missing_file(self.place, str(path))
+            stack = contextlib.ExitStack()
+            try:
+                self._conn = stack.enter_context(adbc_connection(self.url, self.search_path))
+            except Exception as exc:
+                stack.close()
+                raise explain(exc, self.place) or exc from exc
+            self._stack = stack
+        return self._conn
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator:
         """The shared connection, committed when the block succeeds, rolled back when it fails."""
-        if self._conn is None:
-            self._stack = contextlib.ExitStack()
-            self._conn = self._stack.enter_context(adbc_connection(self.url, self.search_path))
+        conn = self._connect()
         try:
-            yield self._conn
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
+            yield conn
+            conn.commit()
+        except BaseException as exc:
+            fault = explain(exc, self.place) if isinstance(exc, Exception) else None
+            # A connection the server dropped cannot roll back: the fault that ended the
+            # transaction is the one to tell, not "Failed to rollback".
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if fault is not None and fault.kind == "unreachable":
+                self._drop_connection()
+            if fault is not None:
+                raise fault from exc
             raise
 
     def __repr__(self) -> str:

@@ -48,9 +48,11 @@ def _coerce_expr(name: str, current: pl.DataType, target: pl.DataType) -> pl.Exp
         lowered = col.str.strip_chars().str.to_lowercase()
         return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False)
     if target == pl.Int64 and current == pl.String:
-        # "12" and "12.0" are twelve; "12.5" is not an integer.
-        as_float = col.str.strip_chars().cast(pl.Float64, strict=False)
-        return pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int64, strict=False)
+        # "12" and "12.0" are twelve; "12.5" is not an integer. Parsed as integers, never
+        # through floats, which hold whole numbers exactly only up to 2^53.
+        text = col.str.strip_chars()
+        whole = text.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
+        return whole.cast(pl.Int64, strict=False)
     if target == pl.Int64 and current == pl.Float64:
         return pl.when(col == col.floor()).then(col).cast(pl.Int64, strict=False)
     return col.cast(target, strict=False)

@@ -56,3 +56,17 @@ def applied_revisions(database) -> frozenset[str]:
 
 def describe(revisions: frozenset[str]) -> str:
     return ", ".join(sorted(revisions)) or "nothing"
+
+
+class SchemaOutOfDate(Exception):
+    """The warehouse's schema is not the one this code was written for."""
+
+
+def require_schema_at_head(database) -> None:
+    """Refuse a warehouse (a `Database`) whose schema is not at this code's head revision."""
+    at, heads = applied_revisions(database), head_revisions()
+    if at != heads:
+        raise SchemaOutOfDate(
+            f"The warehouse schema at {sa.make_url(database.url)!r} is at {describe(at)} but this code "
+            f"needs {describe(heads)}: run `backroom db upgrade`."
+        )

@@ -189,6 +189,12 @@ class Rules:
     at_most: tuple[tuple[str, str], ...] = ()
     # column -> (regular expression, what it means)
     patterns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # column -> the most one row can plausibly hold: above it the value is a typo or a fault
+    # (a bar round of £1 trillion), quarantined before it reaches a night's takings
+    plausible: dict[str, int] = field(default_factory=dict)
+    # The share of a load's rows that may fail the contract before the source counts as
+    # broken and the load is stopped (ingest/guards.py).
+    quarantine_limit: float = 0.01
 
     @property
     def name(self) -> str:
@@ -212,6 +218,7 @@ CONTRACT: dict[str, Rules] = {
             positive=("capacity",),
             enums={"timezone": TIMEZONES},
             patterns={"business_day_cutoff": (r"^([01]\d|2[0-3]):[0-5]\d$", "a time HH:MM")},
+            plausible={"capacity": 20_000},
         ),
         Rules(customers, "customer_id"),
         Rules(
@@ -222,6 +229,7 @@ CONTRACT: dict[str, Rules] = {
             positive=("capacity",),
             references={"venue_id": "venues"},
             ordered=(("starts_at", "ends_at"),),
+            plausible={"ticket_price_pence": 50_000, "capacity": 20_000},
         ),
         Rules(
             venue_tables,
@@ -229,6 +237,7 @@ CONTRACT: dict[str, Rules] = {
             non_negative=("minimum_spend_pence",),
             positive=("seats",),
             references={"venue_id": "venues"},
+            plausible={"minimum_spend_pence": 5_000_000, "seats": 100},
         ),
         Rules(staff, "staff_id", enums={"role": STAFF_ROLES}, references={"venue_id": "venues"}),
         Rules(
@@ -242,6 +251,7 @@ CONTRACT: dict[str, Rules] = {
             },
             non_negative=("deposit_pence",),
             positive=("party_size",),
+            plausible={"deposit_pence": 5_000_000, "party_size": 1_000},
             references={
                 "venue_id": "venues",
                 "customer_id": "customers",
@@ -257,6 +267,7 @@ CONTRACT: dict[str, Rules] = {
             enums={"kind": ("deposit", "refund"), "status": ("succeeded", "failed")},
             positive=("amount_pence",),
             references={"venue_id": "venues", "booking_id": "bookings", "customer_id": "customers"},
+            plausible={"amount_pence": 5_000_000},
         ),
         Rules(
             ticket_sales,
@@ -268,6 +279,7 @@ CONTRACT: dict[str, Rules] = {
             references={"venue_id": "venues", "event_id": "events", "customer_id": "customers"},
             ordered=(("purchased_at", "refunded_at"),),
             at_most=(("fee_pence", "gross_pence"),),
+            plausible={"gross_pence": 2_000_000, "fee_pence": 2_000_000, "quantity": 500},
         ),
         Rules(
             check_ins,
@@ -295,12 +307,16 @@ CONTRACT: dict[str, Rules] = {
                 "booking_id": "bookings",
                 "table_id": "venue_tables",
             },
+            # A bar round above £10,000 is a mistyped amount, not a sale.
+            plausible={"amount_pence": 1_000_000, "items": 500},
         ),
         Rules(
             feedback,
             "feedback_id",
             business_time="submitted_at",
             ranges={"score": (1, 5), "nps": (0, 10)},
+            # Typed by guests, a few a night: a stray score is noise, not a broken export.
+            quarantine_limit=0.05,
             references={
                 "venue_id": "venues",
                 "customer_id": "customers",

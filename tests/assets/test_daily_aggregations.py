@@ -1,7 +1,6 @@
 """daily_aggregations against DESIGN section 5, column by column, on SQLite and PostgreSQL."""
 
 import datetime as dt
-import math
 
 import pytest
 
@@ -9,7 +8,7 @@ from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations, night_status
-from tests.design_section_5 import daily_figures
+from tests.design_section_5 import assert_same, daily_figures
 from tests.worlds import night_of, small_world, write_source
 
 UPSTREAM = [
@@ -23,15 +22,6 @@ UPSTREAM = [
 def loaded(databases) -> dict[tuple[str, dt.date], dict]:
     rows = databases.warehouse.read_table(daily_aggregations).to_dicts()
     return {(r["venue_id"], r["business_date"]): r for r in rows}
-
-
-def assert_same(expected: dict, actual: dict, where) -> None:
-    for column, value in expected.items():
-        got = actual[column]
-        if isinstance(value, float) or isinstance(got, float):
-            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (where, column)
-        else:
-            assert got == value, (where, column, value, got)
 
 
 def test_every_figure_matches_design_section_5_on_generated_data(databases, materialise):

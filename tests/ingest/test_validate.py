@@ -56,6 +56,16 @@ def bookings(*changes: dict) -> pl.DataFrame:
         ({"venue_id": "v-nowhere"}, "unknown_reference", "venue_id='v-nowhere'"),
         ({"event_id": "e-never"}, "unknown_reference", "event_id='e-never'"),
         ({"party_size": "six"}, "invalid_value", "party_size='six' is not a whole number"),
+        ({"party_size": "12.5"}, "invalid_value", "party_size='12.5' is not a whole number"),
+        ({"deposit_pence": "100000000000000"}, "implausible_value", "is above the plausible £50,000.00"),
+        # Above 2^53 a float would round it to ...992: read as an integer it stays exact.
+        (
+            {"deposit_pence": "9007199254740993"},
+            "implausible_value",
+            "deposit_pence=9007199254740993 is above",
+        ),
+        ({"deposit_pence": "9223372036854775808"}, "invalid_value", "is not a whole number"),  # above int64
+        ({"party_size": "1001"}, "implausible_value", "party_size=1001 is above the plausible 1,000"),
         ({"booking_start": "next saturday"}, "invalid_value", "is not an ISO-8601 timestamp"),
     ],
 )
@@ -193,3 +203,16 @@ def test_a_cancellation_cannot_precede_the_booking():
         bookings({"status": "cancelled", "cancelled_at": "2026-10-01T00:00:00"}), CONTRACT["bookings"], KNOWN
     )
     assert checked.quarantined["reason"].to_list() == ["misordered"]
+
+
+def test_whole_numbers_written_as_decimals_load_exactly():
+    checked = validate(
+        bookings({"party_size": "12.0", "deposit_pence": " 4999999 "}), CONTRACT["bookings"], KNOWN
+    )
+    assert checked.quarantined.is_empty()
+    assert checked.good.filter(pl.col("booking_id") == "bad-0").select("party_size", "deposit_pence").row(
+        0
+    ) == (
+        12,
+        4_999_999,
+    )

@@ -13,9 +13,10 @@ from backroom_reporting.metrics.metrics_cache import (
     cache_key,
     drop_expired,
     live_entry,
+    period_kpis,
     scorecard_entries,
 )
-from backroom_reporting.warehouse.tables.kpis import report_metrics_cache
+from backroom_reporting.warehouse.tables.kpis import kpi_calculations, report_metrics_cache
 from backroom_reporting.warehouse.types import table_schema
 
 COMPUTED_AT = dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC)
@@ -200,3 +201,35 @@ def test_cache_keys_name_metric_venue_period_type_and_start():
         cache_key("kpi_scorecard", "leeds", "month", dt.date(2026, 3, 1))
         == "kpi_scorecard/leeds/month/2026-03-01"
     )
+
+
+def test_a_report_reads_cached_kpis_from_the_live_scorecard_and_puts_back_an_expired_one(databases):
+    saturday = dt.date(2026, 3, 28)
+    warehouse = databases.warehouse
+    rows = [
+        calculation("leeds", "day", saturday, saturday, key, value)
+        for key, value in (("live_rate", 0.3), ("slow_rate", 0.1), ("quick_rate", 0.2))
+    ]
+    warehouse.replace(kpi_calculations, pl.DataFrame(rows, schema=table_schema(kpi_calculations)))
+
+    def values(now: dt.datetime) -> dict:
+        found = period_kpis(warehouse, "leeds", "day", saturday, DEFINITIONS, now)
+        return {k: v["value"] for k, v in found.items()}
+
+    # No scorecard yet: made from kpi_calculations and put in the cache for 20 minutes.
+    assert values(COMPUTED_AT) == {"live_rate": 0.3, "slow_rate": 0.1, "quick_rate": 0.2}
+    key = cache_key(KPI_SCORECARD, "leeds", "day", saturday)
+    [stored] = warehouse.read_table(report_metrics_cache).to_dicts()
+    assert (stored["cache_key"], stored["expires_at"]) == (key, COMPUTED_AT + dt.timedelta(minutes=20))
+    # The figures move; while the scorecard lives, cached KPIs are served from it and the
+    # real-time one is read afresh.
+    moved = [{**r, "value": r["value"] * 2} for r in rows]
+    warehouse.replace(kpi_calculations, pl.DataFrame(moved, schema=table_schema(kpi_calculations)))
+    ten_minutes_on = COMPUTED_AT + dt.timedelta(minutes=10)
+    assert values(ten_minutes_on) == {"live_rate": 0.6, "slow_rate": 0.1, "quick_rate": 0.2}
+    # Once it has expired, the scorecard is made again and put back.
+    later = COMPUTED_AT + dt.timedelta(minutes=20)
+    assert values(later) == {"live_rate": 0.6, "slow_rate": 0.2, "quick_rate": 0.4}
+    [stored] = warehouse.read_table(report_metrics_cache).to_dicts()
+    assert stored["expires_at"] == later + dt.timedelta(minutes=20)
+    warehouse.close()

@@ -60,12 +60,12 @@ def with_change(tmp_path: Path, change) -> Path:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda r: r.update(period="fortnight"), "period 'fortnight' is not one of"),
+        (lambda r: r.update(period="fortnight"), "unknown period 'fortnight'; known:"),
         (lambda r: r["schedule"].update(cron="every day at ten"), "is not a valid cron expression"),
-        (lambda r: r.update(formats=["pdf", "docx"]), "format 'docx' is not one of"),
+        (lambda r: r.update(formats=["pdf", "docx"]), "unknown format 'docx'; known:"),
         (lambda r: r.pop("cache_ttl_minutes"), "`cache_ttl_minutes` is required"),
         (lambda r: r.update(key="daily"), "must match the file name"),
-        (lambda r: r["sections"][2].update(type="gauge"), "section 3 (bookings): type 'gauge'"),
+        (lambda r: r["sections"][2].update(type="gauge"), "section 3 (bookings): unknown type 'gauge'"),
         (lambda r: r["sections"][2].update(source="bookings_view"), "unknown source 'bookings_view'"),
         (
             lambda r: r["sections"][2]["query"]["columns"].append({"key": "takings"}),

@@ -1,10 +1,12 @@
 """`backroom subscriptions` and `backroom recipients`: readable tables, refusals exit 2 with the reason."""
 
 import re
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
+from backroom_reporting.cli import main
 from backroom_reporting.subscriptions import service
 from backroom_reporting.subscriptions.commands import recipients, subscriptions
 from tests.subscriptions import LEEDS, set_venues, write_layouts
@@ -158,8 +160,19 @@ def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):
 
 
 def test_an_out_of_date_warehouse_is_refused(tmp_path):
+    sqlite3.connect(tmp_path / "empty.db").execute(
+        "CREATE TABLE something_else (x)"
+    )  # a database, never upgraded
     result = CliRunner().invoke(subscriptions, ["list", "--url", f"sqlite:///{tmp_path}/empty.db"])
-    refused(result, "the warehouse schema at sqlite:///")
+    refused(result, "The warehouse schema at sqlite:///")
     assert re.search(
         r"empty.db is at nothing but this code needs \S+: run `backroom db upgrade`", result.stderr
     )
+
+
+def test_a_warehouse_that_is_not_there_is_not_created(tmp_path):
+    missing = tmp_path / "typo" / "warehouse.db"
+    result = CliRunner().invoke(main, ["subscriptions", "list", "--url", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert f"There is no SQLite database at {missing} for the warehouse" in result.stderr
+    assert not missing.parent.exists()

@@ -107,6 +107,9 @@ def test_next_delivery_is_strictly_after_and_in_utc():
     [
         (dict(role="bouncer"), "unknown role 'bouncer'; known: owner, manager, events, finance"),
         (dict(name="  "), "a recipient needs a name"),
+        (dict(name="Jo\nBloggs"), "a recipient's name is one line of text, without control characters"),
+        (dict(name="Jo\x00Bloggs"), "without control characters"),
+        (dict(name="J" * 10_000), "a recipient's name has at most 100 characters, not 10,000"),
         (dict(email="jo.example.com"), "'jo.example.com' is not an email address"),
         (dict(phone="call me"), "'call me' is not a phone number"),
         (dict(formats=["pdf", "docx"]), "unknown format 'docx'; known: pdf, html, xlsx, csv"),
@@ -140,6 +143,15 @@ def test_a_recipient_is_refused_with_the_reason(changes, message):
                 | changes
             ),
         )
+
+
+def test_a_name_is_tidied_to_one_line_and_an_address_to_lower_case():
+    recipient = service.new_recipient(
+        "  Jo   Bloggs ", "manager", email="Jo.Bloggs@Example.COM", email_consent=True
+    )
+    assert (recipient.name, recipient.email) == ("Jo Bloggs", "jo.bloggs@example.com")
+    # Names in any script, with accents and emoji, are names.
+    assert service.new_recipient("Zoë שָׁלוֹם 🎉", "owner", channels=["dashboard"]).name == "Zoë שָׁלוֹם 🎉"
 
 
 def test_a_new_recipient_gets_pdf_by_email_an_id_and_a_consent_time():
@@ -319,6 +331,11 @@ def test_references_are_checked_against_the_warehouse(warehouse, layouts):
         service.add_subscription(warehouse, "rcp-nobody", "daily_summary", layouts_dir=layouts)
     with pytest.raises(SubscriptionError, match="recipient rcp-jo already exists"):
         service.add_recipient(warehouse, "Jo Again", "owner", recipient_id="rcp-jo", channels=["dashboard"])
+    # One address, one recipient, however it is capitalised.
+    with pytest.raises(
+        SubscriptionError, match=re.escape("jo@example.com is already the address of Jo Bloggs (rcp-jo)")
+    ):
+        service.add_recipient(warehouse, "Joanne", "owner", email=" JO@Example.com ", email_consent=True)
     with pytest.raises(
         SubscriptionError, match=re.escape("unknown venue 'backroom-york'; known: backroom-leeds")
     ):

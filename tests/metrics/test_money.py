@@ -1,0 +1,28 @@
+"""Sums of money never wrap, and a sum too large for the warehouse is found."""
+
+import datetime as dt
+
+import polars as pl
+
+from backroom_reporting.metrics.money import money_sum, out_of_range
+
+DAY = dt.date(2026, 11, 28)
+
+
+def test_two_huge_rounds_sum_exactly_instead_of_wrapping_negative():
+    bar = pl.DataFrame({"amount_pence": [5 * 10**18, 5 * 10**18]}, schema={"amount_pence": pl.Int64})
+    assert bar.select(pl.col("amount_pence").sum()).item() < 0  # what a plain 64-bit sum does
+    assert bar.select(money_sum(pl.col("amount_pence"))).item() == 10**19
+
+
+def test_a_sum_too_large_for_a_64_bit_column_is_found_with_its_night():
+    frame = pl.DataFrame(
+        {
+            "venue_id": ["leeds", "leeds"],
+            "business_date": [DAY, DAY + dt.timedelta(days=1)],
+            "gross": [10**19, 2**63 - 1],
+        },
+        schema={"venue_id": pl.String, "business_date": pl.Date, "gross": pl.Int128},
+    )
+    found = out_of_range(frame, ["gross"], ["venue_id", "business_date"])
+    assert found.rows() == [("leeds", DAY, str(10**19))]  # 2^63 - 1 itself still fits
