@@ -36,6 +36,8 @@ psql_admin() { as_postgres psql -v ON_ERROR_STOP=1 -qtAX "$@"; }
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'backroom'")" != 1 ]; then
   psql_admin -c "CREATE ROLE backroom LOGIN CREATEDB PASSWORD 'backroom'"
 fi
+# DROP DATABASE ... WITH (FORCE) must be able to end an autovacuum worker on a test database.
+psql_admin -c "GRANT pg_signal_backend TO backroom"
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'backroom_test'")" != 1 ]; then
   psql_admin -c "CREATE DATABASE backroom_test OWNER backroom"
 fi

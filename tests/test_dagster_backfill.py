@@ -110,8 +110,11 @@ LAUNCH_HERE = {
 }
 
 
-def test_the_same_backfill_launched_as_the_ui_does_and_run_by_the_daemon(databases, monkeypatch):
+def test_the_same_backfill_launched_as_the_ui_does_and_run_by_the_daemon(databases, monkeypatch, tmp_path):
     write_source(databases.source_url, small_world(NIGHTS.days))
+    # The code server reads a .env in its working directory (`backroom demo` writes one).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BACKROOM_LAYOUTS_DIR", str(ROOT / "report_layouts"))
     monkeypatch.setenv("BACKROOM_SOURCE_URL", databases.source_url)
     monkeypatch.setenv("BACKROOM_WAREHOUSE_URL", databases.warehouse_url)
     target = ModuleTarget("backroom_reporting.definitions", None, None, "backroom_reporting")

@@ -34,7 +34,7 @@ def test_one_raw_asset_per_source_table():
             assert node.backfill_policy == dg.BackfillPolicy.single_run()
         else:
             assert node.partitions_def is None
-        assert {c.name for c in node.check_keys} == {"quarantine_rate"}
+        assert {c.name for c in node.check_keys} == {"load_guard", "quarantine_rate"}
 
 
 def test_facts_depend_on_the_snapshots_they_reference():

@@ -186,8 +186,10 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         # The anomaly check compares with the figures computed for the run's earlier nights,
         # published or not, as it would had the run been one chunk.
         problems = _daily_problems(db, chunk, daily, facts, capacities, computed, window.first_day)
-        # Copied out: a frame derived from the facts would keep all their memory for the run.
-        computed.append(pl.from_arrow(daily.select(*ANOMALY_INPUTS).to_arrow()))
+        # Copied out row by row (a venue-night each): a frame derived from the facts would keep
+        # all their memory for the run, and arrow cannot carry the 128-bit sums.
+        anomaly_inputs = daily.select(ANOMALY_INPUTS)
+        computed.append(pl.DataFrame(anomaly_inputs.rows(), schema=anomaly_inputs.schema, orient="row"))
         failed = checks.failed_blocking_checks(problems)
         refused += sorted(failed)
         published = daily.filter(~pl.col("business_date").is_in(sorted(failed)))

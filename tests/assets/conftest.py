@@ -17,12 +17,13 @@ def definitions_for(databases, report_store: str | None = None) -> dg.Definition
 
 @pytest.fixture
 def materialise(databases):
-    """materialise(window, selection=None): a single-run backfill of the selection over the window."""
+    """materialise(window, selection=None, tags=None): a single-run backfill of the selection
+    over the window."""
     instance = dg.DagsterInstance.ephemeral()
 
-    def run(window: BusinessWindow, selection: list[str] | None = None):
+    def run(window: BusinessWindow, selection: list[str] | None = None, tags: dict[str, str] | None = None):
         keys = None if selection is None else [dg.AssetKey(k) for k in selection]
-        return backfill(definitions_for(databases), window, instance, selection=keys)
+        return backfill(definitions_for(databases), window, instance, selection=keys, tags=tags)
 
     yield run
     instance.dispose()

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from backroom_reporting.ingest.guards import ACCEPT_TAG
 from backroom_reporting.metrics import business_time
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
@@ -263,7 +264,9 @@ def test_every_kind_of_bad_row_is_quarantined_and_every_good_row_loads(world, ma
     )
     injected.append(("bookings", "no-time", "missing_required"))
 
-    materialise(WINDOW, RAW_ASSETS)
+    # So many bad bookings on one night trip its quarantine-rate guard; an engineer who has
+    # read them accepts the load (tests/assets/test_good_data_survives.py covers the guard).
+    materialise(WINDOW, RAW_ASSETS, tags={ACCEPT_TAG: "all"})
 
     found = {(q["source_table"], q["record_id"]): q for q in quarantine(world)}
     assert set(found) == {(t, k) for t, k, _ in injected}

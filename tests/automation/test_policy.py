@@ -106,9 +106,20 @@ def test_the_closing_run_brings_the_whole_night_along_in_one_go(ticks):
     assert set(requested) == NIGHTLY
     assert all(partitions == {"2026-11-27"} for partitions in requested.values())
     ticks.loaded(NIGHTLY, "2026-11-27")
-    # The week and month are still open: no summary rows until their Sunday refresh; the
-    # snapshots over every night follow.
-    assert ticks.at(london(2026, 11, 28, 6, 20)) == {"customer_analytics": {None}, "revenue_forecast": {None}}
+    # The week and month are still open: no summary rows until their Sunday refresh, and the
+    # weekly snapshots (customer segments, the forecast) wait for the week to close.
+    assert ticks.at(london(2026, 11, 28, 6, 20)) == {}
+
+
+def test_the_weeks_snapshots_are_made_as_its_last_night_closes(ticks):
+    settled(ticks, london(2026, 11, 30, 6, 10))
+    ticks.loaded(RAW_FACTS, "2026-11-29")
+    ticks.loaded(NIGHTLY, *ticks.at(london(2026, 11, 30, 6, 16))["daily_aggregations"])
+    requested = ticks.at(london(2026, 11, 30, 6, 20))
+    # Sunday's night closed the week of Monday 23 November: its summary and its snapshots.
+    assert requested["weekly_summary"] == {"2026-11-23"}
+    assert requested["customer_analytics"] == {"2026-11-23"}
+    assert requested["revenue_forecast"] == {"2026-11-23"}
 
 
 def test_nothing_runs_before_every_input_of_the_night_exists(ticks):
