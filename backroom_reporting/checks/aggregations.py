@@ -75,6 +75,12 @@ DAILY_CHECKS = (
         "rows with negative money",
     ),
     DailyCheck(
+        MONEY_IN_RANGE,
+        "Every money figure fits its 64-bit column (sums are taken in 128 bits, so they never wrap).",
+        True,
+        "rows with money too large to store",
+    ),
+    DailyCheck(
         OCCUPANCY_WITHIN_CAPACITY,
         f"Peak occupancy stays within the venue's capacity plus {CAPACITY_MARGIN:.0%}.",
         True,

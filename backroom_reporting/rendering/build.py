@@ -27,6 +27,7 @@ from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, S
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.readiness import not_ready
 from backroom_reporting.rendering.sources import PERIOD_TYPE, TABLE_SOURCES, period_condition
+from backroom_reporting.rendering.text import readable_frame, readable_text
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables import aggregations, kpis
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
@@ -70,7 +71,8 @@ def fetch(
         where.append(table.c[source.brand_column] == subject.brand)
     for column, value in query.filters.items():
         where.append(table.c[column].in_(value) if isinstance(value, list) else table.c[column] == value)
-    return db.read_table(table, *where)
+    # Names come from the booking system: one clean line of sensible length in every format.
+    return readable_frame(db.read_table(table, *where))
 
 
 AGGREGATE: dict[str, Callable[[pl.Expr], pl.Expr]] = {
@@ -309,7 +311,7 @@ class ReportBuilder:
         found = self.db.lookup(venues.c.venue_id, [self.subject.venue_id], venues.c.name)
         if found.is_empty():
             raise ReportInputError(f"venue {self.subject.venue_id!r} is not in the warehouse")
-        return found["name"][0]
+        return readable_text(found["name"][0])
 
     def section(self, spec: SectionLayout) -> Section:
         if spec.type == "summary":
