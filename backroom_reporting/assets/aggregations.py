@@ -121,28 +121,34 @@ def _visits_of(db: Database, window: BusinessWindow, venues: pl.DataFrame) -> pl
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    deps=same_nights("bookings", "ticket_sales", "check_ins", "bar_transactions"),
+    deps=[*same_nights("bookings", "ticket_sales", "check_ins", "bar_transactions"), "raw_venues"],
+    check_specs=[check.spec(business_days) for check in checks.HOURLY_CHECKS],
     kinds=KINDS,
     retry_policy=RETRY_TRANSIENT_FAULTS,
 )
 @measured
-def hourly_aggregations(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+def hourly_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Each London hour of each trading night, per venue: door scans, people inside at the end
     of the hour and at most during it, bar and table sales, tickets sold and bookings due.
     A night holds 23, 24 or 25 hours (the clocks change on two nights a year); the open night
-    holds the hours begun so far and is refreshed every hour while it trades."""
+    holds the hours begun so far and is refreshed every hour while it trades.
+
+    Write-audit-publish: a night whose hours fail a blocking check keeps its previous hours."""
     db, window = warehouse.database(), window_of(context)
     # The open night has no rows for hours that have not begun.
     begun = as_of(context).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    capacities = db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
     table = tables.hourly_aggregations
-    metadata = {}
+    metadata, results, refused = {}, {}, []
     for chunk in chunks_of(db, window):
         hours = hourly_figures(read_day_facts(db, chunk), chunk.start, min(chunk.end, begun))
-        db.replace(table, hours, nights_of(table, chunk))
+        problems = checks.hourly_problems(hours, capacities)
+        failed = sorted(checks.failed_blocking_checks(problems, checks.HOURLY_CHECKS))
+        refused += failed
+        published = hours.filter(~pl.col("business_date").is_in(failed))
+        db.replace(table, published, sa.and_(nights_of(table, chunk), ~table.c.business_date.in_(failed)))
         metadata |= per_night(
-            hours,
+            published,
             chunk,
             **{
                 "dagster/row_count": pl.len(),
@@ -151,8 +157,15 @@ def hourly_aggregations(
                 "bar_revenue_pence": pl.col("bar_revenue_pence").sum(),
             },
         )
-    describe_nights(context, metadata)
-    return dg.MaterializeResult()
+        results |= checks.nightly_results(chunk, problems, checks.HOURLY_CHECKS)
+    describe_nights(context, metadata, results)
+    if refused:
+        context.log.warning(
+            f"hourly_aggregations kept the previous hours of {', '.join(map(str, refused))}: "
+            "they failed blocking checks (see the check results of those nights)"
+        )
+    yield dg.MaterializeResult(metadata={"nights_refused": dg.MetadataValue.json([str(d) for d in refused])})
+    yield from check_evaluations(context, context.asset_key, results)
 
 
 @dg.asset(

@@ -1,4 +1,5 @@
-"""Data-quality checks of daily_aggregations: validation, completeness and anomalies.
+"""Data-quality checks of hourly_aggregations and daily_aggregations: validation,
+completeness and anomalies.
 
 Each check is a pure function of frames returning the rows that fail it (each with its
 business_date), so the asset judges every night on its own and the report builder
@@ -19,7 +20,7 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.daily import DAY, trading
 from backroom_reporting.metrics.hourly import ADDITIVE
 from backroom_reporting.metrics.money import out_of_range
-from backroom_reporting.warehouse.tables.aggregations import DAILY_MONEY
+from backroom_reporting.warehouse.tables.aggregations import DAILY_MONEY, HOURLY_MONEY
 
 MONEY_NON_NEGATIVE = "money_non_negative"
 MONEY_IN_RANGE = "money_in_range"
@@ -45,11 +46,14 @@ HOURLY_TO_DAILY = {c: c for c in ADDITIVE if c not in ("bar_transactions", "tabl
 
 
 @dataclass(frozen=True)
-class DailyCheck:
+class NightCheck:
+    """A check judged night by night on the figures an asset is about to publish."""
+
     name: str
     description: str
     blocking: bool
     what: str  # what a failing row is, after its count: "3 days with negative money"
+    asset: str = "daily_aggregations"
 
     @property
     def severity(self) -> dg.AssetCheckSeverity:
@@ -60,7 +64,7 @@ class DailyCheck:
         # as failed, while the other nights of the run go on to what reads them.
         return dg.AssetCheckSpec(
             self.name,
-            asset="daily_aggregations",
+            asset=self.asset,
             description=self.description,
             partitions_def=partitions_def,
             metadata={"blocks_reports": self.blocking},
@@ -68,43 +72,43 @@ class DailyCheck:
 
 
 DAILY_CHECKS = (
-    DailyCheck(
+    NightCheck(
         MONEY_NON_NEGATIVE,
         "Every money column except net revenue is zero or more.",
         True,
         "rows with negative money",
     ),
-    DailyCheck(
+    NightCheck(
         MONEY_IN_RANGE,
         "Every money figure fits its 64-bit column (sums are taken in 128 bits, so they never wrap).",
         True,
         "rows with money too large to store",
     ),
-    DailyCheck(
+    NightCheck(
         OCCUPANCY_WITHIN_CAPACITY,
         f"Peak occupancy stays within the venue's capacity plus {CAPACITY_MARGIN:.0%}.",
         True,
         "venues above capacity",
     ),
-    DailyCheck(
+    NightCheck(
         MATCHES_HOURLY,
         "Each additive daily column equals the sum of that night's hourly_aggregations rows.",
         True,
         "venues whose hours do not add up",
     ),
-    DailyCheck(
+    NightCheck(
         OPEN_NIGHTS_COMPLETE,
         "Every trading night has all its hourly rows, door scans, bar sales and staff shifts.",
         True,
         "venues with a source or hours missing",
     ),
-    DailyCheck(
+    NightCheck(
         DEPOSITS_RECONCILE,
         "Succeeded deposit payments add up to their bookings' deposit amounts.",
         False,
         "bookings whose deposit payments do not match",
     ),
-    DailyCheck(
+    NightCheck(
         REVENUE_ANOMALY,
         f"Warns when a night's gross revenue is more than {ANOMALY_Z:g} standard deviations from the same "
         f"weekday's mean over the previous {ANOMALY_WEEKS} weeks.",
@@ -112,7 +116,31 @@ DAILY_CHECKS = (
         "venues with anomalous revenue",
     ),
 )
-BLOCKING_CHECKS = tuple(c.name for c in DAILY_CHECKS if c.blocking)
+# An hour's figures are judged by what they alone can show; a night whose hours are refused
+# keeps its previous hours, so its new daily figures then fail matches_hourly as well.
+HOURLY_CHECKS = (
+    NightCheck(
+        MONEY_NON_NEGATIVE,
+        "Every money column is zero or more.",
+        True,
+        "hours with negative money",
+        "hourly_aggregations",
+    ),
+    NightCheck(
+        MONEY_IN_RANGE,
+        "Every money figure fits its 64-bit column.",
+        True,
+        "hours with money too large to store",
+        "hourly_aggregations",
+    ),
+    NightCheck(
+        OCCUPANCY_WITHIN_CAPACITY,
+        f"No hour's peak occupancy is above the venue's capacity plus {CAPACITY_MARGIN:.0%}.",
+        True,
+        "hours above capacity",
+        "hourly_aggregations",
+    ),
+)
 
 
 def negative_money(daily: pl.DataFrame) -> pl.DataFrame:
@@ -123,6 +151,20 @@ def negative_money(daily: pl.DataFrame) -> pl.DataFrame:
 
 def money_too_large(daily: pl.DataFrame) -> pl.DataFrame:
     return out_of_range(daily, list(DAILY_MONEY), DAY)
+
+
+def hourly_problems(hourly: pl.DataFrame, capacities: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The failing hours of each hourly check (venue_id, business_date, hour_start and figures)."""
+    hour = [*DAY, "hour_start"]
+    return {
+        MONEY_NON_NEGATIVE: hourly.filter(pl.any_horizontal(pl.col(c) < 0 for c in HOURLY_MONEY)).select(
+            *hour, *HOURLY_MONEY
+        ),
+        MONEY_IN_RANGE: out_of_range(hourly, list(HOURLY_MONEY), hour),
+        OCCUPANCY_WITHIN_CAPACITY: hourly.join(capacities, on="venue_id")
+        .filter(pl.col("occupancy_max") > pl.col("capacity") * (1 + CAPACITY_MARGIN))
+        .select(*hour, "occupancy_max", "capacity"),
+    }
 
 
 def over_capacity(daily: pl.DataFrame, capacities: pl.DataFrame) -> pl.DataFrame:
@@ -211,11 +253,11 @@ def revenue_anomalies(daily: pl.DataFrame, history: pl.DataFrame) -> pl.DataFram
 
 
 def nightly_results(
-    window: BusinessWindow, problems: dict[str, pl.DataFrame]
+    window: BusinessWindow, problems: dict[str, pl.DataFrame], judged: tuple[NightCheck, ...] = DAILY_CHECKS
 ) -> dict[dt.date, list[dg.AssetCheckResult]]:
-    """Every daily check's result for every night of the window, from its failing rows."""
+    """Every check's result for every night of the window, from its failing rows."""
     by_night: dict[dt.date, list[dg.AssetCheckResult]] = {day: [] for day in window.days}
-    for check in DAILY_CHECKS:
+    for check in judged:
         for day, result in night_results(
             check.name, problems[check.name], window, check.what, check.severity
         ).items():
@@ -223,10 +265,13 @@ def nightly_results(
     return by_night
 
 
-def failed_blocking_checks(problems: dict[str, pl.DataFrame]) -> dict[dt.date, list[str]]:
+def failed_blocking_checks(
+    problems: dict[str, pl.DataFrame], judged: tuple[NightCheck, ...] = DAILY_CHECKS
+) -> dict[dt.date, list[str]]:
     """The nights that failed a blocking check, with the checks they failed."""
     failed: dict[dt.date, list[str]] = {}
-    for name in BLOCKING_CHECKS:
-        for day in problems[name]["business_date"].unique().sort():
-            failed.setdefault(day, []).append(name)
+    for check in judged:
+        if check.blocking:
+            for day in problems[check.name]["business_date"].unique().sort():
+                failed.setdefault(day, []).append(check.name)
     return failed

@@ -239,6 +239,40 @@ def test_a_night_failing_a_blocking_check_keeps_its_figures(venue):
     assert "open_nights_complete" in status["failed_checks"]
 
 
+def test_a_night_over_capacity_keeps_its_hours_and_its_figures(venue):
+    with venue.warehouse as db:
+        before = compared(db)
+        capacity = db.scalar(sa.select(sa.text("capacity")).select_from(sa.text("raw_venues")))
+        [scan] = db.read(
+            sa.select(sa.text("*"))
+            .select_from(sa.text("raw_check_ins"))
+            .where(sa.text(f"direction = 'in' AND {night_sql('scanned_at')}"))
+            .limit(1)
+        ).to_dicts()
+    # A door scanner replayed its queue: the venue's capacity twice over, scanned in at once.
+    columns = [c.name for c in CONTRACT["check_ins"].table.columns]
+    rows = [
+        {**{c: scan[c] for c in columns}, "check_in_id": f"replayed-{i}", "customer_id": None}
+        for i in range(2 * capacity)
+    ]
+    engine = sa.create_engine(venue.source_url)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(sa.table("check_ins", *(sa.column(c) for c in columns))), rows)
+    engine.dispose()
+    failed = reload_last_night(venue)
+    with venue.warehouse as db:
+        after = compared(db)
+    # The scans are what the source holds; neither the hours nor the night take them.
+    unchanged_except(before, after, "raw_check_ins", "raw_loads", "night_status")
+    night = str(LAST.last_day)
+    for check in (
+        "hourly_aggregations:occupancy_within_capacity",
+        "daily_aggregations:occupancy_within_capacity",
+    ):
+        assert night in failed[check].partitions, check
+    assert night in failed["daily_aggregations:matches_hourly"].partitions
+
+
 def test_implausible_and_overflowing_money_is_kept_out(venue):
     with venue.warehouse as db:
         before = compared(db)

@@ -37,6 +37,6 @@ def test_a_night_whose_takings_do_not_fit_keeps_its_previous_figures():
         schema={"venue_id": pl.String, "business_date": pl.Date, **{c: pl.Int128 for c in DAILY_MONEY}},
     ).with_columns(pl.lit(10**19, pl.Int128).alias("bar_revenue_pence"))
     passing = pl.DataFrame(schema={"business_date": pl.Date})
-    problems = {name: passing for name in checks.BLOCKING_CHECKS}
+    problems = {check.name: passing for check in checks.DAILY_CHECKS}
     problems[checks.MONEY_IN_RANGE] = checks.money_too_large(daily)
     assert checks.failed_blocking_checks(problems) == {DAY: [checks.MONEY_IN_RANGE]}

@@ -23,6 +23,7 @@ def _fractions(*names: str) -> list[sa.Column]:
     return [sa.Column(n, sa.Float, nullable=True) for n in names]
 
 
+HOURLY_MONEY = ("bar_revenue_pence", "table_revenue_pence", "ticket_revenue_pence")
 hourly_aggregations = sa.Table(
     "hourly_aggregations",
     WAREHOUSE,
