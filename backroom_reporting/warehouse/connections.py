@@ -51,7 +51,8 @@ def _libpq_uri(parsed: sa.URL, search_path: str | None) -> str:
 
 @contextlib.contextmanager
 def adbc_connection(url: str, search_path: str | None = None) -> Iterator:
-    """An ADBC DB-API connection (autocommit off: the caller commits)."""
+    """An ADBC DB-API connection: on SQLite autocommit off (the caller commits), on PostgreSQL
+    autocommit on (the caller sends BEGIN and COMMIT)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         import adbc_driver_sqlite.dbapi as driver
@@ -62,7 +63,8 @@ def adbc_connection(url: str, search_path: str | None = None) -> Iterator:
     else:
         import adbc_driver_postgresql.dbapi as driver
 
-        conn = driver.connect(_libpq_uri(parsed, search_path))
+        # Transactions are sent explicitly (Database._transaction).
+        conn = driver.connect(_libpq_uri(parsed, search_path), autocommit=True)
     try:
         yield conn
     finally:

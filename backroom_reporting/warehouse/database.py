@@ -88,22 +88,37 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator:
-        """The shared connection, committed when the block succeeds, rolled back when it fails."""
+        """The shared connection, committed when the block succeeds, rolled back when it fails.
+
+        On PostgreSQL the connection is in autocommit mode and the transaction is ours: in
+        manual-commit mode the ADBC driver sends BEGIN again after each COPY, and the server
+        warns "there is already a transaction in progress" on every write."""
         conn = self._connect()
         try:
+            self._end(conn, "BEGIN")
             yield conn
-            conn.commit()
+            self._end(conn, "COMMIT")
         except BaseException as exc:
             fault = explain(exc, self.place) if isinstance(exc, Exception) else None
             # A connection the server dropped cannot roll back: the fault that ended the
             # transaction is the one to tell, not "Failed to rollback".
             with contextlib.suppress(Exception):
-                conn.rollback()
+                self._end(conn, "ROLLBACK")
             if fault is not None and fault.kind == "unreachable":
                 self._drop_connection()
             if fault is not None:
                 raise fault from exc
             raise
+
+    def _end(self, conn, statement: str) -> None:
+        """BEGIN, COMMIT or ROLLBACK: sent on PostgreSQL, the driver's own on SQLite."""
+        if self.dialect == "postgresql":
+            with conn.cursor() as cur:
+                cur.execute(statement)
+        elif statement == "COMMIT":
+            conn.commit()
+        elif statement == "ROLLBACK":
+            conn.rollback()
 
     def __repr__(self) -> str:
         return f"Database({sa.make_url(self.url)!r})"
