@@ -11,6 +11,7 @@ accepts it with the run tag `backroom/accept_changes` (`backroom rebuild --accep
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,7 +22,8 @@ ACCEPT_TAG = "backroom/accept_changes"
 MAX_SHRINK = 0.10
 # A night's rows may fall to no less than this share of the same weekday's usual count ...
 COLLAPSE_SHARE = 0.25
-# ... judged on the same weekday of this many weeks before, once they averaged this many rows.
+# ... judged on the same weekday of this many weeks before (their median, so one bank-holiday
+# Sunday does not make the closed Sundays around it look collapsed), once it is this many rows.
 COLLAPSE_WEEKS = 4
 COLLAPSE_MIN_ROWS = 20
 # A load with more of its rows quarantined than its table's limit (Rules.quarantine_limit)
@@ -79,7 +81,7 @@ def snapshot_trip(table: str, before: int, after: int, quarantined: int, limit: 
 
 
 def usual_counts(history: pl.DataFrame, nights: list[dt.date]) -> dict[dt.date, float]:
-    """The mean rows loaded on the same weekday of the COLLAPSE_WEEKS weeks before each night,
+    """The median rows loaded on the same weekday of the COLLAPSE_WEEKS weeks before each night,
     from raw_loads rows (business_date, rows_loaded) of one table; nights with too few weeks of
     history have none."""
     loaded = dict(history.select("business_date", "rows_loaded").iter_rows())
@@ -88,7 +90,7 @@ def usual_counts(history: pl.DataFrame, nights: list[dt.date]) -> dict[dt.date, 
         past = [loaded.get(night - dt.timedelta(weeks=w)) for w in range(1, COLLAPSE_WEEKS + 1)]
         known = [count for count in past if count is not None]
         if len(known) == COLLAPSE_WEEKS:
-            usual[night] = sum(known) / len(known)
+            usual[night] = statistics.median(known)
     return usual
 
 
@@ -115,7 +117,7 @@ def night_trip(
         return Trip(
             "collapsed_night",
             f"{table}{_day(night)} has {loaded:,} rows where the same night of the last "
-            f"{COLLAPSE_WEEKS} weeks had {usual:,.0f} on average: {_advice(table, night)}.",
+            f"{COLLAPSE_WEEKS} weeks usually had {usual:,.0f}: {_advice(table, night)}.",
         )
     if too_many_quarantined(quarantined, read, limit):
         return Trip(

@@ -28,7 +28,7 @@ from backroom_reporting.warehouse.tables.aggregations import (
 )
 from backroom_reporting.warehouse.tables.raw import raw_loads
 from tests.automation.daemon import SimulatedDaemon
-from tests.automation.test_policy import london
+from tests.automation.test_policy import NIGHTLY, london
 from tests.design_section_5 import assert_same, daily_figures
 from tests.rendering.conftest import LAYOUTS_DIR
 from tests.worlds import UTC, small_world, write_source
@@ -123,18 +123,6 @@ def current(daemon: SimulatedDaemon, keys: list[str], partitions: list[str | Non
     return stale
 
 
-NIGHTLY = [
-    "customer_visits",
-    "hourly_aggregations",
-    "daily_aggregations",
-    "staff_performance",
-    "top_customers",
-    "event_performance_analytics",
-    "kpi_calculations",
-    "report_metrics_cache",
-]
-
-
 def test_two_nights_and_a_late_refund_run_themselves(platform):
     source, daemon, databases = platform
 
@@ -184,7 +172,7 @@ def test_two_nights_and_a_late_refund_run_themselves(platform):
     assert actual[("leeds", FRIDAY)]["ticket_revenue_pence"] == 0  # the refunded order no longer counts
 
     nights = [d.isoformat() for d in (FRIDAY, SATURDAY)]
-    stale = current(daemon, NIGHTLY, nights)
+    stale = current(daemon, sorted(NIGHTLY), nights)
     assert stale == [], "\n".join(stale) + "\n" + "\n".join(map(str, daemon.requests[-6:]))
     assert current(daemon, ["weekly_summary"], ["2026-03-23"]) == []  # the week closed on Monday
     assert current(daemon, ["customer_analytics", "revenue_forecast"], [None]) == []
