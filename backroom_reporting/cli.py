@@ -229,6 +229,7 @@ def _materialise_everything(window: BusinessWindow) -> None:
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
     from backroom_reporting.instance import instance
+    from backroom_reporting.rendering.charts import ChartRenderer
     from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
     from backroom_reporting.subscriptions.demo import load_demo_subscriptions
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
@@ -247,7 +248,11 @@ def _materialise_everything(window: BusinessWindow) -> None:
         click.echo(
             f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; rendering"
         )
-        backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS])
+        # One Chromium for every subscription's run: each run's renderer joins this session.
+        with ChartRenderer():
+            backfill(
+                defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS]
+            )
         backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in JOB_TABLES])
 
 
