@@ -3,7 +3,7 @@
 import warnings
 
 # Single-run backfills and mappings to periods that have not closed yet are the design
-# (DESIGN section 6); Dagster 1.13 still calls both beta and would say so at every load.
+# (docs/operations.md); Dagster 1.13 still calls both beta and would say so at every load.
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset`")
 warnings.filterwarnings("ignore", message=r"Parameter `allow_nonexistent_upstream_partitions`")
 # Check results per night (partitioned checks) and the policies applied to resolved specs

@@ -24,7 +24,7 @@ refresh: generate and load the raw layer and hourly figures for `days` days, the
 `open_night_refresh` job for the Saturday after them at 23:05, twice (the second finds the
 snapshot tables unchanged, as most hours do), each in a process of its own: the process's
 and the run's wall time, per asset.
-sql: DESIGN section 5's daily aggregation as one PostgreSQL statement
+sql: docs/metrics.md's daily aggregation as one PostgreSQL statement
 (daily_aggregation.sql) against the daily_aggregations asset over the same raw layer,
 and the two results compared figure by figure.
 """

@@ -1,4 +1,4 @@
-"""DESIGN section 5, written again in plain Python from the source rows, for the tests.
+"""docs/metrics.md's daily figures, written again in plain Python from the source rows, for the tests.
 
 Deliberately independent of the project: no polars, no project functions; rows are read
 with plain SQLAlchemy and every figure is computed with loops and dictionaries.

@@ -1,4 +1,4 @@
-"""The code location loads, and its shape is the one DESIGN promises."""
+"""The code location loads, and its shape is the one docs/operations.md describes."""
 
 import os
 import subprocess

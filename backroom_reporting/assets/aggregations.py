@@ -183,7 +183,7 @@ def hourly_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseR
 )
 @measured
 def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Each night's figures per venue, exactly as DESIGN section 5 defines them: revenue,
+    """Each night's figures per venue, exactly as docs/metrics.md defines them: revenue,
     deposits and refunds, bookings and no-shows, door scans and occupancy, new, returning and
     VIP customers, occasions and satisfaction. The primary source of the daily report.
 

@@ -1,4 +1,4 @@
-"""The booking system and the raw layer (DESIGN section 4).
+"""The booking system and the raw layer (docs/metrics.md, Raw layer).
 
 The booking system's twelve tables are external assets (`booking_system/<table>`), so
 lineage starts where the data does; each raw asset loads one of them. Fact tables are

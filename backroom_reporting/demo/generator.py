@@ -1,4 +1,4 @@
-"""Deterministic demo data for the booking system's source tables (DESIGN sections 3 and 4).
+"""Deterministic demo data for the booking system's source tables (warehouse/source_contract.py).
 
 `generate(url, venues, start, end, seed)` drops and recreates the twelve source tables at
 `url` (loose, by `create_loose_source`: no keys or constraints, only non-unique indexes on

@@ -1,6 +1,6 @@
-"""daily_aggregations: one row per venue and business day with any fact (DESIGN section 5).
+"""daily_aggregations: one row per venue and business day with any fact (docs/metrics.md).
 
-Every column is defined in DESIGN section 5 or docs/metrics.md; this is the only code
+Every column is defined in docs/metrics.md; this is the only code
 that computes them. Inputs are raw-layer rows carrying their business_date.
 """
 

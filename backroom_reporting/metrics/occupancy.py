@@ -1,4 +1,4 @@
-"""People inside the venue, from door scans (DESIGN section 5).
+"""People inside the venue, from door scans (docs/metrics.md).
 
 Occupancy is the running count of `in` minus `out` scans over a business day, in order of
 scanned_at then check_in_id. One definition, used by the hourly and daily aggregations

@@ -1,4 +1,4 @@
-"""Customer visits and activity per venue and business day (DESIGN section 5).
+"""Customer visits and activity per venue and business day (docs/metrics.md).
 
 A visit is a completed booking (at its booking_start) or an `in` scan with a customer
 (at its scanned_at). customer_visits holds one row per customer, venue and business day

@@ -1,4 +1,4 @@
-"""Report layouts: report_layouts/<key>.yaml, editable without Python (DESIGN section 7).
+"""Report layouts: report_layouts/<key>.yaml, editable without Python (docs/reports.md).
 
 A layout names a report, its default schedule, its period, formats and cache TTL, and
 its ordered sections. Each section has a type (summary, metrics, table, chart), a data

@@ -1,4 +1,4 @@
-"""The booking system's tables (DESIGN section 4) and the rules a row must meet to be loaded.
+"""The booking system's tables (docs/metrics.md, Raw layer) and the rules a row must meet to be loaded.
 
 The source is owned by another system, so nothing here is trusted: the demo generator
 creates these tables without keys or constraints, exactly as loose as a source can be,

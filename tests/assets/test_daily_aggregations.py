@@ -1,4 +1,4 @@
-"""daily_aggregations against DESIGN section 5, column by column, on SQLite and PostgreSQL."""
+"""daily_aggregations against docs/metrics.md, column by column, on SQLite and PostgreSQL."""
 
 import datetime as dt
 

@@ -4,7 +4,7 @@ A test instance keeps its schedules and sensors exactly as they start; a simulat
 (tests/automation/daemon.py) takes it through Friday 27 March 2026 and the spring-forward
 Saturday, with the booking system filling up as the nights go on, and a ticket of Friday's
 refunded on the Sunday afternoon. Nobody touches anything in between. Afterwards every
-night's figures equal the independent implementation of DESIGN section 5, and every
+night's figures equal the independent implementation of docs/metrics.md, and every
 partition downstream is newer than what it reads.
 """
 

@@ -42,7 +42,7 @@ hourly_aggregations = sa.Table(
     sa.Index(None, "hour_start", postgresql_using="brin"),
 )
 
-# DESIGN section 5, names as written there, then the additions.
+# docs/metrics.md (daily_aggregations), names as written there.
 DAILY_MONEY = (
     "bar_revenue_pence",
     "table_revenue_pence",
