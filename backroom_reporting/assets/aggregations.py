@@ -158,14 +158,7 @@ def hourly_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseR
             },
         )
         results |= checks.nightly_results(chunk, problems, checks.HOURLY_CHECKS)
-    describe_nights(context, metadata, results)
-    if refused:
-        context.log.warning(
-            f"hourly_aggregations kept the previous hours of {', '.join(map(str, refused))}: "
-            "they failed blocking checks (see the check results of those nights)"
-        )
-    yield dg.MaterializeResult(metadata={"nights_refused": dg.MetadataValue.json([str(d) for d in refused])})
-    yield from check_evaluations(context, context.asset_key, results)
+    yield from _audited(context, metadata, results, refused)
 
 
 @dg.asset(
@@ -237,10 +230,21 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             }
         figures |= nights
         results |= checks.nightly_results(chunk, problems)
-    describe_nights(context, figures, results)
+    yield from _audited(context, figures, results, refused)
+
+
+def _audited(
+    context: dg.AssetExecutionContext,
+    metadata: dict[dt.date, dict],
+    results: dict[dt.date, list[dg.AssetCheckResult]],
+    refused: list[dt.date],
+):
+    """The end of a write-audit-publish run: each night's metadata and check results, and the
+    nights that kept their previous rows because they failed a blocking check."""
+    describe_nights(context, metadata, results)
     if refused:
         context.log.warning(
-            f"daily_aggregations kept the previous figures of {', '.join(map(str, refused))}: "
+            f"{context.asset_key.to_user_string()} kept the previous rows of {', '.join(map(str, refused))}: "
             "they failed blocking checks (see the check results of those nights)"
         )
     yield dg.MaterializeResult(metadata={"nights_refused": dg.MetadataValue.json([str(d) for d in refused])})
