@@ -31,6 +31,7 @@ from backroom_reporting.assets.policies import (
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics.business_time import BusinessWindow, with_business_date
+from backroom_reporting.metrics.customers import churn_cutoffs_reading
 from backroom_reporting.metrics.daily import DayFacts
 from backroom_reporting.metrics.daily import daily_aggregations as daily_figures
 from backroom_reporting.metrics.hourly import hourly_aggregations as hourly_figures
@@ -44,6 +45,7 @@ from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.source_contract import FACT_TABLES
 from backroom_reporting.warehouse.tables import aggregations as tables
+from backroom_reporting.warehouse.tables.customers import churn_examples
 from backroom_reporting.warehouse.tables.raw import RAW, raw_loads
 
 GROUP = "aggregations"
@@ -82,7 +84,14 @@ def customer_visits(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     metadata = {}
     for chunk in chunks_of(db, window):
         visits = _visits_of(db, chunk, venues)
-        db.replace(tables.customer_visits, visits, nights_of(tables.customer_visits, chunk))
+        # The churn examples made from these nights are out of date once they are rewritten.
+        touched = churn_examples.c.cutoff.between(*churn_cutoffs_reading(chunk.first_day, chunk.last_day))
+        db.replace_many(
+            [
+                (tables.customer_visits, visits, nights_of(tables.customer_visits, chunk)),
+                (churn_examples, pl.DataFrame(), touched),
+            ]
+        )
         metadata |= per_night(
             visits,
             chunk,

@@ -164,10 +164,20 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 
 
 def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
-    """The churn model's training rows at a cutoff: its features and whether they churned."""
-    history = db.read(history_query(cutoff), HISTORY_SCHEMA)
-    returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
-    return churn_labels(churn_features(history, cutoff), returned).select(*churn.FEATURES, "churned")
+    """The churn model's training rows at a cutoff: its features and whether they churned.
+
+    Kept in churn_examples: the weeks that train on a cutoff after the first read it back
+    instead of going through its two years of customer_visits again."""
+    table = tables.churn_examples
+    schema = table_schema(table)
+    examples = db.read_table(table, table.c.cutoff == cutoff)
+    if examples.height == 0:
+        history = db.read(history_query(cutoff), HISTORY_SCHEMA)
+        returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
+        labelled = churn_labels(churn_features(history, cutoff), returned)
+        examples = labelled.select(schema.keys()).cast(schema)
+        db.replace(table, examples, table.c.cutoff == cutoff)
+    return examples.select(*churn.FEATURES, "churned")
 
 
 def _churn_scores(

@@ -308,6 +308,12 @@ def churn_features(history: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
     )
 
 
+def churn_cutoffs_reading(first_day: dt.date, last_day: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last churn cutoff whose examples read any of the nights first_day..last_day:
+    a cutoff c reads its look-back c - LOOK_BACK_DAYS + 1 .. c and its label window c + 1 .. c + H."""
+    return first_day - dt.timedelta(days=HORIZON_DAYS), last_day + dt.timedelta(days=LOOK_BACK_DAYS - 1)
+
+
 def churn_labels(features: pl.DataFrame, returned: pl.DataFrame) -> pl.DataFrame:
     """`features` with `churned`: no visit in the horizon after the cutoff.
 

@@ -14,7 +14,7 @@ from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.aggregations import customer_visits
-from backroom_reporting.warehouse.tables.customers import customer_analytics, top_customers
+from backroom_reporting.warehouse.tables.customers import churn_examples, customer_analytics, top_customers
 from tests.metrics.test_customers import KEY, cv_frame, cv_row, expected_key, expected_profiles, expected_top
 from tests.worlds import source_rows
 
@@ -174,6 +174,58 @@ def test_each_week_has_its_snapshot_as_the_week_ended_over_two_years_back(databa
     # A week made again on its own is the week made in the range.
     materialise(BusinessWindow(LATEST - dt.timedelta(days=6), LATEST), ANALYTICS)
     assert databases.warehouse.read_table(customer_analytics).equals(table)
+
+
+def test_each_cutoffs_examples_are_kept_until_the_nights_they_read_are_rewritten(databases, materialise, key):
+    rows = churn_rows()
+    db = databases.warehouse
+    db.replace(customer_visits, cv_frame(rows))
+    week = BusinessWindow(LATEST, LATEST)
+    holdout, training = LATEST - dt.timedelta(days=42), LATEST - dt.timedelta(days=91)
+
+    def expected_examples(rows, cutoff) -> tuple[int, int]:
+        """(examples, churned) at a cutoff, from the rows."""
+        seen = {r["customer_id"] for r in rows if r["visited"] and r["business_date"] <= cutoff}
+        back = {
+            r["customer_id"]
+            for r in rows
+            if r["visited"] and cutoff < r["business_date"] <= cutoff + dt.timedelta(days=42)
+        }
+        return len(seen), len(seen - back)
+
+    def kept(cutoff) -> tuple[int, int]:
+        examples = db.read_table(churn_examples, churn_examples.c.cutoff == cutoff)
+        return examples.height, int(examples["churned"].sum())
+
+    materialise(week, ANALYTICS)
+    assert kept(holdout) == expected_examples(rows, holdout)
+    assert kept(training) == expected_examples(rows, training)
+
+    # The next snapshot trains on the kept examples: with their labels turned round, the
+    # model takes the regulars for the ones who leave, and fails its hold-out.
+    flipped = db.read_table(churn_examples, churn_examples.c.cutoff == training).with_columns(
+        ~pl.col("churned")
+    )
+    db.replace(churn_examples, flipped, churn_examples.c.cutoff == training)
+    about = metadata_of(materialise(week, ANALYTICS), "customer_analytics")["churn_model"]
+    assert about["roc_auc"] < 0.5
+
+    # customer_visits rewrites a night inside the hold-out's label window (its booking-system
+    # rows are gone): the hold-out's examples are made again from the nights as they are now;
+    # the training cutoff, whose look-back and label window end before that night, is kept.
+    night = holdout + dt.timedelta(days=10)
+    materialise(BusinessWindow(night, night), ["customer_visits"])
+    assert kept(holdout) == (0, 0)
+    assert kept(training) == (flipped.height, int(flipped["churned"].sum()))
+    results = materialise(week, ANALYTICS)
+    remaining = [r for r in rows if r["business_date"] != night]
+    assert kept(holdout) == expected_examples(remaining, holdout)
+    about = metadata_of(results, "customer_analytics")["churn_model"]
+    n_holdout, churned = expected_examples(remaining, holdout)
+    assert (about["n_holdout"], about["base_rate"]) == (
+        n_holdout,
+        pytest.approx(churned / n_holdout, abs=1e-4),
+    )
 
 
 def test_customer_analytics_of_an_empty_history(databases, materialise, key):

@@ -7,6 +7,7 @@ staff report and names the staff. Column meanings are defined in docs/metrics.md
 
 import sqlalchemy as sa
 
+from backroom_reporting.metrics.churn import FEATURES as CHURN_FEATURES
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 from backroom_reporting.warehouse.types import Count, Money
 
@@ -33,6 +34,19 @@ customer_analytics = sa.Table(
     sa.Column("loyalty_score", sa.Float, nullable=False),
     sa.Column("churn_probability", sa.Float, nullable=True),
     sa.Column("segment", sa.Text, nullable=False),
+)
+
+# The churn model's labelled examples at each cutoff, computed once and read again by the
+# weeks that train on that cutoff (docs/metrics.md, "Churn probability"). No customer
+# identity: a feature row and its label. Rewriting customer_visits drops the cutoffs whose
+# look-back or label window it touches.
+churn_examples = sa.Table(
+    "churn_examples",
+    WAREHOUSE,
+    sa.Column("cutoff", sa.Date, nullable=False, index=True),
+    sa.Column("venue_id", sa.Text, nullable=False),
+    *(sa.Column(feature, sa.Float, nullable=False) for feature in CHURN_FEATURES),
+    sa.Column("churned", sa.Boolean, nullable=False),
 )
 
 top_customers = sa.Table(
