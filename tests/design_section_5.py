@@ -54,15 +54,39 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
         rows[table] = source_rows(source_url, table)
         for row in rows[table]:
             row["_day"] = (row["venue_id"], day_of(row["venue_id"], row[time_column]))
-            days[row["_day"]]  # every fact makes its day exist
+            if table != "feedback":  # feedback makes the night it is about exist, below
+                days[row["_day"]]  # every fact makes its day exist
 
     for row in rows["bar_transactions"]:
         column = "table_revenue_pence" if row["booking_id"] else "bar_revenue_pence"
         days[row["_day"]][column] += row["amount_pence"]
+    # A ticket's revenue belongs to its event's night, whenever bought; feedback to the night
+    # it is about (its event's, else its booking's, else the day sent).
+    event_night = {
+        e["event_id"]: (e["venue_id"], day_of(e["venue_id"], e["starts_at"]))
+        for e in source_rows(source_url, "events")
+    }
+    booking_night = {b["booking_id"]: b["_day"] for b in rows["bookings"]}
     for row in rows["ticket_sales"]:
+        night = (
+            (row["venue_id"], event_night[row["event_id"]][1])
+            if row["event_id"] in event_night
+            else row["_day"]
+        )
+        days[night]  # the night a ticket is for exists too
         if row["status"] == "paid":
-            days[row["_day"]]["ticket_revenue_pence"] += row["gross_pence"] - row["fee_pence"]
-            days[row["_day"]]["tickets_sold"] += row["quantity"]
+            net = row["gross_pence"] - row["fee_pence"]
+            days[row["_day"]]["ticket_sales_taken_pence"] += net
+            days[night]["ticket_revenue_pence"] += net
+            days[night]["tickets_sold"] += row["quantity"]
+    for row in rows["feedback"]:
+        if row["event_id"] in event_night:
+            row["_night"] = (row["venue_id"], event_night[row["event_id"]][1])
+        elif row["booking_id"] in booking_night:
+            row["_night"] = (row["venue_id"], booking_night[row["booking_id"]][1])
+        else:
+            row["_night"] = row["_day"]
+        days[row["_night"]]
     for row in rows["payments"]:
         if row["status"] == "succeeded" and row["kind"] == "deposit":
             days[row["_day"]]["deposits_pence"] += row["amount_pence"]
@@ -120,7 +144,7 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
 
     scores = defaultdict(list)
     for row in rows["feedback"]:
-        scores[row["_day"]].append(row["score"])
+        scores[row["_night"]].append(row["score"])
 
     out = {}
     for key, day in days.items():
@@ -130,6 +154,7 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
             "bar_revenue_pence": day["bar_revenue_pence"],
             "table_revenue_pence": day["table_revenue_pence"],
             "ticket_revenue_pence": day["ticket_revenue_pence"],
+            "ticket_sales_taken_pence": day["ticket_sales_taken_pence"],
             "gross_revenue_pence": gross,
             "deposits_pence": day["deposits_pence"],
             "refunds_pence": day["refunds_pence"],
@@ -157,7 +182,7 @@ def daily_figures(source_url: str) -> dict[tuple[str, dt.date], dict]:
             "feedback_count": len(scores[key]),
             "tables_used": len(tables_used[key]),
             "table_turnover": rate(day["bookings_completed"], len(tables_used[key])),
-            "spend_per_head_pence": rate(gross, day["visitors"]),
+            "spend_per_head_pence": rate(gross, day["check_ins"]),
             "avg_party_size": rate(day["covers"], day["bookings_completed"]),
             "avg_deposit_pence": rate(day["deposits_pence"], day["_deposit_payments"]),
         }
@@ -169,6 +194,6 @@ def assert_same(expected: dict, actual: dict, where) -> None:
     for column, value in expected.items():
         got = actual[column]
         if isinstance(value, float) or isinstance(got, float):
-            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (where, column)
+            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (where, column, value, got)
         else:
             assert got == value, (where, column, value, got)

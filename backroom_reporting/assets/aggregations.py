@@ -7,6 +7,7 @@ needs one) and replaces exactly those nights. hourly_aggregations also serves th
 night, refreshed every hour while it trades.
 """
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -22,9 +23,11 @@ from backroom_reporting.assets.nights import (
     window_of,
 )
 from backroom_reporting.assets.policies import (
+    FEEDBACK_ABOUT_THE_NIGHT,
     PERIOD_OF_NIGHT,
     RETRY_TRANSIENT_FAULTS,
     SAME_NIGHTS,
+    TICKETS_FOR_THE_NIGHT,
     TO_DATE_METADATA,
     same_nights,
 )
@@ -32,7 +35,7 @@ from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics.business_time import BusinessWindow, with_business_date
 from backroom_reporting.metrics.customers import churn_cutoffs_reading
-from backroom_reporting.metrics.daily import DayFacts
+from backroom_reporting.metrics.daily import DayFacts, feedback_by_night, tickets_by_night
 from backroom_reporting.metrics.daily import daily_aggregations as daily_figures
 from backroom_reporting.metrics.hourly import hourly_aggregations as hourly_figures
 from backroom_reporting.metrics.hourly import hours_between
@@ -47,6 +50,7 @@ from backroom_reporting.warehouse.source_contract import FACT_TABLES
 from backroom_reporting.warehouse.tables import aggregations as tables
 from backroom_reporting.warehouse.tables.customers import churn_examples
 from backroom_reporting.warehouse.tables.raw import RAW, raw_loads
+from backroom_reporting.warehouse.types import table_schema
 
 GROUP = "aggregations"
 KINDS = {"polars", "sql"}
@@ -174,7 +178,10 @@ def hourly_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseR
     group_name=GROUP,
     partitions_def=business_days,
     deps=[
-        *same_nights(*FACT_TABLES),
+        *same_nights(*(t for t in FACT_TABLES if t not in ("ticket_sales", "feedback"))),
+        dg.AssetDep("raw_ticket_sales", partition_mapping=TICKETS_FOR_THE_NIGHT),
+        dg.AssetDep("raw_feedback", partition_mapping=FEEDBACK_ABOUT_THE_NIGHT),
+        "raw_events",
         "raw_venues",
         dg.AssetDep("customer_visits", partition_mapping=SAME_NIGHTS),
         dg.AssetDep("hourly_aggregations", partition_mapping=SAME_NIGHTS),
@@ -193,11 +200,12 @@ def daily_aggregations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     a night failing a blocking check keeps its previous figures, and night_status records
     whether each night is final and which checks it failed."""
     db, window = warehouse.database(), window_of(context)
-    capacities = db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
+    venues = db.read_table(RAW["venues"])
+    capacities = venues.select("venue_id", "capacity")
     figures, results, refused, computed = {}, {}, [], []
     for chunk in chunks_of(db, window):
-        facts = read_day_facts(db, chunk)
-        daily = daily_figures(facts, *_visits_and_newcomers(db, chunk), capacities)
+        facts, night_tickets = _facts_of_the_nights(db, chunk, venues)
+        daily = daily_figures(facts, night_tickets, *_visits_and_newcomers(db, chunk), capacities)
         # The anomaly check compares with the figures computed for the run's earlier nights,
         # published or not, as it would had the run been one chunk.
         problems = _daily_problems(db, chunk, daily, facts, capacities, computed, window.first_day)
@@ -258,6 +266,66 @@ def _audited(
         )
     yield dg.MaterializeResult(metadata={"nights_refused": dg.MetadataValue.json([str(d) for d in refused])})
     yield from check_evaluations(context, context.asset_key, results)
+
+
+def _facts_of_the_nights(
+    db: Database, window: BusinessWindow, venues: pl.DataFrame
+) -> tuple[DayFacts, pl.DataFrame]:
+    """The window's raw facts with the feedback about its nights in place of the feedback sent
+    on them, and the tickets for its nights (docs/metrics.md): a ticket's revenue belongs to
+    its event's night, whenever bought; feedback to the night it is about."""
+    facts = read_day_facts(db, window)
+    events, bookings = RAW["events"], RAW["bookings"]
+
+    def rows_where(table: sa.Table, column: str, values) -> pl.DataFrame:
+        """Whole rows of `table` whose `column` is among `values`."""
+        key = table.c[column]
+        return db.lookup(key, values, *(c for c in table.c if c is not key)).select(
+            table_schema(table).keys()
+        )
+
+    def nights_of_events(event_ids) -> pl.DataFrame:
+        """event_id, night: the business day each known event starts on, at its venue."""
+        starts = db.lookup(events.c.event_id, event_ids, events.c.venue_id, events.c.starts_at)
+        return with_business_date(starts, "starts_at", venues).select(
+            "event_id", pl.col("business_date").alias("night")
+        )
+
+    # A venue's night may run off the platform's by its own cutoff: a day's margin either side.
+    margin = dt.timedelta(days=1)
+    around = db.read_columns(
+        events.c.event_id, where=events.c.starts_at.between(window.start - margin, window.end + margin)
+    )
+    tonight = nights_of_events(around["event_id"]).filter(
+        pl.col("night").is_between(window.first_day, window.last_day)
+    )
+    ids = tonight["event_id"]
+
+    # Tickets for the nights' events, whenever bought; and those bought on the nights for an
+    # event raw_events does not hold, which stay on the day bought.
+    known = nights_of_events(facts.ticket_sales["event_id"])["event_id"]
+    night_tickets = tickets_by_night(
+        pl.concat(
+            [
+                rows_where(RAW["ticket_sales"], "event_id", ids),
+                facts.ticket_sales.filter(~pl.col("event_id").is_in(known.implode())),
+            ]
+        ),
+        tonight,
+    )
+
+    sent = pl.concat(
+        [
+            rows_where(RAW["feedback"], "event_id", ids),
+            rows_where(RAW["feedback"], "booking_id", facts.bookings["booking_id"]),
+            facts.feedback,
+        ]
+    ).unique("feedback_id")
+    booking_nights = db.lookup(bookings.c.booking_id, sent["booking_id"], bookings.c.business_date)
+    about = feedback_by_night(
+        sent, nights_of_events(sent["event_id"]), booking_nights.rename({"business_date": "night"})
+    ).filter(pl.col("business_date").is_between(window.first_day, window.last_day))
+    return dataclasses.replace(facts, feedback=about), night_tickets
 
 
 def _visits_and_newcomers(db: Database, window: BusinessWindow) -> tuple[pl.DataFrame, pl.DataFrame]:

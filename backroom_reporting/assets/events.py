@@ -174,6 +174,7 @@ def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
     )
     bar = db.read_columns(
         sales.c.venue_id,
+        sales.c.business_date,
         sales.c.occurred_at,
         sales.c.amount_pence,
         sales.c.booking_id,

@@ -27,6 +27,19 @@ SAME_NIGHTS = dg.TimeWindowPartitionMapping()
 LATE_NIGHTS_OF_WEEK = dg.TimeWindowPartitionMapping(
     start_offset=-2, allow_nonexistent_upstream_partitions=True
 )
+# A night's ticket revenue comes from tickets bought on the nights before it (presales) and
+# its satisfaction from feedback sent on the nights after it: the raw partitions holding them,
+# within these bounds, are its inputs, so loading or re-checking one recomputes the nights
+# they are for. A ticket bought earlier, or feedback sent later, still counts when the night
+# is next recomputed (docs/metrics.md, "daily_aggregations").
+PRESALE_NIGHTS = 90
+FEEDBACK_NIGHTS = 7
+TICKETS_FOR_THE_NIGHT = dg.TimeWindowPartitionMapping(
+    start_offset=-PRESALE_NIGHTS, allow_nonexistent_upstream_partitions=True
+)
+FEEDBACK_ABOUT_THE_NIGHT = dg.TimeWindowPartitionMapping(
+    end_offset=FEEDBACK_NIGHTS, allow_nonexistent_upstream_partitions=True
+)
 # A night maps to its week or month, which may begin before the first night kept.
 PERIOD_OF_NIGHT = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 

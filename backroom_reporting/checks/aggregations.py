@@ -40,9 +40,11 @@ ANOMALY_MIN_WEEKS = 4
 # Net revenue may fall below zero on a night with refunds and no sales.
 NON_NEGATIVE_MONEY = tuple(c for c in DAILY_MONEY if c != "net_revenue_pence")
 # hourly column -> the daily column its hours add up to
-HOURLY_TO_DAILY = {c: c for c in ADDITIVE if c not in ("bar_transactions", "table_transactions")} | {
-    "bookings_arriving": "bookings_total"
-}
+# An hour's tickets are those bought in it (the cash view): its night's tickets_sold counts
+# the tickets for the night instead, whenever bought, so it has no hourly counterpart.
+HOURLY_TO_DAILY = {
+    c: c for c in ADDITIVE if c not in ("bar_transactions", "table_transactions", "tickets_sold")
+} | {"bookings_arriving": "bookings_total", "ticket_revenue_pence": "ticket_sales_taken_pence"}
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,34 @@ class DayFacts:
         return pl.concat([f.select(DAY) for f in frames]).unique()
 
 
+def tickets_by_night(tickets: pl.DataFrame, event_nights: pl.DataFrame) -> pl.DataFrame:
+    """`tickets` with business_date moved to their event's night (the day bought when the
+    event is unknown): a ticket's revenue belongs to the night it admits to.
+
+    tickets: raw ticket_sales rows; event_nights: event_id, night."""
+    return _moved_to_night(tickets, [(event_nights, "event_id")])
+
+
+def feedback_by_night(
+    feedback: pl.DataFrame, event_nights: pl.DataFrame, booking_nights: pl.DataFrame
+) -> pl.DataFrame:
+    """`feedback` with business_date moved to the night it is about: its event's night, else
+    its booking's night, else the day it was submitted.
+
+    event_nights: event_id, night; booking_nights: booking_id, night."""
+    return _moved_to_night(feedback, [(event_nights, "event_id"), (booking_nights, "booking_id")])
+
+
+def _moved_to_night(facts: pl.DataFrame, nights_by: list[tuple[pl.DataFrame, str]]) -> pl.DataFrame:
+    """business_date replaced by the first known night among `nights_by` (key -> night)."""
+    found = []
+    for i, (nights, key) in enumerate(nights_by):
+        name = f"_night_{i}"
+        found.append(name)
+        facts = facts.join(nights.select(key, pl.col("night").alias(name)).unique(key), on=key, how="left")
+    return facts.with_columns(pl.coalesce(*found, "business_date").alias("business_date")).drop(found)
+
+
 def trading() -> pl.Expr:
     """A trading night: the doors or the bar were open (not just online sales or feedback)."""
     return (pl.col("check_ins") > 0) | (pl.col("bar_revenue_pence") > 0) | (pl.col("table_revenue_pence") > 0)
@@ -54,11 +82,12 @@ def _per_day(frame: pl.DataFrame, where: pl.Expr, aggregate: pl.Expr) -> pl.Data
     return frame.filter(where).group_by(DAY).agg(aggregate)
 
 
-def _revenue(facts: DayFacts) -> list[pl.DataFrame]:
-    bar, tickets, payments = facts.bar_transactions, facts.ticket_sales, facts.payments
+def _revenue(facts: DayFacts, night_tickets: pl.DataFrame) -> list[pl.DataFrame]:
+    bar, payments = facts.bar_transactions, facts.payments
     succeeded = pl.col("status") == "succeeded"
     paid = pl.col("status") == "paid"
     deposit = succeeded & (pl.col("kind") == "deposit")
+    ticket_net = money_sum(pl.col("gross_pence").cast(WIDE) - pl.col("fee_pence"))
     return [
         _per_day(
             bar, pl.col("booking_id").is_null(), money_sum(pl.col("amount_pence")).alias("bar_revenue_pence")
@@ -68,12 +97,9 @@ def _revenue(facts: DayFacts) -> list[pl.DataFrame]:
             pl.col("booking_id").is_not_null(),
             money_sum(pl.col("amount_pence")).alias("table_revenue_pence"),
         ),
-        _per_day(
-            tickets,
-            paid,
-            money_sum(pl.col("gross_pence").cast(WIDE) - pl.col("fee_pence")).alias("ticket_revenue_pence"),
-        ),
-        _per_day(tickets, paid, pl.col("quantity").sum().alias("tickets_sold")),
+        _per_day(night_tickets, paid, ticket_net.alias("ticket_revenue_pence")),
+        _per_day(night_tickets, paid, pl.col("quantity").sum().alias("tickets_sold")),
+        _per_day(facts.ticket_sales, paid, ticket_net.alias("ticket_sales_taken_pence")),
         _per_day(payments, deposit, money_sum(pl.col("amount_pence")).alias("deposits_pence")),
         _per_day(payments, deposit, pl.len().alias("deposit_payments")),
         _per_day(
@@ -141,21 +167,27 @@ SUMMED_MONEY = [c for c in tables.DAILY_MONEY if c not in NOT_COUNTED]
 
 
 def daily_aggregations(
-    facts: DayFacts, visits: pl.DataFrame, new_and_returning: pl.DataFrame, capacities: pl.DataFrame
+    facts: DayFacts,
+    night_tickets: pl.DataFrame,
+    visits: pl.DataFrame,
+    new_and_returning: pl.DataFrame,
+    capacities: pl.DataFrame,
 ) -> pl.DataFrame:
     """The daily_aggregations rows of a window, money in 128-bit integers (see metrics/money.py).
 
-    visits: customer_visits rows of the window; new_and_returning: from
-    visits.first_and_returning; capacities: venue_id, capacity.
+    facts: the window's raw facts, with feedback_by_night's feedback about its nights;
+    night_tickets: tickets_by_night's tickets for its nights, whenever bought; visits:
+    customer_visits rows of the window; new_and_returning: from visits.first_and_returning;
+    capacities: venue_id, capacity.
     """
     parts = [
-        *_revenue(facts),
+        *_revenue(facts, night_tickets),
         _bookings(facts.bookings),
         *_door(facts.check_ins),
         *_visitors(visits, new_and_returning),
         _feedback(facts.feedback),
     ]
-    rows = facts.days()
+    rows = pl.concat([facts.days(), night_tickets.select(DAY)]).unique()
     for part in parts:
         rows = rows.join(part, on=DAY, how="left")
     gross = pl.col("bar_revenue_pence") + pl.col("table_revenue_pence") + pl.col("ticket_revenue_pence")
@@ -169,7 +201,7 @@ def daily_aggregations(
             ratio(pl.col("no_shows"), pl.col("bookings_confirmed")).alias("no_show_rate"),
             ratio(pl.col("peak_occupancy"), pl.col("capacity")).alias("occupancy_rate"),
             ratio(pl.col("bookings_completed"), pl.col("tables_used")).alias("table_turnover"),
-            ratio(pl.col("gross_revenue_pence"), pl.col("visitors")).alias("spend_per_head_pence"),
+            ratio(pl.col("gross_revenue_pence"), pl.col("check_ins")).alias("spend_per_head_pence"),
             ratio(pl.col("covers"), pl.col("bookings_completed")).alias("avg_party_size"),
             ratio(pl.col("deposits_pence"), pl.col("deposit_payments")).alias("avg_deposit_pence"),
         )

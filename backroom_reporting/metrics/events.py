@@ -1,8 +1,9 @@
 """Event performance analytics: each event's night at the door, the bar and the box office,
 and how it compares with the same brand's earlier events at the venue.
 
-An event's window is [starts_at, ends_at). Facts on the premises (door scans, bar sales,
-staff shifts) belong to an event when they happen inside its window at its venue; facts
+An event's window is [starts_at, ends_at). Door scans and staff shifts belong to an event
+when they happen inside its window at its venue; bar and table sales belong to the events of
+their business night, so the events of a night add up to its revenue; facts
 that name the event (ticket orders, feedback, bookings) belong to it whatever day they
 happened. A cancelled event did not happen: it keeps its row, with zero activity, and is
 never the baseline of another event's comparison.
@@ -85,18 +86,28 @@ def peak_occupancy(events: pl.DataFrame, scans: pl.DataFrame) -> pl.DataFrame:
 
 
 def bar_and_table_revenue(events: pl.DataFrame, bar_transactions: pl.DataFrame) -> pl.DataFrame:
-    """event_id, bar_revenue_pence, table_revenue_pence: sales inside the window at the venue,
-    on a table's tab (with a booking_id) or not.
+    """event_id, bar_revenue_pence, table_revenue_pence: the sales of the event's business
+    night at its venue, on a table's tab (with a booking_id) or not. Each sale goes to the
+    latest of the night's events that began at or before it (the night's first event when
+    none had), so a night's events share exactly its bar and table revenue.
 
-    bar_transactions: venue_id, occurred_at, amount_pence, booking_id.
+    bar_transactions: venue_id, business_date, occurred_at, amount_pence, booking_id.
     """
-    sales = bar_transactions.select(
-        "venue_id", "occurred_at", "amount_pence", pl.col("booking_id").is_not_null().alias("_on_tab")
+    night = ["venue_id", "business_date"]
+    starts = events.select(
+        "event_id", "venue_id", "starts_at", business_date(pl.col("starts_at")).alias("business_date")
+    ).sort("starts_at", "event_id")
+    first_of_night = starts.group_by(night, maintain_order=True).agg(
+        pl.col("event_id").first().alias("_first")
     )
+    sales = bar_transactions.select(
+        *night, "occurred_at", "amount_pence", pl.col("booking_id").is_not_null().alias("_on_tab")
+    ).sort("occurred_at")
     amount = pl.col("amount_pence")
     return (
-        _inside(events, sales, "occurred_at")
-        .group_by("event_id")
+        sales.join_asof(starts, left_on="occurred_at", right_on="starts_at", by=night, strategy="backward")
+        .join(first_of_night, on=night)
+        .group_by(pl.coalesce("event_id", "_first").alias("event_id"))
         .agg(
             amount.filter(~pl.col("_on_tab")).sum().alias("bar_revenue_pence"),
             amount.filter(pl.col("_on_tab")).sum().alias("table_revenue_pence"),

@@ -117,12 +117,13 @@ def test_rates_are_null_when_nothing_to_divide_by(databases, materialise):
         "no_show_rate",
         "avg_satisfaction",
         "table_turnover",
-        "spend_per_head_pence",
         "avg_party_size",
         "avg_deposit_pence",
     ):
         assert friday[column] is None, column
     assert friday["visitors"] == 0 and friday["peak_occupancy"] == 2
+    # Spend per head is per admission: walk-ins count.
+    assert friday["spend_per_head_pence"] == friday["gross_revenue_pence"] / friday["check_ins"]
 
 
 def test_a_night_failing_a_blocking_check_keeps_its_previous_figures(databases, materialise):

@@ -244,6 +244,23 @@ def inside(event: dict, moment: dt.datetime) -> bool:
     return event["starts_at"] <= moment < event["ends_at"]
 
 
+def owner(world: dict, sale: dict) -> str | None:
+    """The event a bar sale counts for: of the held events of its venue and night, the
+    latest that began at or before it, else the night's first."""
+    night = night_of(sale["occurred_at"])
+    tonight = sorted(
+        (e["starts_at"], e["event_id"])
+        for e in world["events"]
+        if e["status"] != "cancelled"
+        and e["venue_id"] == sale["venue_id"]
+        and night_of(e["starts_at"]) == night
+    )
+    if not tonight:
+        return None
+    begun = [event_id for starts, event_id in tonight if starts <= sale["occurred_at"]]
+    return begun[-1] if begun else tonight[0][1]
+
+
 def ratio(numerator, denominator):
     return numerator / denominator if denominator else None
 
@@ -267,11 +284,7 @@ def expected_figures(world: dict, ev: dict) -> dict:
             running[night] = running.get(night, 0) + (1 if s["direction"] == "in" else -1)
             if inside(ev, s["scanned_at"]):
                 peak = max(peak, running[night])
-    sales = [
-        t
-        for t in world["bar_transactions"]
-        if held and t["venue_id"] == here and inside(ev, t["occurred_at"])
-    ]
+    sales = [t for t in world["bar_transactions"] if held and owner(world, t) == ev["event_id"]]
     bar = sum(t["amount_pence"] for t in sales if t["booking_id"] is None)
     table = sum(t["amount_pence"] for t in sales if t["booking_id"] is not None)
     paid = [
@@ -392,7 +405,8 @@ def test_every_event_of_the_window_gets_its_figures(databases, world, materialis
     assert_rows_match(rows, expected_rows(world, WINDOW))
     # The hand-checked nights, stated outright.
     n1, n2, l1, s1 = rows["n1"], rows["n2"], rows["l1"], rows["s1"]
-    assert (n1["attendance"], n1["peak_occupancy"], n1["gross_revenue_pence"]) == (4, 4, 1000 + 1250 + 4320)
+    # Every sale of n1's night at Leeds, before the doors and after the window too.
+    assert (n1["attendance"], n1["peak_occupancy"], n1["gross_revenue_pence"]) == (4, 4, 2300 + 1250 + 4320)
     assert (n1["previous_event_id"], n1["events_previous_4_weeks"]) == ("n0", 0)
     assert (n2["door_staff_hours"], n2["staff_hours"]) == (pytest.approx(5.0), pytest.approx(10.0))
     assert (n2["previous_event_id"], n2["events_previous_4_weeks"]) == ("n1", 1)

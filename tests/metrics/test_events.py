@@ -50,10 +50,16 @@ def scans(*rows: tuple) -> pl.DataFrame:
 
 
 def bar(*rows: tuple) -> pl.DataFrame:
-    """(venue_id, occurred_at, amount_pence, booking_id)"""
+    """(venue_id, occurred_at, amount_pence, booking_id), with each sale's business night."""
     return frame(
-        list(rows),
-        {"venue_id": pl.String, "occurred_at": UTC_TIME, "amount_pence": pl.Int64, "booking_id": pl.String},
+        [(v, night_of(t), t, a, b) for v, t, a, b in rows],
+        {
+            "venue_id": pl.String,
+            "business_date": pl.Date,
+            "occurred_at": UTC_TIME,
+            "amount_pence": pl.Int64,
+            "booking_id": pl.String,
+        },
     )
 
 
@@ -148,11 +154,13 @@ def test_a_night_spanning_midnight_counts_what_falls_in_its_half_open_window():
     assert row["occupancy_rate"] == pytest.approx(3 / 200)
     assert row["tickets_sold"] == 4
     assert row["ticket_revenue_pence"] == (3600 - 360) + (1200 - 120)
-    assert (row["bar_revenue_pence"], row["table_revenue_pence"]) == (700 + 300, 1250)
-    assert row["gross_revenue_pence"] == 1000 + 1250 + 4320
+    # The bar and table sales of the whole night at its venue, before and after the window too:
+    # the night's only event takes all of its revenue.
+    assert (row["bar_revenue_pence"], row["table_revenue_pence"]) == (500 + 700 + 300 + 800, 1250)
+    assert row["gross_revenue_pence"] == 2300 + 1250 + 4320
     assert (row["feedback_count"], row["avg_satisfaction"]) == (2, 4.5)
     assert (row["staff_hours"], row["door_staff_hours"]) == (pytest.approx(10.0), pytest.approx(6.0))
-    assert row["revenue_per_staff_hour_pence"] == pytest.approx(6570 / 10)
+    assert row["revenue_per_staff_hour_pence"] == pytest.approx(7870 / 10)
     assert row["entries_per_door_staff_hour"] == pytest.approx(3 / 6)
     assert (row["bookings"], row["bookings_confirmed"], row["no_shows"]) == (4, 3, 1)
     assert row["no_show_rate"] == pytest.approx(1 / 3)

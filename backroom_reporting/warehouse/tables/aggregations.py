@@ -51,6 +51,7 @@ DAILY_MONEY = (
     "deposits_pence",
     "refunds_pence",
     "net_revenue_pence",
+    "ticket_sales_taken_pence",  # the cash view: tickets bought on the day, for any night
 )
 daily_aggregations = sa.Table(
     "daily_aggregations",
