@@ -194,6 +194,11 @@ def assert_same(expected: dict, actual: dict, where) -> None:
     for column, value in expected.items():
         got = actual[column]
         if isinstance(value, float) or isinstance(got, float):
-            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (where, column, value, got)
+            assert (value is None and got is None) or math.isclose(value, got, rel_tol=1e-9), (
+                where,
+                column,
+                value,
+                got,
+            )
         else:
             assert got == value, (where, column, value, got)

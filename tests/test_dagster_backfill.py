@@ -24,6 +24,7 @@ from dagster._core.test_utils import create_test_daemon_workspace_context, insta
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 
+from backroom_reporting.assets.policies import FEEDBACK_NIGHTS, PRESALE_NIGHTS
 from backroom_reporting.definitions import defs
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
@@ -145,17 +146,24 @@ def test_the_same_backfill_launched_as_the_ui_does_and_run_by_the_daemon(databas
                 break
         assert instance.get_backfill("nights").status == BulkActionStatus.COMPLETED_SUCCESS
         runs = instance.get_run_records(ascending=True)
-        assert [r.dagster_run.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2
-        # The snapshots first, then every night in one run (the single-run backfill policy).
-        snapshots, nights = (r.dagster_run.tags for r in runs)
+        assert [r.dagster_run.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 3
+        # The snapshots first, then the week's nights in one run (the single-run backfill
+        # policy), then daily_aggregations over every night the week's raw rows hold facts
+        # for: the feedback of the week before, the presales of the months after.
+        snapshots, nights, figures = (r.dagster_run.tags for r in runs)
         assert "dagster/asset_partition_range_start" not in snapshots
         assert (
             nights["dagster/asset_partition_range_start"],
             nights["dagster/asset_partition_range_end"],
+        ) == (str(NIGHTS.first_day), str(NIGHTS.last_day))
+        assert (
+            figures["dagster/asset_partition_range_start"],
+            figures["dagster/asset_partition_range_end"],
         ) == (
-            str(NIGHTS.first_day),
-            str(NIGHTS.last_day),
+            str(NIGHTS.first_day - dt.timedelta(days=FEEDBACK_NIGHTS)),
+            str(NIGHTS.last_day + dt.timedelta(days=PRESALE_NIGHTS)),
         )
+        assert materialised(instance, runs[2].dagster_run.run_id) == {"daily_aggregations"}
         loaded = set().union(*(materialised(instance, r.dagster_run.run_id) for r in runs))
         assert loaded == {k.to_user_string() for k in upstream_of_daily_aggregations()}
     assert_figures(databases, NIGHTS.days)

@@ -17,11 +17,12 @@ import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting.checks import aggregations as checks
-from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow, with_business_date
 from backroom_reporting.metrics.daily import trading
 from backroom_reporting.metrics.hourly import hours_between
 from backroom_reporting.metrics.metrics_cache import period_kpis
 from backroom_reporting.rendering import content
+from backroom_reporting.rendering.closed_night import Outlook, closed_night_note
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
 from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section
 from backroom_reporting.rendering.periods import ReportPeriod
@@ -39,6 +40,10 @@ COMPARISON_LABELS = {
     "week": {"week_ago": "vs last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs 52 weeks ago"},
     "month": {"month_ago": "vs last month", "year_ago": "vs last year"},
 }
+
+
+# How far ahead a closed night's note looks for the next open night.
+OUTLOOK_SPAN = dt.timedelta(days=14)
 
 
 class ReportInputError(Exception):
@@ -354,14 +359,74 @@ class ReportBuilder:
         # Columns are kept even without data, so an empty chart still has its CSV header.
         if frame.is_empty():
             return Section(spec.key, spec.title, "chart", columns=(x, *series), empty_note=empty_note)
-        chart = Chart(spec.display["chart"], frame, x, series, spec.display.get("y_title", ""))
+        chart = Chart(
+            spec.display["chart"],
+            frame,
+            x,
+            series,
+            spec.display.get("y_title", ""),
+            content.chart_total(spec.display["chart"], frame, series),
+        )
         return Section(
             spec.key, spec.title, "chart", chart=chart, columns=(x, *series), empty_note=empty_note
         )
 
+    def _outlook(self) -> Outlook | None:
+        """The next open night after the reported day, and what was sold for it by now."""
+        events, bookings, tickets = RAW["events"], RAW["bookings"], RAW["ticket_sales"]
+        after = BusinessWindow(self.period.last_day, self.period.last_day).end
+        venue = self.subject.venue_id
+        coming = self.db.read_table(
+            events,
+            events.c.venue_id == venue,
+            events.c.status != "cancelled",
+            events.c.starts_at.between(after, after + OUTLOOK_SPAN),
+        )
+        venues = self.db.read_table(RAW["venues"], RAW["venues"].c.venue_id == venue)
+        nights = with_business_date(coming, "starts_at", venues).sort("starts_at")
+        if nights.is_empty():
+            return None
+        night = nights["business_date"][0]
+        tonight = nights.filter(pl.col("business_date") == night)
+        booked = self.db.read_table(
+            bookings,
+            bookings.c.venue_id == venue,
+            bookings.c.business_date == night,
+            bookings.c.status != "cancelled",
+        )
+        sold = self.db.lookup(
+            tickets.c.event_id,
+            tonight["event_id"],
+            tickets.c.quantity,
+            tickets.c.gross_pence,
+            tickets.c.fee_pence,
+            where=(tickets.c.status == "paid") & (tickets.c.purchased_at <= self.now),
+        )
+        return Outlook(
+            night=night,
+            brands=tuple(readable_text(b) for b in tonight["brand"].unique(maintain_order=True)),
+            bookings=booked.height,
+            guests=int(booked["party_size"].sum()),
+            tickets_sold=int(sold["quantity"].sum()),
+            ticket_revenue_pence=int((sold["gross_pence"] - sold["fee_pence"]).sum()),
+        )
+
+    def _closed_night(self) -> Section:
+        day = self.period.last_day
+        figures = self.daily.filter(pl.col("business_date") == day)
+        paragraphs = closed_night_note(
+            self.venue_name(), day, figures.row(0, named=True) if figures.height else None, self._outlook()
+        )
+        return Section("closed_night", "Closed night", "summary", paragraphs=tuple(paragraphs))
+
     def build(self) -> Report:
         self.guard()
         warnings = content.warning_bullets(self.warnings)
+        # After a night the venue was closed, the daily report is a short note, not pages of dashes.
+        if self.period.kind == "business_day" and not self.trading:
+            sections = (self._closed_night(),)
+        else:
+            sections = tuple(self.section(spec) for spec in self.layout.sections)
         return Report(
             template_key=self.layout.key,
             title=self.layout.title,
@@ -376,7 +441,7 @@ class ReportBuilder:
             filters={
                 k: v for k, v in (("venue_id", self.subject.venue_id), ("brand", self.subject.brand)) if v
             },
-            sections=tuple(self.section(spec) for spec in self.layout.sections),
+            sections=sections,
             trading=self.trading,
             warnings=tuple(b.text for b in warnings),
         )

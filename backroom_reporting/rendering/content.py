@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from backroom_reporting.rendering.formatting import MISSING, format_change, format_money, format_value
-from backroom_reporting.rendering.model import Bullet, KpiCard
+from backroom_reporting.rendering.model import Bullet, Column, KpiCard
 
 # A KPI's movement is worth a line in the summary at this relative change or more.
 NOTABLE_CHANGE = 0.10
@@ -130,8 +130,10 @@ def executive_summary(
         )
         peak = f", peaking at {night['peak_occupancy']:,} inside at {night['peak_hour']:02d}:00{rate}"
     paragraphs = [
-        f"{_day_name(day)}, {what}: gross revenue {pounds(gross)}{against}, "
-        f"net {pounds(night['net_revenue_pence'])} after refunds. {night['check_ins']:,} admissions{peak}.",
+        f"{_day_name(day)}, {what}: gross revenue {pounds(gross)}{against} (bar "
+        f"{pounds(night['bar_revenue_pence'])}, tables {pounds(night['table_revenue_pence'])} and the "
+        f"night's tickets {pounds(night['ticket_revenue_pence'])}), net {pounds(night['net_revenue_pence'])} "
+        f"after refunds. {night['check_ins']:,} admissions{peak}.",
         f"{_count(night['bookings_completed'], 'table')} seated {_count(night['covers'], 'guest')}"
         f"{_no_shows(night)}; {_count(night['birthdays'], 'birthday')} and "
         f"{_count(night['anniversaries'], 'anniversary', 'anniversaries')}. "
@@ -140,6 +142,16 @@ def executive_summary(
     ]
     bullets = movements(cards, "vs same night last week") + _status_bullets(cards) + warning_bullets(warnings)
     return paragraphs, bullets
+
+
+def chart_total(kind: str, frame: pl.DataFrame, series: tuple[Column, ...]) -> str:
+    """What a stacked chart of money adds up to: "In all: Bar £1,200.00 + Tables £300.00 =
+    £1,500.00." Empty for other charts (a forecast and its range do not add up)."""
+    if kind != "stacked_bar" or any(c.kind != "money" for c in series):
+        return ""
+    totals = {c.label: int(frame[c.key].fill_null(0).sum()) for c in series}
+    parts = " + ".join(f"{label} {format_money(total)}" for label, total in totals.items())
+    return f"In all: {parts} = {format_money(sum(totals.values()))}."
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

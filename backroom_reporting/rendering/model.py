@@ -60,6 +60,8 @@ class Chart:
     x: Column
     series: tuple[Column, ...]
     y_title: str = ""
+    # What the bars add up to, in words, so the chart can be checked against the figures.
+    total_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def leeds_day(i: int, day: dt.date) -> dict | None:
         deposits_pence=completed * 6_000,
         refunds_pence=refunds,
         net_revenue_pence=bar + table + ticket - refunds,
+        ticket_sales_taken_pence=ticket,
         bookings_total=total,
         bookings_confirmed=total - cancelled,
         bookings_cancelled=cancelled,

@@ -23,6 +23,7 @@ def daily(**overrides) -> pl.DataFrame:
         "deposits_pence": 0,
         "refunds_pence": 0,
         "net_revenue_pence": 1700,
+        "ticket_sales_taken_pence": 150,  # tickets bought that night; the 200 were for it
         "check_ins": 3,
         "check_outs": 3,
         "tickets_sold": 1,
@@ -40,7 +41,7 @@ def hourly(**overrides) -> pl.DataFrame:
         "check_outs": 3,
         "bar_revenue_pence": 1000,
         "table_revenue_pence": 500,
-        "ticket_revenue_pence": 200,
+        "ticket_revenue_pence": 150,  # bought in the hours: the night's cash view
         "tickets_sold": 1,
         "bookings_arriving": 1,
     }
@@ -63,6 +64,9 @@ def test_hours_that_do_not_add_up_fail():
     assert checks.hours_not_adding_up(daily(), hourly()).is_empty()
     assert checks.hours_not_adding_up(daily(), hourly(bar_revenue_pence=999)).height == 1
     assert checks.hours_not_adding_up(daily(), hourly(bookings_arriving=2)).height == 1
+    assert checks.hours_not_adding_up(daily(), hourly(ticket_revenue_pence=200)).height == 1
+    # The night's tickets are counted by the night they are for, not by the hour bought.
+    assert checks.hours_not_adding_up(daily(), hourly(tickets_sold=7)).is_empty()
     assert checks.hours_not_adding_up(daily(), hourly().head(0)).height == 1  # hours missing altogether
 
 

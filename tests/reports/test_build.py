@@ -12,7 +12,8 @@ from backroom_reporting.rendering.build import ReportBuilder, ReportInputError, 
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.warehouse.database import Database
-from tests.design_section_5 import daily_figures
+from tests.design_section_5 import daily_figures, instant
+from tests.worlds import night_of, source_rows
 
 LAYOUTS = load_layouts(Path(__file__).parents[2] / "report_layouts")
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
@@ -77,11 +78,62 @@ def test_weekly_summary_compares_the_week_and_recommends(reporting_world):
     assert trends.data.height > 7  # eight weeks of trading nights, not just this week
 
 
-def test_a_closed_night_is_a_no_trading_report_not_an_error(reporting_world):
+def test_a_closed_night_is_a_short_note_with_the_money_that_moved_and_the_outlook(reporting_world):
     monday = dt.date(2026, 11, 16)
+    source = reporting_world.databases.source_url
+    figures = daily_figures(source)[("backroom-leeds", monday)]
     report = build(reporting_world.databases.warehouse, "daily_summary", monday)
     assert not report.trading
-    assert report.sections[0].paragraphs == ("The Backroom Leeds did not trade on Monday 16 November 2026.",)
+    [note] = report.sections
+    closed, outlook = note.paragraphs
+    assert closed.startswith("The Backroom Leeds was closed on Monday 16 November 2026. Money still moved")
+    assert figures["ticket_sales_taken_pence"] and figures["deposits_pence"]  # the demo's Monday has both
+    assert f"{pounds(figures['ticket_sales_taken_pence'])} of presales taken" in closed
+    assert f"{pounds(figures['deposits_pence'])} of table deposits" in closed
+    if figures["refunds_pence"]:
+        assert f"{pounds(figures['refunds_pence'])} of refunds" in closed
+
+    # The next open night, from the source rows: its events, bookings and tickets sold by NOW.
+    def night(row):
+        return night_of(instant(row["starts_at"]))
+
+    events = [
+        e
+        for e in source_rows(source, "events")
+        if e["status"] != "cancelled" and monday < night(e) <= monday + dt.timedelta(days=14)
+    ]
+    next_night = min(night(e) for e in events)
+    ids = {e["event_id"] for e in events if night(e) == next_night}
+    booked = [
+        b
+        for b in source_rows(source, "bookings")
+        if night_of(instant(b["booking_start"])) == next_night and b["status"] != "cancelled"
+    ]
+    sold = [
+        t
+        for t in source_rows(source, "ticket_sales")
+        if t["event_id"] in ids and t["status"] == "paid" and instant(t["purchased_at"]) <= NOW
+    ]
+    tickets = sum(t["quantity"] for t in sold)
+    takings = sum(t["gross_pence"] - t["fee_pence"] for t in sold)
+    assert outlook.startswith(f"Next open night: {next_night:%A} {next_night.day} {next_night:%B}, ")
+    assert f"{tickets:,} tickets ({pounds(takings)})" in outlook
+    assert f"{len(booked):,} table bookings for {sum(b['party_size'] for b in booked):,} guests" in outlook
+
+
+def test_the_hourly_chart_adds_up_to_the_nights_bar_and_table_sales(reporting_world):
+    saturday = dt.date(2026, 11, 21)
+    expected = daily_figures(reporting_world.databases.source_url)[("backroom-leeds", saturday)]
+    report = build(reporting_world.databases.warehouse, "daily_summary", saturday)
+    chart = report.sections[3].chart
+    bar, tables = expected["bar_revenue_pence"], expected["table_revenue_pence"]
+    assert chart.total_note == (
+        f"In all: Bar £{bar / 100:,.2f} + Tables £{tables / 100:,.2f} = £{(bar + tables) / 100:,.2f}."
+    )
+    # The summary gives the rest of the night's gross: its tickets, sold in advance.
+    assert (
+        f"the night's tickets {pounds(expected['ticket_revenue_pence'])}" in report.sections[0].paragraphs[0]
+    )
 
 
 def test_a_report_is_not_built_from_days_that_fail_a_blocking_check(reporting_world, tmp_path):
