@@ -398,14 +398,22 @@ def kpi_values(periods: pl.DataFrame, definitions: pl.DataFrame, period: PeriodT
 # ---- judgement --------------------------------------------------------------------------
 
 
-def status(value: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Expr) -> pl.Expr:
+# A KPI's statuses, best first. below_target: short of the target but not yet at the warning line.
+STATUSES = ("on_target", "below_target", "warning", "critical")
+
+
+def status(
+    value: pl.Expr, target: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Expr
+) -> pl.Expr:
     """critical / warning when the value has reached that threshold (at it or worse), else
-    on_target; null without a value."""
+    on_target when it meets the target (at it or better), else below_target; null without a
+    value. The one judgement of a KPI: stored rows, their checks and every report use it."""
     higher_better = direction == "higher_better"
 
     def reached(threshold: pl.Expr) -> pl.Expr:
         return pl.when(higher_better).then(value <= threshold).otherwise(value >= threshold)
 
+    meets_target = pl.when(higher_better).then(value >= target).otherwise(value <= target)
     return (
         pl.when(value.is_null())
         .then(pl.lit(None, pl.String))
@@ -413,7 +421,9 @@ def status(value: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Ex
         .then(pl.lit("critical"))
         .when(reached(warning))
         .then(pl.lit("warning"))
-        .otherwise(pl.lit("on_target"))
+        .when(meets_target)
+        .then(pl.lit("on_target"))
+        .otherwise(pl.lit("below_target"))
     )
 
 
@@ -435,7 +445,11 @@ def trend(value: pl.Expr, trailing_mean: pl.Expr) -> pl.Expr:
 
 def _judged_status() -> pl.Expr:
     return status(
-        pl.col("value"), pl.col("warning_threshold"), pl.col("critical_threshold"), pl.col("direction")
+        pl.col("value"),
+        pl.col("target"),
+        pl.col("warning_threshold"),
+        pl.col("critical_threshold"),
+        pl.col("direction"),
     )
 
 
@@ -534,7 +548,7 @@ def misjudged(stored: pl.DataFrame, definitions: pl.DataFrame) -> pl.DataFrame:
     """Stored rows whose status is not the one their value earns under the definitions'
     thresholds, or that name a KPI the definitions no longer hold."""
     judged = stored.join(
-        definitions.select("kpi_key", "warning_threshold", "critical_threshold", "direction"),
+        definitions.select("kpi_key", "target", "warning_threshold", "critical_threshold", "direction"),
         on="kpi_key",
         how="left",
     ).with_columns(_judged_status().alias("expected_status"))
