@@ -32,7 +32,8 @@ from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables import aggregations, kpis
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 
-UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "score": "score"}
+# How a KPI's unit is shown; people (VIP visits, party size) are counts: 11, or 5.5 as a mean.
+UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "people": "count", "score": "score"}
 # kpi_calculations compares each period with three earlier ones; their names by period type.
 COMPARISON_LABELS = {
     "day": {"week_ago": "vs same night last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs last year"},
@@ -129,6 +130,7 @@ def kpi_cards(by_key: dict[str, dict], definitions: pl.DataFrame, period_type: s
                 trend=row.get("trend"),
                 lower_is_better=kpi["direction"] == "lower_better",
                 comparisons={label: row.get(f"change_{name}") for name, label in labels.items()},
+                earlier={label: row.get(f"value_{name}") for name, label in labels.items()},
             )
         )
     return cards
