@@ -554,3 +554,56 @@ def misjudged(stored: pl.DataFrame, definitions: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(_judged_status().alias("expected_status"))
     wrong = pl.col("status").ne_missing(pl.col("expected_status")) | pl.col("direction").is_null()
     return judged.filter(wrong).select(*_CHECK_KEYS, "value", "status", "expected_status")
+
+
+# ---- scorecard --------------------------------------------------------------------------
+
+# A scorecard's average is over this many periods before the reported one (4 weeks for a week).
+SCORECARD_AVERAGE_PERIODS = 4
+
+
+def scorecard(
+    calculations: pl.DataFrame, definitions: pl.DataFrame, start: dt.date, period: PeriodType
+) -> pl.DataFrame:
+    """One row per enabled KPI of the period beginning on `start`, in catalogue order: kpi_key,
+    name, unit, direction, value, value_previous (the period before: last week, the same
+    night last week, last month), value_average (mean of the values of the
+    SCORECARD_AVERAGE_PERIODS periods before, those with a value), target and status (the
+    stored one, from `status`).
+
+    calculations: one venue's kpi_calculations rows of this period type, holding `start` and
+    the periods before it (missing periods count as no value).
+    """
+    step = period.trailing[0]
+    before = [period.back(start, step * k) for k in range(1, SCORECARD_AVERAGE_PERIODS + 1)]
+    values = calculations.select("kpi_key", "period_start", "value")
+    current = calculations.filter(pl.col("period_start") == start).select("kpi_key", "value", "status")
+    previous = values.filter(pl.col("period_start") == before[0]).select(
+        "kpi_key", pl.col("value").alias("value_previous")
+    )
+    average = (
+        values.filter(pl.col("period_start").is_in(before))
+        .group_by("kpi_key")
+        .agg(pl.col("value").mean().alias("value_average"))
+    )
+    enabled = definitions.filter(pl.col("enabled"))
+    shown = [kpi["kpi_key"] for kpi in enabled.iter_rows(named=True) if applies_to(kpi, period)]
+    return (
+        enabled.filter(pl.col("kpi_key").is_in(shown))
+        .sort("position")
+        .select("kpi_key", "name", "unit", "direction", "target")
+        .join(current, on="kpi_key", how="left")
+        .join(previous, on="kpi_key", how="left")
+        .join(average, on="kpi_key", how="left")
+        .select(
+            "kpi_key",
+            "name",
+            "unit",
+            "direction",
+            "value",
+            "value_previous",
+            "value_average",
+            "target",
+            "status",
+        )
+    )

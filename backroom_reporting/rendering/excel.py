@@ -158,13 +158,27 @@ def _write_table(
         sheet.write_string(0, col, column.label, styles.header())
     whole = {c.key: frame.schema[c.key].is_integer() for c in columns}
     cell_styles = [styles.value(c.kind, whole[c.key]) for c in columns]
-    for row, record in enumerate(frame.select(c.key for c in columns).iter_rows(), start=1):
-        for col, (value, column) in enumerate(zip(record, columns, strict=True)):
-            _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
+    for row, record in enumerate(frame.iter_rows(named=True), start=1):
+        for col, column in enumerate(columns):
+            value = record[column.key]
+            if column.kind_from:  # rows of different kinds (a KPI scorecard): each row's own format
+                kind = record[column.kind_from]
+                _write(sheet, row, col, excel_value(value, kind), styles.kpi_value(kind, value))
+            else:
+                _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
     last = frame.height
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, last, len(columns) - 1)
-    displays = [[c.label, *(format_value(v, c.kind) for v in frame.get_column(c.key))] for c in columns]
+    displays = [
+        [
+            c.label,
+            *(
+                format_value(r[c.key], r[c.kind_from] if c.kind_from else c.kind)
+                for r in frame.iter_rows(named=True)
+            ),
+        ]
+        for c in columns
+    ]
     if totals:
         for col, column in enumerate(columns):
             total = column_total(frame, column)

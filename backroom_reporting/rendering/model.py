@@ -39,6 +39,9 @@ class Column:
     kind: ValueKind = "number"
     # How the totals row sums this column: "sum", "mean", or None (left blank).
     total: Literal["sum", "mean"] | None = None
+    # The frame column holding each row's kind, when rows differ (a KPI scorecard mixes money,
+    # rates and counts); `kind` is then only the fallback.
+    kind_from: str | None = None
 
 
 @dataclass(frozen=True)

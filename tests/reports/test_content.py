@@ -110,17 +110,18 @@ def test_movements_are_good_news_only_for_an_on_target_kpi_moving_the_right_way(
 
 def test_a_rate_moves_in_points_and_small_rates_need_five_points_to_be_notable():
     small = card("no_show_rate", change=0.5, lower_is_better=True, kind="percent", value=0.03, earlier=0.02)
-    big = card(
+    big = KpiCard(
         "booking_conversion",
+        "Bookings seated",
+        "percent",
+        0.765,
+        0.85,
         "below_target",
-        kind="percent",
-        value=0.765,
-        target=0.85,
-        change=0.765 / 0.821 - 1,
-        earlier=0.821,
+        comparisons={"vs last week": 0.765 / 0.821 - 1},
+        earlier={"vs last week": 0.821},
     )
     [bullet] = movements([small, big], "vs last week")  # +50% but one point: not notable
-    assert bullet.text == "Booking conversion 76.5% (target 85.0%, below target): -5.6 points vs last week."
+    assert bullet.text == "Bookings seated 76.5% (target 85.0%, below target): -5.6 points vs last week."
 
 
 @pytest.mark.parametrize(
