@@ -90,7 +90,7 @@ def _anomaly(row: dict) -> str:
 
 def standing(card: KpiCard) -> str:
     """The KPI's value with its target and status, as every line about it opens:
-    "Spend per head £130.87 (target £150, below target)"."""
+    "Spend per head £130.87 (target £150.00, below target)"."""
     target = f"target {show(card, card.target)}, " if card.target is not None else ""
     return f"{card.name} {show(card, card.value)} ({target}{STATUS_LABELS[card.status].lower()})"
 
@@ -117,9 +117,12 @@ def movements(cards: list[KpiCard], comparison: str, limit: int = 3) -> list[Bul
     moved = [(n, card) for card in cards if (n := _notability(card, comparison)) is not None and n >= 1]
     bullets = []
     for _, card in sorted(moved, key=lambda m: (-m[0], m[1].key))[:limit]:
-        difference = card.value - card.earlier[comparison] if card.kind == "percent" else None
-        change = difference if difference is not None else card.comparisons[comparison]
-        welcome = (change > 0) != card.lower_is_better
+        rose = (
+            card.value > card.earlier[comparison]
+            if card.kind == "percent"
+            else card.comparisons[comparison] > 0
+        )
+        welcome = rose != card.lower_is_better
         tone = STATUS_TONES[card.status]
         if tone == "good" and not welcome:
             tone = "info"

@@ -602,3 +602,12 @@ def test_missing_rows_and_misjudged_statuses_are_found():
     # Thresholds moved since the rows were written: the stored statuses no longer hold.
     stricter = definitions({**REVENUE, "warning": 350000, "critical": 300000}, NO_SHOWS, TURNOVER)
     assert kpis.misjudged(stored, stricter)["expected_status"].to_list() == ["critical"]
+    # A row stored before below_target existed: £3,000 against a £2,900 warning line and a
+    # £6,000 target is below target, not on target, and the check says so.
+    laxer = definitions({**REVENUE, "warning": 290000, "critical": 200000}, NO_SHOWS, TURNOVER)
+    assert kpis.misjudged(stored, laxer).select("status", "expected_status").rows() == [
+        ("warning", "below_target")
+    ]
+    assert kpis.misjudged(tampered, laxer).select("status", "expected_status").rows() == [
+        ("on_target", "below_target")
+    ]
