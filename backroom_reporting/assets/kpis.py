@@ -106,7 +106,7 @@ def _read_periods(db: Database, period: kpis.PeriodType, starts: list[dt.date]) 
 def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Each KPI per venue and period (night; business week and month on the night they end):
     its value, the values a week, a month and a year before, min / max / mean / standard
-    deviation over a trailing window, its status against the thresholds, its trend, and when
+    deviation over a trailing window, its status against the target and thresholds, its trend, and when
     a cached KPI's figure expires."""
     db, window = warehouse.database(), window_of(context)
     definitions = db.read_table(definitions_table)
@@ -127,9 +127,7 @@ def kpi_calculations(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         for day, counts in per_night(
             nights.filter(pl.col("period_type") == "day"),
             chunk,
-            on_target=(pl.col("status") == "on_target").sum(),
-            warning=(pl.col("status") == "warning").sum(),
-            critical=(pl.col("status") == "critical").sum(),
+            **{name: (pl.col("status") == name).sum() for name in kpis.STATUSES},
         ).items():
             chunk_figures[day] |= {f"statuses_{k}": v for k, v in counts.items()}
         figures |= chunk_figures

@@ -28,8 +28,8 @@ def kpi_check_specs(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChe
             STATUS_MATCHES_THRESHOLDS,
             asset="kpi_calculations",
             partitions_def=partitions_def,
-            description="Every stored status is the one its value earns under the thresholds and "
-            "direction now in kpi_definitions (null without a value).",
+            description="Every stored status is the one its value earns under the target, thresholds "
+            "and direction now in kpi_definitions (null without a value).",
         ),
     ]
 

@@ -398,14 +398,22 @@ def kpi_values(periods: pl.DataFrame, definitions: pl.DataFrame, period: PeriodT
 # ---- judgement --------------------------------------------------------------------------
 
 
-def status(value: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Expr) -> pl.Expr:
+# A KPI's statuses, best first. below_target: short of the target but not yet at the warning line.
+STATUSES = ("on_target", "below_target", "warning", "critical")
+
+
+def status(
+    value: pl.Expr, target: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Expr
+) -> pl.Expr:
     """critical / warning when the value has reached that threshold (at it or worse), else
-    on_target; null without a value."""
+    on_target when it meets the target (at it or better), else below_target; null without a
+    value. The one judgement of a KPI: stored rows, their checks and every report use it."""
     higher_better = direction == "higher_better"
 
     def reached(threshold: pl.Expr) -> pl.Expr:
         return pl.when(higher_better).then(value <= threshold).otherwise(value >= threshold)
 
+    meets_target = pl.when(higher_better).then(value >= target).otherwise(value <= target)
     return (
         pl.when(value.is_null())
         .then(pl.lit(None, pl.String))
@@ -413,7 +421,9 @@ def status(value: pl.Expr, warning: pl.Expr, critical: pl.Expr, direction: pl.Ex
         .then(pl.lit("critical"))
         .when(reached(warning))
         .then(pl.lit("warning"))
-        .otherwise(pl.lit("on_target"))
+        .when(meets_target)
+        .then(pl.lit("on_target"))
+        .otherwise(pl.lit("below_target"))
     )
 
 
@@ -435,7 +445,11 @@ def trend(value: pl.Expr, trailing_mean: pl.Expr) -> pl.Expr:
 
 def _judged_status() -> pl.Expr:
     return status(
-        pl.col("value"), pl.col("warning_threshold"), pl.col("critical_threshold"), pl.col("direction")
+        pl.col("value"),
+        pl.col("target"),
+        pl.col("warning_threshold"),
+        pl.col("critical_threshold"),
+        pl.col("direction"),
     )
 
 
@@ -534,9 +548,62 @@ def misjudged(stored: pl.DataFrame, definitions: pl.DataFrame) -> pl.DataFrame:
     """Stored rows whose status is not the one their value earns under the definitions'
     thresholds, or that name a KPI the definitions no longer hold."""
     judged = stored.join(
-        definitions.select("kpi_key", "warning_threshold", "critical_threshold", "direction"),
+        definitions.select("kpi_key", "target", "warning_threshold", "critical_threshold", "direction"),
         on="kpi_key",
         how="left",
     ).with_columns(_judged_status().alias("expected_status"))
     wrong = pl.col("status").ne_missing(pl.col("expected_status")) | pl.col("direction").is_null()
     return judged.filter(wrong).select(*_CHECK_KEYS, "value", "status", "expected_status")
+
+
+# ---- scorecard --------------------------------------------------------------------------
+
+# A scorecard's average is over this many periods before the reported one (4 weeks for a week).
+SCORECARD_AVERAGE_PERIODS = 4
+
+
+def scorecard(
+    calculations: pl.DataFrame, definitions: pl.DataFrame, start: dt.date, period: PeriodType
+) -> pl.DataFrame:
+    """One row per enabled KPI of the period beginning on `start`, in catalogue order: kpi_key,
+    name, unit, direction, value, value_previous (the period before: last week, the same
+    night last week, last month), value_average (mean of the values of the
+    SCORECARD_AVERAGE_PERIODS periods before, those with a value), target and status (the
+    stored one, from `status`).
+
+    calculations: one venue's kpi_calculations rows of this period type, holding `start` and
+    the periods before it (missing periods count as no value).
+    """
+    step = period.trailing[0]
+    before = [period.back(start, step * k) for k in range(1, SCORECARD_AVERAGE_PERIODS + 1)]
+    values = calculations.select("kpi_key", "period_start", "value")
+    current = calculations.filter(pl.col("period_start") == start).select("kpi_key", "value", "status")
+    previous = values.filter(pl.col("period_start") == before[0]).select(
+        "kpi_key", pl.col("value").alias("value_previous")
+    )
+    average = (
+        values.filter(pl.col("period_start").is_in(before))
+        .group_by("kpi_key")
+        .agg(pl.col("value").mean().alias("value_average"))
+    )
+    enabled = definitions.filter(pl.col("enabled"))
+    shown = [kpi["kpi_key"] for kpi in enabled.iter_rows(named=True) if applies_to(kpi, period)]
+    return (
+        enabled.filter(pl.col("kpi_key").is_in(shown))
+        .sort("position")
+        .select("kpi_key", "name", "unit", "direction", "target")
+        .join(current, on="kpi_key", how="left")
+        .join(previous, on="kpi_key", how="left")
+        .join(average, on="kpi_key", how="left")
+        .select(
+            "kpi_key",
+            "name",
+            "unit",
+            "direction",
+            "value",
+            "value_previous",
+            "value_average",
+            "target",
+            "status",
+        )
+    )

@@ -17,6 +17,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from backroom_reporting.checks import aggregations as checks
+from backroom_reporting.metrics import kpis as kpi_maths
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow, with_business_date
 from backroom_reporting.metrics.daily import trading
 from backroom_reporting.metrics.hourly import hours_between
@@ -24,21 +25,29 @@ from backroom_reporting.metrics.metrics_cache import period_kpis
 from backroom_reporting.rendering import content
 from backroom_reporting.rendering.closed_night import Outlook, closed_night_note
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
-from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section
+from backroom_reporting.rendering.model import STATUS_LABELS, Chart, Column, KpiCard, Report, Section
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.readiness import not_ready
-from backroom_reporting.rendering.sources import PERIOD_TYPE, TABLE_SOURCES, period_condition
+from backroom_reporting.rendering.sources import CODE_LABELS, PERIOD_TYPE, TABLE_SOURCES, period_condition
 from backroom_reporting.rendering.text import readable_frame, readable_text
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables import aggregations, kpis
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 
-UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "score": "score"}
+# How a KPI's unit is shown; people (VIP visits, party size) are counts: 11, or 5.5 as a mean.
+UNIT_KINDS = {"pence": "money", "fraction": "percent", "count": "count", "people": "count", "score": "score"}
 # kpi_calculations compares each period with three earlier ones; their names by period type.
 COMPARISON_LABELS = {
     "day": {"week_ago": "vs same night last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs last year"},
     "week": {"week_ago": "vs last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs 52 weeks ago"},
     "month": {"month_ago": "vs last month", "year_ago": "vs last year"},
+}
+
+# A scorecard's columns by period type: the period, the one before, the average before that.
+SCORECARD_LABELS = {
+    "day": ("This night", "Same night last week", "4-week average"),
+    "week": ("This week", "Last week", "4-week average"),
+    "month": ("This month", "Last month", "4-month average"),
 }
 
 
@@ -77,7 +86,10 @@ def fetch(
     for column, value in query.filters.items():
         where.append(table.c[column].in_(value) if isinstance(value, list) else table.c[column] == value)
     # Names come from the booking system: one clean line of sensible length in every format.
-    return readable_frame(db.read_table(table, *where))
+    rows = readable_frame(db.read_table(table, *where))
+    return rows.with_columns(
+        pl.col(column).replace(labels) for column, labels in CODE_LABELS.items() if column in rows.columns
+    )
 
 
 AGGREGATE: dict[str, Callable[[pl.Expr], pl.Expr]] = {
@@ -134,6 +146,7 @@ def kpi_cards(by_key: dict[str, dict], definitions: pl.DataFrame, period_type: s
                 trend=row.get("trend"),
                 lower_is_better=kpi["direction"] == "lower_better",
                 comparisons={label: row.get(f"change_{name}") for name, label in labels.items()},
+                earlier={label: row.get(f"value_{name}") for name, label in labels.items()},
             )
         )
     return cards
@@ -168,9 +181,9 @@ class ReportBuilder:
         self.daily = self.history.filter(
             pl.col("business_date").is_between(period.first_day, period.last_day)
         )
-        definitions = db.read_table(kpis.kpi_definitions)
-        figures = period_kpis(db, subject.venue_id, self.period_type, period.first_day, definitions, now)
-        self.cards = kpi_cards(figures, definitions, self.period_type)
+        self.definitions = db.read_table(kpis.kpi_definitions)
+        figures = period_kpis(db, subject.venue_id, self.period_type, period.first_day, self.definitions, now)
+        self.cards = kpi_cards(figures, self.definitions, self.period_type)
 
     @property
     def trading(self) -> bool:
@@ -321,6 +334,8 @@ class ReportBuilder:
     def section(self, spec: SectionLayout) -> Section:
         if spec.type == "summary":
             return self.summary(spec)
+        if spec.type == "metrics" and spec.display.get("scorecard"):
+            return self._scorecard(spec)
         if spec.type == "metrics":
             wanted = spec.display.get("kpis")
             cards = [c for c in self.cards if wanted is None or c.key in wanted]
@@ -338,6 +353,50 @@ class ReportBuilder:
                 empty_note=empty_note,
             )
         return self._chart(spec, rows, empty_note)
+
+    def _scorecard(self, spec: SectionLayout) -> Section:
+        """The KPIs as numeric rows: this period, the one before, the average of the ones
+        before that, target and status (metrics/kpis.py `scorecard`)."""
+        period = kpi_maths.PERIOD_TYPES[self.period_type]
+        start = self.period.first_day
+        first = period.back(start, period.trailing[0] * kpi_maths.SCORECARD_AVERAGE_PERIODS)
+        table = kpis.kpi_calculations
+        rows = self.db.read_table(
+            table,
+            table.c.venue_id == self.subject.venue_id,
+            table.c.period_type == self.period_type,
+            table.c.period_start.between(first, start),
+        )
+        scores = kpi_maths.scorecard(rows, self.definitions, start, period)
+        wanted = spec.display.get("kpis")
+        if wanted is not None:
+            scores = scores.filter(pl.col("kpi_key").is_in(wanted))
+        frame = scores.select(
+            "name",
+            "value",
+            "value_previous",
+            "value_average",
+            "target",
+            pl.col("status")
+            .replace_strict({k: v for k, v in STATUS_LABELS.items() if k is not None}, return_dtype=pl.String)
+            .fill_null(STATUS_LABELS[None]),
+            pl.col("unit").replace_strict(UNIT_KINDS, default="number").alias("kind"),
+        )
+        this, previous, average = SCORECARD_LABELS[self.period_type]
+        columns = (
+            Column("name", "KPI", "text"),
+            *(
+                Column(key, label, "number", kind_from="kind")
+                for key, label in (
+                    ("value", this),
+                    ("value_previous", previous),
+                    ("value_average", average),
+                    ("target", "Target"),
+                )
+            ),
+            Column("status", "Status", "text"),
+        )
+        return Section(spec.key, spec.title, "table", table=frame, columns=columns)
 
     def _chart(self, spec: SectionLayout, rows: pl.DataFrame, empty_note: str) -> Section:
         x_key = spec.display["x"]

@@ -11,11 +11,27 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from backroom_reporting.rendering.formatting import MISSING, format_change, format_money, format_value
-from backroom_reporting.rendering.model import Bullet, Column, KpiCard
+from backroom_reporting.rendering.formatting import (
+    MISSING,
+    format_change,
+    format_kpi_change,
+    format_money,
+    format_value,
+)
+from backroom_reporting.rendering.model import STATUS_LABELS, Bullet, Column, KpiCard, Tone
 
-# A KPI's movement is worth a line in the summary at this relative change or more.
+# A KPI's movement is worth a line in the summary at this relative change or more; a rate's
+# at this many percentage points (a no-show rate from 2% to 3% is +50% but one point).
 NOTABLE_CHANGE = 0.10
+NOTABLE_POINTS = 0.05
+# The tone of a line about a KPI follows its status, so the line and the card never disagree.
+STATUS_TONES: dict[str | None, Tone] = {
+    "on_target": "good",
+    "below_target": "info",
+    "warning": "warning",
+    "critical": "critical",
+    None: "info",
+}
 # Rules R6 and R7: a forecast or an event brand this far from its yardstick is worth acting on.
 FORECAST_SHIFT = 0.15
 EVENT_DROP = 0.20
@@ -72,36 +88,54 @@ def _anomaly(row: dict) -> str:
     )
 
 
+def standing(card: KpiCard) -> str:
+    """The KPI's value with its target and status, as every line about it opens:
+    "Spend per head £130.87 (target £150.00, below target)"."""
+    target = f"target {show(card, card.target)}, " if card.target is not None else ""
+    return f"{card.name} {show(card, card.value)} ({target}{STATUS_LABELS[card.status].lower()})"
+
+
+def kpi_change(card: KpiCard, comparison: str) -> str:
+    """The card's change against `comparison` in the KPI's units (points, £ and %, counts)."""
+    return format_kpi_change(card.value, card.earlier.get(comparison), card.kind)
+
+
+def _notability(card: KpiCard, comparison: str) -> float | None:
+    """How far past its notable line a movement is (1.0 = at it): points for rates, else relative."""
+    if card.kind == "percent":
+        earlier = card.earlier.get(comparison)
+        if card.value is None or earlier is None:
+            return None
+        return abs(card.value - earlier) / NOTABLE_POINTS
+    change = card.comparisons.get(comparison)
+    return None if change is None else abs(change) / NOTABLE_CHANGE
+
+
 def movements(cards: list[KpiCard], comparison: str, limit: int = 3) -> list[Bullet]:
-    """The KPIs that moved most against `comparison`, good news or bad by direction."""
-    moved = [
-        (abs(card.comparisons[comparison]), card)
-        for card in cards
-        if card.comparisons.get(comparison) is not None
-        and abs(card.comparisons[comparison]) >= NOTABLE_CHANGE
-    ]
+    """The KPIs that moved most against `comparison`. A line's tone is its KPI's status (as on
+    its card), and an on-target KPI that moved the wrong way is a note, not good news."""
+    moved = [(n, card) for card in cards if (n := _notability(card, comparison)) is not None and n >= 1]
     bullets = []
     for _, card in sorted(moved, key=lambda m: (-m[0], m[1].key))[:limit]:
-        change = card.comparisons[comparison]
-        good = (change > 0) != card.lower_is_better
-        bullets.append(
-            Bullet(
-                f"{card.name} {show(card, card.value)}, {format_change(change)} {comparison}.",
-                "good" if good else "warning",
-            )
+        rose = (
+            card.value > card.earlier[comparison]
+            if card.kind == "percent"
+            else card.comparisons[comparison] > 0
         )
+        welcome = rose != card.lower_is_better
+        tone = STATUS_TONES[card.status]
+        if tone == "good" and not welcome:
+            tone = "info"
+        bullets.append(Bullet(f"{standing(card)}: {kpi_change(card, comparison)} {comparison}.", tone))
     return bullets
 
 
 def _status_bullets(cards: list[KpiCard]) -> list[Bullet]:
-    bullets = []
-    for card in cards:
-        if card.status in ("warning", "critical"):
-            target = f" (target {show(card, card.target)})" if card.target is not None else ""
-            bullets.append(
-                Bullet(f"{card.name} is {card.status}: {show(card, card.value)}{target}.", card.status)
-            )
-    return bullets
+    return [
+        Bullet(f"{standing(card)}.", STATUS_TONES[card.status])
+        for card in cards
+        if card.status in ("warning", "critical")
+    ]
 
 
 def executive_summary(
@@ -219,7 +253,8 @@ def recommendations(
     vip_at_risk: int,
     warnings: Warnings,
 ) -> list[Bullet]:
-    """What to do next, from the rules R1-R9 of docs/reports.md, most urgent first.
+    """What to do next, from the rules R1-R9 of docs/reports.md, most urgent first, in plain
+    words naming the night and the figure; each bullet keeps its rule as data (`rule`).
 
     daily: the period's daily_aggregations rows; events: its event_performance_analytics
     rows; forecast_next_week_pence: forecast gross revenue of the next seven days.
@@ -228,56 +263,44 @@ def recommendations(
     for card in cards:
         worse = "up" if card.lower_is_better else "down"
         if card.status == "critical":
-            advice.append(
-                Bullet(
-                    f"Act on {card.name.lower()}: {show(card, card.value)} against a target of "
-                    f"{show(card, card.target)} (R1).",
-                    "critical",
-                )
-            )
+            advice.append(Bullet(f"{standing(card)}: act on this first.", "critical", "R1"))
         elif card.status == "warning" and card.trend == worse:
-            advice.append(
-                Bullet(f"Watch {card.name.lower()}: past its warning line and getting worse (R2).", "warning")
-            )
+            advice.append(Bullet(f"{standing(card)}, and getting worse: keep an eye on it.", "warning", "R2"))
     no_shows = next((c for c in cards if c.key == "no_show_rate"), None)
     if no_shows is not None and no_shows.status in ("warning", "critical"):
         advice.append(
             Bullet(
-                f"No-shows ran at {show(no_shows, no_shows.value)}: text every table booking the day before "
-                "and take a deposit on all of them (R3).",
+                f"{show(no_shows, no_shows.value)} of confirmed table bookings did not turn up: text every "
+                "table booking the day before and take a deposit on all of them.",
                 "warning",
+                "R3",
             )
         )
     advice += _quiet_weekdays(daily)
     if warnings.anomalies is not None:
         advice += [
-            Bullet(f"Look into the revenue {_anomaly(row)} (R5).", "warning")
+            Bullet(f"Look into the revenue {_anomaly(row)}.", "warning", "R5")
             for row in warnings.anomalies.iter_rows(named=True)
         ]
     advice += _forecast_advice(daily, forecast_next_week_pence)
-    for row in events.filter(pl.col("attendance_change_vs_4_week_avg") <= -EVENT_DROP).iter_rows(named=True):
-        advice.append(
-            Bullet(
-                f"Refresh {row['brand']}: {row['name']} drew "
-                f"{percent(-row['attendance_change_vs_4_week_avg'])} fewer people than the brand's 4-week "
-                "average (R7).",
-                "warning",
-            )
-        )
+    advice += _faded_events(events)
     if warnings.quarantined_rows:
         advice.append(
             Bullet(
-                f"Fix the source data: {warnings.quarantined_rows:,} rows were quarantined this period "
-                "(see raw_quarantine) (R8).",
+                f"{warnings.quarantined_rows:,} rows from the booking system could not be read this period "
+                "and are missing from these figures: have them corrected at the source (table "
+                "raw_quarantine lists them).",
                 "warning",
+                "R8",
             )
         )
     if vip_at_risk:
         advice.append(
             Bullet(
-                f"Call or message the {vip_at_risk} VIP customer{'s' if vip_at_risk != 1 else ''} at risk of "
-                "lapsing (R9).",
+                f"Call or message the {vip_at_risk} VIP customer{'s' if vip_at_risk != 1 else ''} who "
+                f"{'has' if vip_at_risk == 1 else 'have'} not been in for six weeks or more.",
                 "info",
+                "R9",
             )
         )
     if not advice:
@@ -286,6 +309,22 @@ def recommendations(
         )
     order = {"critical": 0, "warning": 1, "info": 2, "good": 3}
     return sorted(advice, key=lambda b: order[b.tone])
+
+
+def _faded_events(events: pl.DataFrame) -> list[Bullet]:
+    """R7: an event that drew 20% fewer people than its brand's 4-week average."""
+    faded = events.filter(pl.col("attendance_change_vs_4_week_avg") <= -EVENT_DROP)
+    return [
+        Bullet(
+            f"{row['brand']} on {_day_name(row['business_date'])} drew {row['attendance']:,} people, "
+            f"{percent(-row['attendance_change_vs_4_week_avg'])} below its 4-week average of "
+            f"{row['avg_attendance_previous_4_weeks']:,.0f}, and took {pounds(row['gross_revenue_pence'])}: "
+            "refresh the line-up or the promotion.",
+            "warning",
+            "R7",
+        )
+        for row in faded.iter_rows(named=True)
+    ]
 
 
 def _forecast_advice(daily: pl.DataFrame, forecast_next_week_pence: float | None) -> list[Bullet]:
@@ -301,16 +340,18 @@ def _forecast_advice(daily: pl.DataFrame, forecast_next_week_pence: float | None
         return [
             Bullet(
                 f"Next week is forecast {percent(-shift)} below the last seven nights "
-                f"({pounds(forecast_next_week_pence)}): trim rotas and push promotions (R6).",
+                f"({pounds(forecast_next_week_pence)}): trim rotas and push promotions.",
                 "warning",
+                "R6",
             )
         ]
     if shift >= FORECAST_SHIFT:
         return [
             Bullet(
                 f"Next week is forecast {percent(shift)} above the last seven nights "
-                f"({pounds(forecast_next_week_pence)}): add door and bar staff (R6).",
+                f"({pounds(forecast_next_week_pence)}): add door and bar staff.",
                 "info",
+                "R6",
             )
         ]
     return []
@@ -323,15 +364,25 @@ def _quiet_weekdays(daily: pl.DataFrame) -> list[Bullet]:
         return []
     quiet = (
         trading.group_by(pl.col("business_date").dt.weekday().alias("weekday"))
-        .agg(pl.col("occupancy_rate").mean().alias("occupancy"), pl.col("business_date").first())
+        .agg(
+            pl.col("occupancy_rate").mean().alias("occupancy"),
+            pl.col("business_date").first(),
+            pl.len().alias("nights"),
+        )
         .filter(pl.col("occupancy") < 0.40)
         .sort("weekday")
     )
     return [
         Bullet(
-            f"{row['business_date']:%A} nights averaged {percent(row['occupancy'])} occupancy: try a "
-            "promotion or a themed night (R4).",
+            (
+                f"{_day_name(row['business_date'])} peaked at {percent(row['occupancy'])} of capacity"
+                if row["nights"] == 1
+                else f"{row['business_date']:%A} nights peaked at {percent(row['occupancy'])} of capacity "
+                "on average"
+            )
+            + f": try a promotion or a themed night on {row['business_date']:%A}s.",
             "info",
+            "R4",
         )
         for row in quiet.iter_rows(named=True)
     ]

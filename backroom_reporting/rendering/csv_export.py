@@ -50,7 +50,9 @@ def section_frame(section: Section) -> pl.DataFrame:
         )
     if section.table is None:
         return pl.DataFrame(schema={c.key: pl.Null for c in section.columns})
-    return section.table.select(c.key for c in section.columns)
+    # A column whose rows differ in kind carries that kind along (money: pence; percent: a fraction).
+    kinds = [c.kind_from for c in section.columns if c.kind_from]
+    return section.table.select(*(c.key for c in section.columns), *dict.fromkeys(kinds))
 
 
 def frame_csv(frame: pl.DataFrame) -> bytes:

@@ -23,7 +23,12 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from backroom_reporting.rendering.charts import PALETTE
-from backroom_reporting.rendering.formatting import LONDON, format_change, format_timestamp, format_value
+from backroom_reporting.rendering.formatting import (
+    LONDON,
+    format_kpi_change,
+    format_timestamp,
+    format_value,
+)
 from backroom_reporting.rendering.html import (
     STATUS_LABELS,
     TONE_LABELS,
@@ -31,7 +36,7 @@ from backroom_reporting.rendering.html import (
     comparison_labels,
     filters_text,
 )
-from backroom_reporting.rendering.model import Chart, Column, Report, Section, ValueKind
+from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section, ValueKind
 
 NUMBER_FORMATS: dict[str, str] = {
     "money": "£#,##0.00",
@@ -43,12 +48,16 @@ NUMBER_FORMATS: dict[str, str] = {
     "date": "ddd d mmm yyyy",
 }
 WHOLE_NUMBER_FORMAT = "#,##0"
+AVERAGED_COUNT_FORMAT = "#,##0.0"
 CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
+# A rate's change is in percentage points, stored as the number of points (-4.6).
+POINTS_FORMAT = '+0.0" points";-0.0" points";0.0" points"'
 AXIS_FORMATS = {"money": "£#,##0", "percent": "0%", "count": "#,##0", "score": "0.0"}
 CHART_TYPES = {"bar": {"type": "column"}, "stacked_bar": {"type": "column", "subtype": "stacked"}}
 INK, NAVY, BRASS, HEADER_FILL = "#1B2230", "#1F3A5F", "#9A7330", "#F1F3F6"
 STATUS_COLOURS = {  # font, fill
     "on_target": ("#1E7B4B", "#E6F3EA"),
+    "below_target": (NAVY, "#F5F6F8"),
     "warning": ("#9A5B00", "#FCF0D9"),
     "critical": ("#B42318", "#FCE9E7"),
     None: ("#6B7482", "#EEF0F3"),
@@ -83,6 +92,12 @@ class _Styles:
     def value(self, kind: ValueKind, whole: bool = False, **extra: Any) -> Format:
         number_format = WHOLE_NUMBER_FORMAT if whole and kind == "number" else NUMBER_FORMATS.get(kind)
         return self(**({"num_format": number_format} if number_format else {}), **extra)
+
+    def kpi_value(self, kind: ValueKind, value: float | None) -> Format:
+        """A KPI figure's format: a count averaged over nights (2.75 VIP visits) keeps a decimal."""
+        if kind == "count" and value is not None and value != round(value):
+            return self(num_format=AVERAGED_COUNT_FORMAT)
+        return self.value(kind)
 
 
 def _shortened(text: str, limit: int) -> str:
@@ -143,13 +158,27 @@ def _write_table(
         sheet.write_string(0, col, column.label, styles.header())
     whole = {c.key: frame.schema[c.key].is_integer() for c in columns}
     cell_styles = [styles.value(c.kind, whole[c.key]) for c in columns]
-    for row, record in enumerate(frame.select(c.key for c in columns).iter_rows(), start=1):
-        for col, (value, column) in enumerate(zip(record, columns, strict=True)):
-            _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
+    for row, record in enumerate(frame.iter_rows(named=True), start=1):
+        for col, column in enumerate(columns):
+            value = record[column.key]
+            if column.kind_from:  # rows of different kinds (a KPI scorecard): each row's own format
+                kind = record[column.kind_from]
+                _write(sheet, row, col, excel_value(value, kind), styles.kpi_value(kind, value))
+            else:
+                _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
     last = frame.height
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, last, len(columns) - 1)
-    displays = [[c.label, *(format_value(v, c.kind) for v in frame.get_column(c.key))] for c in columns]
+    displays = [
+        [
+            c.label,
+            *(
+                format_value(r[c.key], r[c.kind_from] if c.kind_from else c.kind)
+                for r in frame.iter_rows(named=True)
+            ),
+        ]
+        for c in columns
+    ]
     if totals:
         for col, column in enumerate(columns):
             total = column_total(frame, column)
@@ -193,7 +222,8 @@ def _write_summary(sheet: Worksheet, styles: _Styles, section: Section) -> None:
 
 
 def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
-    """One KPI a row: value, target, status, each comparison (a signed fraction) and trend."""
+    """One KPI a row: value, target, status, each comparison (a rate's in percentage points,
+    anything else's a signed fraction) and trend."""
     labels = comparison_labels(section.cards)
     headers = [
         "KPI",
@@ -211,10 +241,10 @@ def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
         font, fill = STATUS_COLOURS[card.status]
         cells = [
             (card.name, styles()),
-            (excel_value(card.value, card.kind), styles.value(card.kind)),
-            (excel_value(card.target, card.kind), styles.value(card.kind)),
+            (excel_value(card.value, card.kind), styles.kpi_value(card.kind, card.value)),
+            (excel_value(card.target, card.kind), styles.kpi_value(card.kind, card.target)),
             (STATUS_LABELS[card.status], styles(bold=True, font_color=font, bg_color=fill)),
-            *((card.comparisons.get(label), styles(num_format=CHANGE_FORMAT)) for label in labels),
+            *(_change_cell(card, label, styles) for label in labels),
             (TREND_WORDS[card.trend], styles()),
             ("Lower" if card.lower_is_better else "Higher", styles()),  # how to read the changes
         ]
@@ -225,7 +255,7 @@ def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
             format_value(card.value, card.kind),
             format_value(card.target, card.kind),
             STATUS_LABELS[card.status],
-            *(format_change(card.comparisons.get(label)) for label in labels),
+            *(format_kpi_change(card.value, card.earlier.get(label), card.kind) for label in labels),
             TREND_WORDS[card.trend],
         ]
         for col, text in enumerate(shown):
@@ -233,6 +263,14 @@ def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(section.cards), len(headers) - 1)
     _fit_widths(sheet, displays)
+
+
+def _change_cell(card: KpiCard, label: str, styles: _Styles) -> tuple[float | None, Format]:
+    if card.kind == "percent":
+        earlier = card.earlier.get(label)
+        points = None if card.value is None or earlier is None else (card.value - earlier) * 100
+        return points, styles(num_format=POINTS_FORMAT)
+    return card.comparisons.get(label), styles(num_format=CHANGE_FORMAT)
 
 
 def _native_chart(workbook: Workbook, chart: Chart, title: str, data_sheet: str) -> Any:

@@ -37,7 +37,10 @@ def format_percent(fraction: float | None) -> str:
 
 
 def format_count(count: float | None) -> str:
-    return MISSING if _missing(count) else f"{round(count):,}"
+    """1,234; a count averaged over nights keeps one decimal (2.8 VIP visits a night)."""
+    if _missing(count):
+        return MISSING
+    return f"{round(count):,}" if count == round(count) else f"{count:,.1f}"
 
 
 def format_score(score: float | None) -> str:
@@ -94,6 +97,22 @@ def format_change(change: float | None) -> str:
     if _missing(change):
         return MISSING
     return f"{change:+.0%}" if abs(change) >= 0.1 else f"{change:+.1%}"
+
+
+def format_kpi_change(value: float | None, earlier: float | None, kind: ValueKind) -> str:
+    """How a KPI moved from `earlier`, in its own units: a rate in percentage points
+    (-4.6 points), money in pounds and per cent (+£1,204 (+12%)), anything else as a
+    difference and per cent (+3 (+27%))."""
+    if _missing(value) or _missing(earlier):
+        return MISSING
+    difference = value - earlier
+    if kind == "percent":
+        return f"{difference * 100:+.1f} points"
+    sign = "-" if difference < 0 else "+"
+    shown = format_value(abs(difference), kind, short=True)
+    if not earlier:
+        return f"{sign}{shown}"
+    return f"{sign}{shown} ({format_change(difference / abs(earlier))})"
 
 
 def change_tone(change: float | None, lower_is_better: bool) -> str:

@@ -25,19 +25,19 @@ from backroom_reporting.rendering.formatting import (
     format_count,
     format_date,
     format_hour,
+    format_kpi_change,
     format_money,
     format_percent,
     format_score,
     format_timestamp,
     format_value,
 )
-from backroom_reporting.rendering.model import Column, KpiCard, Report, Section, ValueKind
+from backroom_reporting.rendering.model import STATUS_LABELS, Column, KpiCard, Report, Section, ValueKind
 
 Variant = Literal["web", "email", "print"]
 VARIANTS: tuple[Variant, ...] = ("web", "email", "print")
 # Kinds shown right-aligned in tables and summed or averaged in totals rows.
 NUMERIC_KINDS = frozenset({"count", "money", "percent", "number", "score", "hour"})
-STATUS_LABELS = {"on_target": "On target", "warning": "Warning", "critical": "Critical", None: "No target"}
 TONE_LABELS = {"info": "Note", "good": "Good", "warning": "Warning", "critical": "Critical"}
 TREND_ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
 STYLESHEET = "report.css"
@@ -111,6 +111,7 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         table_rows=table_rows,
         comparison_labels=comparison_labels,
         change_tone=change_tone,
+        kpi_change=format_kpi_change,
         trend_tone=trend_tone,
         cell_class=cell_class,
         filters_text=filters_text,

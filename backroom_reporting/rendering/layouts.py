@@ -27,7 +27,7 @@ CHART_KINDS = ("bar", "stacked_bar", "line")
 AGGREGATES = ("count", "sum", "mean", "min", "max")
 DISPLAY_OPTIONS = {
     "summary": {"caption"},
-    "metrics": {"caption", "kpis"},
+    "metrics": {"caption", "kpis", "scorecard"},
     "table": {"caption", "totals", "empty_note"},
     "chart": {"caption", "chart", "x", "y_title", "empty_note", "only_trading_hours", "only_trading_days"},
 }

@@ -17,7 +17,15 @@ SectionKind = Literal["summary", "metrics", "table", "chart"]
 # How a value is shown: money is integer pence (shown as £), percent is a fraction.
 ValueKind = Literal["text", "date", "hour", "count", "money", "percent", "number", "score"]
 Tone = Literal["info", "good", "warning", "critical"]
-Status = Literal["on_target", "warning", "critical"]
+# A KPI's status (metrics/kpis.py `status`, docs/metrics.md) and how every format names it.
+Status = Literal["on_target", "below_target", "warning", "critical"]
+STATUS_LABELS: dict[Status | None, str] = {
+    "on_target": "On target",
+    "below_target": "Below target",
+    "warning": "Warning",
+    "critical": "Critical",
+    None: "No target",
+}
 Format = Literal["pdf", "html", "xlsx", "csv"]
 FORMATS: tuple[Format, ...] = ("pdf", "html", "xlsx", "csv")
 
@@ -31,12 +39,17 @@ class Column:
     kind: ValueKind = "number"
     # How the totals row sums this column: "sum", "mean", or None (left blank).
     total: Literal["sum", "mean"] | None = None
+    # The frame column holding each row's kind, when rows differ (a KPI scorecard mixes money,
+    # rates and counts); `kind` is then only the fallback.
+    kind_from: str | None = None
 
 
 @dataclass(frozen=True)
 class Bullet:
     text: str
     tone: Tone = "info"
+    # The recommendation rule that wrote it (R1..R9 of docs/reports.md): data, never printed.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,8 @@ class KpiCard:
     lower_is_better: bool = False  # a fall is good news (no-show rate, cancellations)
     # Label -> relative change (0.12 = +12%), e.g. {"vs last week": 0.12}; None = no comparison.
     comparisons: dict[str, float | None] = field(default_factory=dict)
+    # Label -> the earlier value compared with, for changes in points or pounds.
+    earlier: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

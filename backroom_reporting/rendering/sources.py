@@ -13,6 +13,8 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from backroom_reporting.metrics.customers import SEGMENTS
+from backroom_reporting.warehouse.source_contract import STAFF_ROLES
 from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
 
 PeriodKind = Literal["business_day", "business_week", "month"]
@@ -39,6 +41,12 @@ class TableSource:
 
 
 PERIOD_TYPE = {"business_day": "day", "business_week": "week", "month": "month"}
+
+# Coded columns as a report reads them (at_risk -> At risk): a report never prints a code.
+CODE_LABELS: dict[str, dict[str, str]] = {
+    "segment": {code: code.replace("_", " ").capitalize() for code in SEGMENTS} | {"vip": "VIP"},
+    "role": {code: code.capitalize() for code in STAFF_ROLES},
+}
 
 TABLE_SOURCES: dict[str, TableSource] = {
     s.key: s

@@ -191,7 +191,9 @@ def status(value: float | None, kpi: dict) -> str | None:
         return "critical"
     if sign * value <= sign * kpi["warning"]:
         return "warning"
-    return "on_target"
+    if sign * value >= sign * kpi["target"]:
+        return "on_target"
+    return "below_target"
 
 
 def test_the_catalogue_is_loaded_one_row_per_kpi_with_its_version_and_hash(databases, materialise):

@@ -322,42 +322,56 @@ def test_a_disabled_kpi_is_not_calculated():
 
 def judged(entry: dict, values: list[float | None]) -> list[str | None]:
     frame = pl.DataFrame({"value": values}, schema={"value": pl.Float64}).with_columns(
+        pl.lit(float(entry["target"])).alias("target"),
         pl.lit(float(entry["warning"])).alias("warning"),
         pl.lit(float(entry["critical"])).alias("critical"),
         pl.lit(entry["direction"]).alias("direction"),
     )
-    expression = kpis.status(pl.col("value"), pl.col("warning"), pl.col("critical"), pl.col("direction"))
+    expression = kpis.status(
+        pl.col("value"), pl.col("target"), pl.col("warning"), pl.col("critical"), pl.col("direction")
+    )
     return frame.select(expression.alias("status"))["status"].to_list()
 
 
-def test_higher_better_status_at_and_around_its_thresholds():
-    values = [650000, 600000, 400000.01, 400000, 399999, 250000.01, 250000, 0, None]
-    assert judged(REVENUE, values) == [
-        "on_target",
-        "on_target",
-        "on_target",
-        "warning",  # exactly at the warning threshold
-        "warning",
-        "warning",
-        "critical",  # exactly at the critical threshold
-        "critical",
-        None,
-    ]
+# The catalogue's rule, line by line: (line, status just on its better side, at it, just worse).
+# A value at a line takes that line's status; the target's is on_target.
+LINES = (
+    ("target", "on_target", "on_target", "below_target"),
+    ("warning", "below_target", "warning", "warning"),
+    ("critical", "warning", "critical", "critical"),
+)
 
 
-def test_lower_better_status_at_and_around_its_thresholds():
-    values = [0.0, 0.05, 0.0999, 0.1, 0.15, 0.1999, 0.2, 0.9, None]
-    assert judged(NO_SHOWS, values) == [
-        "on_target",
-        "on_target",
-        "on_target",
-        "warning",  # exactly at the warning threshold
-        "warning",
-        "warning",
-        "critical",  # exactly at the critical threshold
-        "critical",
-        None,
-    ]
+def _around(entry: dict) -> list[tuple[float, str]]:
+    """Each line's value and values just either side of it, with the status each earns."""
+    better = 1 if entry["direction"] == "higher_better" else -1
+    nudge = 1e-6 * max(abs(entry["target"]), 1)
+    cases = []
+    for field, better_side, at, worse_side in LINES:
+        line = entry[field]
+        cases += [(line + better * nudge, better_side), (line, at), (line - better * nudge, worse_side)]
+    return cases
+
+
+@pytest.mark.parametrize("entry", [REVENUE, NO_SHOWS, OCCUPANCY, TURNOVER], ids=lambda e: e["key"])
+def test_a_status_at_and_either_side_of_every_threshold(entry):
+    cases = _around(entry)
+    assert judged(entry, [v for v, _ in cases]) == [s for _, s in cases]
+
+
+@pytest.mark.parametrize("entry", [REVENUE, NO_SHOWS], ids=lambda e: e["key"])
+def test_between_the_target_and_the_warning_line_is_below_target_not_on_target(entry):
+    midway = (entry["target"] + entry["warning"]) / 2
+    far_better = entry["target"] * (2 if entry["direction"] == "higher_better" else 0)
+    assert judged(entry, [midway, far_better, None]) == ["below_target", "on_target", None]
+
+
+def test_the_reported_demo_figures_are_below_target():
+    # Spend per head £130.87 against £150 (warning £110); booking conversion 76.5% against 85%.
+    spend = {**REVENUE, "target": 15000, "warning": 11000, "critical": 8000}
+    conversion = {**NO_SHOWS, "target": 0.85, "warning": 0.75, "critical": 0.6, "direction": "higher_better"}
+    assert judged(spend, [13087.0]) == ["below_target"]
+    assert judged(conversion, [0.765]) == ["below_target"]
 
 
 def test_rates_landing_exactly_on_a_threshold_take_its_status():
@@ -588,3 +602,12 @@ def test_missing_rows_and_misjudged_statuses_are_found():
     # Thresholds moved since the rows were written: the stored statuses no longer hold.
     stricter = definitions({**REVENUE, "warning": 350000, "critical": 300000}, NO_SHOWS, TURNOVER)
     assert kpis.misjudged(stored, stricter)["expected_status"].to_list() == ["critical"]
+    # A row stored before below_target existed: £3,000 against a £2,900 warning line and a
+    # £6,000 target is below target, not on target, and the check says so.
+    laxer = definitions({**REVENUE, "warning": 290000, "critical": 200000}, NO_SHOWS, TURNOVER)
+    assert kpis.misjudged(stored, laxer).select("status", "expected_status").rows() == [
+        ("warning", "below_target")
+    ]
+    assert kpis.misjudged(tampered, laxer).select("status", "expected_status").rows() == [
+        ("on_target", "below_target")
+    ]

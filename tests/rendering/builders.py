@@ -60,6 +60,7 @@ CARDS = (
         "on_target",
         "up",
         comparisons={"vs same night last week": 0.12, "vs last year": None},
+        earlier={"vs same night last week": 1_374_658, "vs last year": None},
     ),
     KpiCard("occupancy_rate", "Peak occupancy", "percent", 0.9567, 0.9, "on_target", "flat"),
     KpiCard(
@@ -72,6 +73,7 @@ CARDS = (
         "up",
         lower_is_better=True,
         comparisons={"vs same night last week": 0.034},
+        earlier={"vs same night last week": 0.119},
     ),
     KpiCard("avg_deposit", "Average deposit", "money", 4_550, 5_000, "warning", "down"),
     KpiCard("avg_satisfaction", "Satisfaction", "score", 4.21, None, None),

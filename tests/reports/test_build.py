@@ -1,14 +1,24 @@
 """Building reports from the warehouse: the right figures, the no-trading case, and refusal
 to build from data that fails daily_aggregations' blocking checks."""
 
+import csv
+import dataclasses
 import datetime as dt
+import io
 import shutil
+import statistics
 from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
+import yaml
 
+from backroom_reporting.metrics.kpis import CATALOGUE
 from backroom_reporting.rendering.build import ReportBuilder, ReportInputError, Subject
+from backroom_reporting.rendering.csv_export import render_csv
+from backroom_reporting.rendering.excel import render_xlsx
+from backroom_reporting.rendering.html import render_html
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.warehouse.database import Database
@@ -74,7 +84,7 @@ def test_weekly_summary_compares_the_week_and_recommends(reporting_world):
     report = build(reporting_world.databases.warehouse, "weekly_summary", week.first_day)
     assert pounds(gross) in report.sections[0].paragraphs[0]
     assert report.sections[-1].bullets  # at least "no action needed"
-    trends = report.sections[1].chart
+    trends = {s.key: s for s in report.sections}["trends"].chart
     assert trends.data.height > 7  # eight weeks of trading nights, not just this week
 
 
@@ -173,7 +183,89 @@ def test_an_old_week_re_renders_from_the_snapshots_of_that_week(reporting_world)
                     {"sunday": sunday.isoformat()},
                 ).all()
             )
+        # Segments read as words, never codes: at_risk is "At risk".
+        words = {"at_risk": "At risk", "vip": "VIP"}
+        segments = {words.get(code, code.capitalize()): count for code, count in segments.items()}
         assert (
             segments and dict(sections["customers"].table.select("segment", "customers").rows()) == segments
         )
     engine.dispose()
+
+
+# ---- the weekly KPI scorecard -------------------------------------------------------------
+
+# Weekly KPI values written again from the daily figures: the ratio of the week's totals.
+WEEKLY_RATIOS = {
+    "daily_revenue": ("gross_revenue_pence", "trading_days"),
+    "bookings": ("bookings_total", "trading_days"),
+    "booking_conversion": ("bookings_completed", "bookings_total"),
+    "no_show_rate": ("no_shows", "bookings_confirmed"),
+}
+SCORECARD_KINDS = {"daily_revenue": "money", "bookings": "count", "booking_conversion": "percent"}
+
+
+def week_value(figures: dict, monday: dt.date, kpi: str) -> float | None:
+    days = [
+        f for (venue, day), f in figures.items() if venue == VENUE.venue_id and 0 <= (day - monday).days < 7
+    ]
+    columns = {column for pair in WEEKLY_RATIOS.values() for column in pair} - {"trading_days"}
+    totals = {column: sum(f[column] for f in days) for column in columns}
+    totals["trading_days"] = sum(
+        1 for f in days if f["check_ins"] or f["bar_revenue_pence"] or f["table_revenue_pence"]
+    )
+    numerator, denominator = WEEKLY_RATIOS[kpi]
+    return totals[numerator] / totals[denominator] if totals[denominator] else None
+
+
+def expected_status(value: float, kpi: dict) -> str:
+    better = 1 if kpi["direction"] == "higher_better" else -1
+    if better * value <= better * kpi["critical"]:
+        return "Critical"
+    if better * value <= better * kpi["warning"]:
+        return "Warning"
+    return "On target" if better * value >= better * kpi["target"] else "Below target"
+
+
+def test_the_weekly_scorecard_has_this_week_last_week_the_4_week_average_and_the_status(reporting_world):
+    monday = dt.date(2026, 11, 16)
+    figures = daily_figures(reporting_world.databases.source_url)
+    catalogue = {k["key"]: k for k in yaml.safe_load(CATALOGUE.read_bytes())["kpis"]}
+    report = build(reporting_world.databases.warehouse, "weekly_summary", monday)
+    [scorecard] = [s for s in report.sections if s.key == "scorecard"]
+    assert [c.label for c in scorecard.columns] == [
+        "KPI",
+        "This week",
+        "Last week",
+        "4-week average",
+        "Target",
+        "Status",
+    ]
+    rows = {r["name"]: r for r in scorecard.table.iter_rows(named=True)}
+    assert list(rows) == [k["name"] for k in catalogue.values()]  # every KPI, in catalogue order
+    for key in WEEKLY_RATIOS:
+        kpi = catalogue[key]
+        row = rows[kpi["name"]]
+        this = week_value(figures, monday, key)
+        earlier = [week_value(figures, monday - dt.timedelta(weeks=w), key) for w in range(1, 5)]
+        assert row["value"] == pytest.approx(this)
+        assert row["value_previous"] == pytest.approx(earlier[0])
+        assert row["value_average"] == pytest.approx(statistics.mean(v for v in earlier if v is not None))
+        assert row["target"] == kpi["target"]
+        assert row["status"] == expected_status(this, kpi)
+        assert row["kind"] == SCORECARD_KINDS.get(key, "percent")
+
+    # Numeric rows in every format: CSV in warehouse units, numbers with formats in Excel.
+    only = dataclasses.replace(report, sections=(scorecard,))
+    extension, data = render_csv(only)
+    assert extension == "csv"
+    csv_rows = list(csv.DictReader(io.StringIO(data.decode())))
+    revenue = next(r for r in csv_rows if r["name"] == catalogue["daily_revenue"]["name"])
+    assert float(revenue["value"]) == pytest.approx(week_value(figures, monday, "daily_revenue"))
+    assert revenue["kind"] == "money"
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(only)))["1 KPI Scorecard"]
+    cells = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    money, rate = cells[catalogue["daily_revenue"]["name"]], cells[catalogue["booking_conversion"]["name"]]
+    assert money[1].value == pytest.approx(week_value(figures, monday, "daily_revenue") / 100)
+    assert money[1].number_format == "£#,##0.00" and rate[1].number_format == "0.0%"
+    html = render_html(only, "web", {})
+    assert f"{week_value(figures, monday, 'booking_conversion'):.1%}" in html

@@ -24,6 +24,7 @@ SPEC_SECTIONS = {
     ],
     "weekly_summary": [
         "Weekly Overview with Comparisons",
+        "KPI Scorecard",  # the weekly scorecard, after the overview it details
         "Trend Analysis Charts",
         "Event Performance Comparison",
         "Revenue Analysis with Forecasts",
