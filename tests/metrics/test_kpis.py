@@ -216,7 +216,7 @@ def test_a_kpi_without_a_key_is_named_by_its_position():
 def test_broken_yaml_and_a_bad_version_are_reported():
     with pytest.raises(KpiDefinitionError, match="not valid YAML"):
         parse_catalogue(b"kpis: [\n  - key: x\n")
-    with pytest.raises(KpiDefinitionError, match="field 'version' must be a positive integer"):
+    with pytest.raises(KpiDefinitionError, match="field 'version': must be a positive integer"):
         parse_catalogue(catalogue_text(REVENUE, version=0))
 
 
