@@ -42,11 +42,11 @@ class FieldProblem(FieldProblems):
 
 def checked_cron(cron: str) -> str:
     """A five-field cron expression that fires; Dagster schedules take no seconds field."""
-    if not croniter.is_valid(cron):
-        raise ValueError(f"{cron!r} is not a valid cron expression: five fields, {CRON_FIELDS}")
-    fields = len(croniter.expand(cron)[0])
-    if fields != 5:
+    fields = len(cron.split())
+    if fields != 5 and not cron.startswith("@"):  # @daily and the like are one word
         raise ValueError(f"{cron!r} has {fields} fields; a cron has 5: {CRON_FIELDS}")
+    if not croniter.is_valid(cron) or len(croniter.expand(cron)[0]) != 5:
+        raise ValueError(f"{cron!r} is not a valid cron expression: five fields, {CRON_FIELDS}")
     try:
         croniter(cron, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
     except CroniterBadDateError as exc:

@@ -43,9 +43,9 @@ def refusal(folder: Path) -> str:
             "'0 0 22 * * *' has 6 fields; a cron has 5: minute hour day-of-month month day-of-week",
         ),
         (
-            lambda r: r["schedule"].update(cron="every day at ten"),
+            lambda r: r["schedule"].update(cron="0 25 * * *"),
             "schedule.cron",
-            "'every day at ten' is not a valid cron expression",
+            "'0 25 * * *' is not a valid cron expression: five fields",
         ),
         (lambda r: r["schedule"].update(cron="0 9 31 2 *"), "schedule.cron", "'0 9 31 2 *' never fires"),
         (
