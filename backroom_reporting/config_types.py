@@ -85,6 +85,8 @@ def _message(error: dict) -> str:
         return "unknown field"
     if error["type"] in ("model_type", "dict_type"):
         return f"must be a mapping of fields, not {error['input']!r}"
+    if error["type"] == "too_short":
+        return f"must have at least {error['ctx']['min_length']} item(s), not {error['ctx']['actual_length']}"
     own = error.get("ctx", {}).get("error")
     if isinstance(own, ValueError):
         return str(own)

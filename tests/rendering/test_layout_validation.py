@@ -107,6 +107,7 @@ def refusal(folder: Path) -> str:
             "section keys repeat: kpis",
         ),
         (lambda r: r["sections"].append("nonsense"), "sections[8]", "must be a mapping of fields"),
+        (lambda r: r.update(sections=[]), "sections", "must have at least 1 item(s), not 0"),
     ],
 )
 def test_a_broken_layout_is_refused_naming_file_and_field(tmp_path, change, field, words):
