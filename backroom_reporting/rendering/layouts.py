@@ -105,12 +105,23 @@ class Layout:
 # ---- the file as written, checked by pydantic ------------------------------------------------
 
 
+class _LayoutPart(ConfigModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_left_out(cls, data: Any) -> Any:
+        # `display:` with nothing after it is YAML's null: the same as leaving the field out.
+        if not isinstance(data, dict):
+            return data
+        required = {name for name, field in cls.model_fields.items() if field.is_required()}
+        return {k: v for k, v in data.items() if v is not None or k in required}
+
+
 def _column_spec(value: Any) -> Any:
     # A column may be written as its key alone.
     return {"key": value} if isinstance(value, str) else value
 
 
-class _ColumnSpec(ConfigModel):
+class _ColumnSpec(_LayoutPart):
     key: StrictStr
     label: StrictStr | None = None
     kind: Choice("kind", VALUE_KINDS) = "number"
@@ -119,7 +130,7 @@ class _ColumnSpec(ConfigModel):
     as_: StrictStr | None = Field(None, alias="as")
 
 
-class _QuerySpec(ConfigModel):
+class _QuerySpec(_LayoutPart):
     filters: dict[str, Any] = Field(default_factory=dict)
     columns: tuple[Annotated[_ColumnSpec, BeforeValidator(_column_spec)], ...] = ()
     group_by: tuple[StrictStr, ...] = ()
@@ -128,7 +139,7 @@ class _QuerySpec(ConfigModel):
     look_back_days: Annotated[StrictInt, Field(ge=0)] = 0
 
 
-class _SectionSpec(ConfigModel):
+class _SectionSpec(_LayoutPart):
     key: StrictStr
     title: StrictStr
     type: Choice("type", SECTION_TYPES)
@@ -214,12 +225,12 @@ def _problem(location: str | tuple[str | int, ...]):
     return lambda message: FieldProblem(location, message)
 
 
-class _Schedule(ConfigModel):
+class _Schedule(_LayoutPart):
     cron: Cron
     timezone: Timezone = "Europe/London"
 
 
-class _LayoutSpec(ConfigModel):
+class _LayoutSpec(_LayoutPart):
     key: StrictStr
     title: StrictStr
     version: StrictInt

@@ -118,6 +118,24 @@ def test_a_broken_layout_is_refused_naming_file_and_field(tmp_path, change, fiel
     assert "\n" not in message
 
 
+def test_a_blank_optional_field_is_left_out_but_a_blank_required_one_is_refused(tmp_path):
+    def blank(raw):
+        section(raw, "bookings").update(display=None)
+        section(raw, "bookings")["query"].update(filters=None, sort=None)
+
+    bookings = load_layouts(with_change(tmp_path / "a", blank))["daily_summary"].sections[2]
+    assert (bookings.key, bookings.display, bookings.query.filters, bookings.query.sort) == (
+        "bookings",
+        {},
+        {},
+        (),
+    )
+    folder = with_change(tmp_path / "b", lambda r: section(r, "bookings").update(source=None))
+    assert refusal(folder).endswith(
+        "daily_summary.yaml: sections[3] (bookings) source: input should be a valid string, not None"
+    )
+
+
 def test_several_mistakes_are_counted_after_the_first(tmp_path):
     def two(raw):
         raw.update(period="fortnight", cache_ttl_minutes="lots")
