@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import time
 import traceback
@@ -367,6 +366,7 @@ def _latest_reports(warehouse) -> list[dict]:
 def _summary(warehouse_url: str, seconds: float) -> None:
     import sqlalchemy as sa
 
+    from backroom_reporting.rendering.store import ReportStore
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
     from backroom_reporting.warehouse.database import Database
     from backroom_reporting.warehouse.source_contract import CONTRACT
@@ -402,11 +402,14 @@ def _summary(warehouse_url: str, seconds: float) -> None:
         reports = _latest_reports(warehouse)
     if sum(quarantined.values()):
         click.echo("Quarantined rows are in table raw_quarantine, with their reasons and raw values.")
-    store = Path(settings.REPORT_STORE.get())
-    click.echo(f"Reports (in {store}/, content-addressed):")
-    for row in reports:
-        files = ", ".join(f"{f['format']} {store / f['path']}" for f in json.loads(row["files"]))
-        click.echo(f"  {row['subscription_id']:<22} {row['template_key']} {row['period_first_day']}: {files}")
+    store = ReportStore()
+    click.echo(
+        f"Reports: each subscription's newest, to open (every render is also kept in {store.root}/, "
+        "content-addressed):"
+    )
+    for subscription_id in (row["subscription_id"] for row in reports):
+        names = ", ".join(p.name for p in store.latest_files(subscription_id)) or "none yet"
+        click.echo(f"  {subscription_id:<22} {store.latest_folder(subscription_id)}/: {names}")
     click.echo(f"\nDone in {seconds:.0f}s.")
     click.echo(f"  booking system : {settings.SOURCE_URL.get()}")
     click.echo(f"  warehouse      : {warehouse_url}")

@@ -15,10 +15,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
 import polars as pl
 import yaml
+from pydantic import AfterValidator, Field, PlainValidator, StrictStr, ValidationError, model_validator
 
+from backroom_reporting.config_types import Choice, ConfigModel, FieldProblems, Location, dotted, problems
 from backroom_reporting.metrics.daily import trading
 from backroom_reporting.metrics.ratios import ratio, relative_change
 from backroom_reporting.metrics.summaries import period_end
@@ -57,20 +60,6 @@ SUMMARY_COLUMNS = frozenset(
     c.name for c in weekly_summary.columns if not c.primary_key and c.name not in ("week_end", "through_date")
 )
 
-REQUIRED_FIELDS = (
-    "key",
-    "name",
-    "description",
-    "category",
-    "unit",
-    "metric",
-    "target",
-    "warning",
-    "critical",
-    "direction",
-    "calculation",
-)
-OPTIONAL_FIELDS = ("cache_ttl_minutes", "trading_days_only", "enabled")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -93,93 +82,34 @@ def catalogue_bytes() -> bytes:
     return CATALOGUE.read_bytes()
 
 
-def parse_catalogue(data: bytes, source: str = CATALOGUE.name) -> Catalogue:
-    """The catalogue's KPIs as kpi_definitions rows; raises KpiDefinitionError listing every mistake."""
-    try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
-        raise KpiDefinitionError(f"{source} is not valid YAML: {exc}") from exc
-    errors: list[str] = []
-    if not isinstance(document, dict):
-        raise KpiDefinitionError(f"{source} must be a mapping with `version` and `kpis`")
-    for field in sorted(set(document) - {"version", "kpis"}):
-        errors.append(f"unknown top-level field {field!r}")
-    version = document.get("version")
-    if not _is_int(version) or version < 1:
-        errors.append(f"field 'version' must be a positive integer, not {version!r}")
-    entries = document.get("kpis")
-    if not isinstance(entries, list) or not entries:
-        errors.append("field 'kpis' must be a non-empty list of KPIs")
-        entries = []
-
-    rows, positions = [], {}
-    for position, entry in enumerate(entries, start=1):
-        label = f"KPI #{position}"
-        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-            label = f"KPI {entry['key']!r}"
-        problems = _problems(entry)
-        errors.extend(f"{label}: field {field!r}: {problem}" for field, problem in problems)
-        if problems:
-            continue
-        if entry["key"] in positions:
-            errors.append(f"{label}: field 'key': duplicate key (also KPI #{positions[entry['key']]})")
-            continue
-        positions[entry["key"]] = position
-        rows.append(_row(entry, position))
-
-    if errors:
-        raise KpiDefinitionError(f"{source} is invalid:\n" + "\n".join(f"  - {e}" for e in errors))
-    digest = content_hash(data)
-    definitions = pl.DataFrame(
-        [{**row, "catalogue_version": version, "catalogue_hash": digest} for row in rows],
-        schema=table_schema(definitions_table),
-    )
-    return Catalogue(version, digest, definitions)
+def _snake_case(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"{key!r} is not a snake_case identifier")
+    return key
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be non-empty text")
+    return value.strip()
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {value!r}")
+    return value  # as written, so a message shows 600000, not 600000.0
 
 
-def _problems(entry) -> list[tuple[str, str]]:
-    """(field, problem) for each mistake in one KPI entry."""
-    if not isinstance(entry, dict):
-        return [("-", f"a KPI must be a mapping of fields, not {entry!r}")]
-    problems = [(f, "missing field") for f in REQUIRED_FIELDS if f not in entry]
-    problems += [(f, "unknown field") for f in entry if f not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
-
-    def check(field: str, ok: bool, problem: str) -> None:
-        if field in entry and not ok:
-            problems.append((field, problem))
-
-    key = entry.get("key")
-    check("key", isinstance(key, str) and bool(_KEY.match(key)), f"{key!r} is not a snake_case identifier")
-    for field in ("name", "description"):
-        value = entry.get(field)
-        check(field, isinstance(value, str) and bool(value.strip()), "must be non-empty text")
-    for field, allowed in (
-        ("category", CATEGORIES),
-        ("unit", tuple(UNITS)),
-        ("direction", DIRECTIONS),
-        ("calculation", CALCULATIONS),
-    ):
-        value = entry.get(field)
-        check(field, value in allowed, f"unknown {field} {value!r}; expected one of {', '.join(allowed)}")
-    for field in ("trading_days_only", "enabled"):
-        check(field, isinstance(entry.get(field), bool), "must be true or false")
-    problems += _metric_problems(entry.get("metric")) if "metric" in entry else []
-    problems += _cache_problems(entry)
-    problems += _threshold_problems(entry)
-    return problems
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
 
 
-def _metric_problems(metric) -> list[tuple[str, str]]:
+def _metric(metric: Any) -> dict[str, str | None]:
+    """What a KPI reads: {numerator, denominator} totals or {day, summary} ready-made columns."""
     if not isinstance(metric, dict) or set(metric) not in ({"numerator", "denominator"}, {"day", "summary"}):
-        return [("metric", "must be {numerator: ..., denominator: ...} or {day: ..., summary: ...}")]
+        raise ValueError("must be {numerator: ..., denominator: ...} or {day: ..., summary: ...}")
     if "numerator" in metric:
         allowed = {
             "numerator": (TOTALS, "a total that daily_aggregations and the summaries share"),
@@ -190,71 +120,151 @@ def _metric_problems(metric) -> list[tuple[str, str]]:
             "day": (DAY_COLUMNS, "a daily_aggregations column"),
             "summary": (SUMMARY_COLUMNS | {None}, "a weekly/monthly summary column, or null"),
         }
-    return [
-        (f"metric.{part}", f"unknown metric {metric[part]!r}: must be {meaning}")
+    found = [
+        ((part,), f"unknown metric {metric[part]!r}: must be {meaning}")
         for part, (columns, meaning) in allowed.items()
         if not isinstance(metric[part], str | None) or metric[part] not in columns
     ]
+    if found:
+        raise FieldProblems(found)
+    return metric
 
 
-def _cache_problems(entry: dict) -> list[tuple[str, str]]:
-    ttl, calculation = entry.get("cache_ttl_minutes"), entry.get("calculation")
-    if calculation == "cached" and not (_is_int(ttl) and ttl >= 1):
-        return [("cache_ttl_minutes", f"a cached KPI needs a whole number of minutes >= 1, not {ttl!r}")]
-    if calculation == "real_time" and ttl is not None:
-        return [("cache_ttl_minutes", "a real_time KPI is never cached: remove its TTL")]
-    return []
+Text = Annotated[StrictStr, AfterValidator(_text)]
+Number = Annotated[int | float, PlainValidator(_number)]
+Flag = Annotated[bool, PlainValidator(_flag)]
 
 
-def _threshold_problems(entry: dict) -> list[tuple[str, str]]:
-    fields = ("target", "warning", "critical")
-    problems = [
-        (f, f"must be a number, not {entry[f]!r}") for f in fields if f in entry and not _is_number(entry[f])
-    ]
-    if problems or any(f not in entry for f in fields):
-        return problems
-    low, high = UNITS.get(entry.get("unit"), (float("-inf"), float("inf")))
-    problems = [
-        (f, f"{entry[f]} is outside {low:g}..{high:g} for unit {entry['unit']!r}")
-        for f in fields
-        if not low <= entry[f] <= high
-    ]
-    target, warning, critical = (entry[f] for f in fields)
-    if entry.get("direction") == "higher_better":
-        if not warning < target:
-            problems.append(("warning", f"{warning} must be below the target {target} (higher_better)"))
-        if not critical < warning:
-            problems.append(("critical", f"{critical} must be below the warning {warning} (higher_better)"))
-    elif entry.get("direction") == "lower_better":
-        if not warning > target:
-            problems.append(("warning", f"{warning} must be above the target {target} (lower_better)"))
-        if not critical > warning:
-            problems.append(("critical", f"{critical} must be above the warning {warning} (lower_better)"))
-    return problems
+class _Kpi(ConfigModel):
+    """One KPI of the catalogue as written; docs/metrics.md ("KPIs") defines every field."""
+
+    key: Annotated[StrictStr, AfterValidator(_snake_case)]
+    name: Text
+    description: Text
+    category: Choice("category", CATEGORIES)
+    unit: Choice("unit", tuple(UNITS))
+    metric: Annotated[dict[str, str | None], PlainValidator(_metric)]
+    target: Number
+    warning: Number
+    critical: Number
+    direction: Choice("direction", DIRECTIONS)
+    calculation: Choice("calculation", CALCULATIONS)
+    cache_ttl_minutes: Any = None
+    trading_days_only: Flag = False
+    enabled: Flag = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _Kpi:
+        found = self._cache_problems() + self._threshold_problems()
+        if found:
+            raise FieldProblems(found)
+        return self
+
+    def _cache_problems(self) -> list[tuple[Location, str]]:
+        ttl, field = self.cache_ttl_minutes, ("cache_ttl_minutes",)
+        whole = isinstance(ttl, int) and not isinstance(ttl, bool)
+        if self.calculation == "cached" and not (whole and ttl >= 1):
+            return [(field, f"a cached KPI needs a whole number of minutes >= 1, not {ttl!r}")]
+        if self.calculation == "real_time" and ttl is not None:
+            return [(field, "a real_time KPI is never cached: remove its TTL")]
+        return []
+
+    def _threshold_problems(self) -> list[tuple[Location, str]]:
+        fields = ("target", "warning", "critical")
+        low, high = UNITS[self.unit]
+        found: list[tuple[Location, str]] = [
+            ((f,), f"{getattr(self, f)} is outside {low:g}..{high:g} for unit {self.unit!r}")
+            for f in fields
+            if not low <= getattr(self, f) <= high
+        ]
+        target, warning, critical, direction = self.target, self.warning, self.critical, self.direction
+        # higher_better: critical < warning < target; lower_better: the other way round.
+        side = "below" if direction == "higher_better" else "above"
+        ordered = (lambda a, b: a < b) if direction == "higher_better" else (lambda a, b: a > b)
+        if not ordered(warning, target):
+            found.append((("warning",), f"{warning} must be {side} the target {target} ({direction})"))
+        if not ordered(critical, warning):
+            found.append((("critical",), f"{critical} must be {side} the warning {warning} ({direction})"))
+        return found
+
+    def row(self, position: int) -> dict:
+        return {
+            "kpi_key": self.key,
+            "position": position,
+            "name": self.name,
+            "description": self.description,
+            "category": self.category,
+            "unit": self.unit,
+            "metric_numerator": self.metric.get("numerator"),
+            "metric_denominator": self.metric.get("denominator"),
+            "metric_day_column": self.metric.get("day"),
+            "metric_summary_column": self.metric.get("summary"),
+            "target": float(self.target),
+            "warning_threshold": float(self.warning),
+            "critical_threshold": float(self.critical),
+            "direction": self.direction,
+            "calculation": self.calculation,
+            "cache_ttl_minutes": self.cache_ttl_minutes,
+            "trading_days_only": self.trading_days_only,
+            "enabled": self.enabled,
+        }
 
 
-def _row(entry: dict, position: int) -> dict:
-    metric = entry["metric"]
-    return {
-        "kpi_key": entry["key"],
-        "position": position,
-        "name": entry["name"].strip(),
-        "description": entry["description"].strip(),
-        "category": entry["category"],
-        "unit": entry["unit"],
-        "metric_numerator": metric.get("numerator"),
-        "metric_denominator": metric.get("denominator"),
-        "metric_day_column": metric.get("day"),
-        "metric_summary_column": metric.get("summary"),
-        "target": float(entry["target"]),
-        "warning_threshold": float(entry["warning"]),
-        "critical_threshold": float(entry["critical"]),
-        "direction": entry["direction"],
-        "calculation": entry["calculation"],
-        "cache_ttl_minutes": entry.get("cache_ttl_minutes"),
-        "trading_days_only": entry.get("trading_days_only", False),
-        "enabled": entry.get("enabled", True),
-    }
+def _version(version: Any) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"must be a positive integer, not {version!r}")
+    return version
+
+
+class _CatalogueFile(ConfigModel):
+    version: Annotated[int, PlainValidator(_version)]
+    kpis: Annotated[list[_Kpi], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _keys_differ(self) -> _CatalogueFile:
+        first: dict[str, int] = {}
+        found: list[tuple[Location, str]] = []
+        for index, kpi in enumerate(self.kpis):
+            if kpi.key in first:
+                found.append((("kpis", index, "key"), f"duplicate key (also KPI #{first[kpi.key] + 1})"))
+            first.setdefault(kpi.key, index)
+        if found:
+            raise FieldProblems(found)
+        return self
+
+
+def _where(document: dict, location: Location) -> str:
+    """KPI 'no_show_rate': field 'metric.day' (a KPI without a key: by its position), or
+    field 'version'."""
+    if len(location) < 2 or location[0] != "kpis" or not isinstance(location[1], int):
+        return f"field {dotted(location)!r}"
+    entry = document["kpis"][location[1]]
+    label = f"KPI {entry['key']!r}" if isinstance(entry, dict) and isinstance(entry.get("key"), str) else ""
+    return f"{label or f'KPI #{location[1] + 1}'}: field {dotted(location[2:]) or '-'!r}"
+
+
+def parse_catalogue(data: bytes, source: str = CATALOGUE.name) -> Catalogue:
+    """The catalogue's KPIs as kpi_definitions rows; raises KpiDefinitionError listing every mistake."""
+    try:
+        document = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise KpiDefinitionError(f"{source} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise KpiDefinitionError(f"{source} must be a mapping with `version` and `kpis`")
+    try:
+        catalogue = _CatalogueFile.model_validate(document)
+    except ValidationError as exc:
+        errors = [f"{_where(document, location)}: {message}" for location, message in problems(exc)]
+        raise KpiDefinitionError(f"{source} is invalid:\n" + "\n".join(f"  - {e}" for e in errors)) from None
+    digest = content_hash(data)
+    definitions = pl.DataFrame(
+        [
+            {**kpi.row(position), "catalogue_version": catalogue.version, "catalogue_hash": digest}
+            for position, kpi in enumerate(catalogue.kpis, start=1)
+        ],
+        schema=table_schema(definitions_table),
+    )
+    return Catalogue(catalogue.version, digest, definitions)
 
 
 # ---- periods ----------------------------------------------------------------------------

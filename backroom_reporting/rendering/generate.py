@@ -104,6 +104,9 @@ def generate(
             error=None,
             expires_at=now + dt.timedelta(minutes=layout.cache_ttl_minutes),
         )
+        store.publish_latest(
+            request.subscription_id, f"{layout.key}-{period.slug}", [f["path"] for f in generation.files]
+        )
     except Exception as exc:
         failed = Generation(
             **base,

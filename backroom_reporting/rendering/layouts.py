@@ -11,12 +11,21 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from croniter import croniter
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr, ValidationError, model_validator
 
-from backroom_reporting.choices import one_of
+from backroom_reporting.choices import listing, one_of
+from backroom_reporting.config_types import (
+    Choice,
+    ConfigModel,
+    Cron,
+    FieldProblem,
+    Timezone,
+    dotted,
+    problems,
+)
 from backroom_reporting.rendering.model import FORMATS, Column
 from backroom_reporting.rendering.sources import TABLE_SOURCES, PeriodKind
 
@@ -93,98 +102,162 @@ class Layout:
         return self.content_hash[:12]
 
 
-def _require(where: str, mapping: dict, name: str, kind: type | tuple[type, ...]):
-    if name not in mapping:
-        raise LayoutError(f"{where}: `{name}` is required")
-    value = mapping[name]
-    if not isinstance(value, kind):
-        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise LayoutError(f"{where}: `{name}` must be {expected}, not {value!r}")
-    return value
+# ---- the file as written, checked by pydantic ------------------------------------------------
 
 
-def _columns(
-    where: str, specs: list, known: set[str] | None, group_by: tuple[str, ...]
-) -> tuple[QueryColumn, ...]:
-    columns = []
-    for i, spec in enumerate(specs):
-        spec = {"key": spec} if isinstance(spec, str) else spec
-        place = f"{where} column {i + 1}"
-        key = _require(place, spec, "key", str)
-        if known is not None and key not in known:
-            raise LayoutError(f"{place}: unknown column {key!r}")
-        kind = spec.get("kind", "number")
-        one_of("kind", kind, VALUE_KINDS, LayoutError, place)
-        total = spec.get("total")
-        one_of("total", total, ("sum", "mean", None), LayoutError, place)
-        agg = spec.get("agg")
-        if group_by:
-            if key in group_by and agg is not None:
-                raise LayoutError(f"{place}: {key!r} groups the rows, so it takes no agg")
-            if key not in group_by:
-                one_of("agg", agg, AGGREGATES, LayoutError, place)
-        elif agg is not None:
-            raise LayoutError(f"{place}: agg needs query.group_by")
-        name = spec.get("as", key)
-        label = spec.get("label", name.replace("_", " ").capitalize())
-        columns.append(QueryColumn(key, Column(name, label, kind, total), agg))
-    return tuple(columns)
+class _LayoutPart(ConfigModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_left_out(cls, data: Any) -> Any:
+        # `display:` with nothing after it is YAML's null: the same as leaving the field out.
+        if not isinstance(data, dict):
+            return data
+        required = {name for name, field in cls.model_fields.items() if field.is_required()}
+        return {k: v for k, v in data.items() if v is not None or k in required}
 
 
-def _section(where: str, raw: dict) -> SectionLayout:
-    key = _require(where, raw, "key", str)
-    where = f"{where} ({key})"
-    kind = _require(where, raw, "type", str)
-    one_of("type", kind, SECTION_TYPES, LayoutError, where)
-    source = _require(where, raw, "source", str)
-    table = TABLE_SOURCES.get(source)
-    if kind == "summary":
-        one_of("summary source", source, WRITERS, LayoutError, where)
-    elif table is None:
-        raise LayoutError(f"{where}: unknown source {source!r}; known: {', '.join(sorted(TABLE_SOURCES))}")
-    known = table.columns() if table is not None else None
-    query = raw.get("query") or {}
-    filters = query.get("filters") or {}
-    for column in filters:
-        if known is not None and column not in known:
-            raise LayoutError(f"{where}: filter on unknown column {column!r}")
-    sort = tuple(query.get("sort") or ())
-    limit = query.get("limit")
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise LayoutError(f"{where}: limit must be a positive whole number, not {limit!r}")
-    group_by = tuple(query.get("group_by") or ())
-    for column in group_by:
-        if known is not None and column not in known:
-            raise LayoutError(f"{where}: group by unknown column {column!r}")
-    display = raw.get("display") or {}
-    unknown = set(display) - DISPLAY_OPTIONS[kind]
-    if unknown:
-        raise LayoutError(
-            f"{where}: unknown display option {', '.join(sorted(unknown))}; "
-            f"a {kind} takes {', '.join(sorted(DISPLAY_OPTIONS[kind]))}"
+def _column_spec(value: Any) -> Any:
+    # A column may be written as its key alone.
+    return {"key": value} if isinstance(value, str) else value
+
+
+class _ColumnSpec(_LayoutPart):
+    key: StrictStr
+    label: StrictStr | None = None
+    kind: Choice("kind", VALUE_KINDS) = "number"
+    total: Choice("total", ("sum", "mean")) | None = None
+    agg: Choice("agg", AGGREGATES) | None = None
+    as_: StrictStr | None = Field(None, alias="as")
+
+
+class _QuerySpec(_LayoutPart):
+    filters: dict[str, Any] = Field(default_factory=dict)
+    columns: tuple[Annotated[_ColumnSpec, BeforeValidator(_column_spec)], ...] = ()
+    group_by: tuple[StrictStr, ...] = ()
+    sort: tuple[StrictStr, ...] = ()  # "column" ascending, "-column" descending
+    limit: Annotated[StrictInt, Field(ge=1)] | None = None
+    look_back_days: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class _SectionSpec(_LayoutPart):
+    key: StrictStr
+    title: StrictStr
+    type: Choice("type", SECTION_TYPES)
+    source: StrictStr
+    query: _QuerySpec = _QuerySpec()
+    display: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fits_its_source(self) -> _SectionSpec:
+        """The columns, filters and display options exist for this type and source."""
+        kind, source, query, display = self.type, self.source, self.query, self.display
+        table = TABLE_SOURCES.get(source)
+        if kind == "summary":
+            one_of("summary source", source, WRITERS, _problem("source"))
+            known = None
+        elif table is None:
+            known_sources = listing(sorted(TABLE_SOURCES))
+            raise FieldProblem("source", f"unknown source {source!r}; known: {known_sources}")
+        else:
+            known = table.columns()
+        unknown = set(display) - DISPLAY_OPTIONS[kind]
+        if unknown:
+            raise FieldProblem(
+                "display",
+                f"unknown display option {', '.join(sorted(unknown))}; "
+                f"a {kind} takes {', '.join(sorted(DISPLAY_OPTIONS[kind]))}",
+            )
+        for column in query.filters:
+            if known is not None and column not in known:
+                raise FieldProblem(("query", "filters"), f"filter on unknown column {column!r}")
+        for column in query.group_by:
+            if known is not None and column not in known:
+                raise FieldProblem(("query", "group_by"), f"group by unknown column {column!r}")
+        for i, spec in enumerate(query.columns):
+            where = ("query", "columns", i)
+            if known is not None and spec.key not in known:
+                raise FieldProblem((*where, "key"), f"unknown column {spec.key!r}")
+            if spec.key in query.group_by and spec.agg is not None:
+                raise FieldProblem((*where, "agg"), f"{spec.key!r} groups the rows, so it takes no agg")
+            if query.group_by and spec.key not in query.group_by:
+                one_of("agg", spec.agg, AGGREGATES, _problem((*where, "agg")))
+            if not query.group_by and spec.agg is not None:
+                raise FieldProblem((*where, "agg"), "agg needs query.group_by")
+        if kind == "chart":
+            one_of("chart", display.get("chart"), CHART_KINDS, _problem(("display", "chart")))
+            if not display.get("x") or (known is not None and display["x"] not in known):
+                raise FieldProblem(("display", "x"), f"must name a column of {source}")
+        if kind in ("chart", "table") and not query.columns:
+            raise FieldProblem(("query", "columns"), f"a {kind} needs columns (its series or table columns)")
+        # Sorting happens after grouping, so it may name an output column too.
+        sortable = (known or set()) | {c.as_ or c.key for c in query.columns}
+        for column in query.sort:
+            if known is not None and column.lstrip("-") not in sortable:
+                raise FieldProblem(("query", "sort"), f"sort by unknown column {column!r}")
+        return self
+
+    def layout(self) -> SectionLayout:
+        columns = []
+        for spec in self.query.columns:
+            name = spec.as_ or spec.key
+            label = spec.label or name.replace("_", " ").capitalize()
+            columns.append(QueryColumn(spec.key, Column(name, label, spec.kind, spec.total), spec.agg))
+        query = self.query
+        return SectionLayout(
+            key=self.key,
+            title=self.title,
+            type=self.type,
+            source=self.source,
+            query=Query(
+                query.filters,
+                tuple(columns),
+                query.group_by,
+                query.sort,
+                query.limit,
+                query.look_back_days,
+            ),
+            display=self.display,
         )
-    columns = _columns(where, query.get("columns") or [], known, group_by)
-    if kind == "chart":
-        one_of("display.chart", display.get("chart"), CHART_KINDS, LayoutError, where)
-        if not display.get("x") or (known is not None and display["x"] not in known):
-            raise LayoutError(f"{where}: display.x must name a column of {source}")
-        if not columns:
-            raise LayoutError(f"{where}: a chart needs query.columns for its series")
-    if kind == "table" and not columns:
-        raise LayoutError(f"{where}: a table needs query.columns")
-    # Sorting happens after grouping, so it may name an output column too.
-    sortable = (known or set()) | {c.column.key for c in columns}
-    for column in sort:
-        if known is not None and column.lstrip("-") not in sortable:
-            raise LayoutError(f"{where}: sort by unknown column {column!r}")
-    return SectionLayout(
-        key=key,
-        title=_require(where, raw, "title", str),
-        type=kind,
-        source=source,
-        query=Query(filters, columns, group_by, sort, limit, int(query.get("look_back_days", 0))),
-        display=display,
-    )
+
+
+def _problem(location: str | tuple[str | int, ...]):
+    """An exception class for choices.one_of that blames `location` within the model."""
+    return lambda message: FieldProblem(location, message)
+
+
+class _Schedule(_LayoutPart):
+    cron: Cron
+    timezone: Timezone = "Europe/London"
+
+
+class _LayoutSpec(_LayoutPart):
+    key: StrictStr
+    title: StrictStr
+    version: StrictInt
+    description: StrictStr = ""
+    schedule: _Schedule
+    period: Choice("period", PERIODS)
+    formats: Annotated[list[Choice("format", FORMATS)], Field(min_length=1)]
+    cache_ttl_minutes: Annotated[StrictInt, Field(ge=0)]
+    sections: Annotated[list[_SectionSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _section_keys_differ(self) -> _LayoutSpec:
+        keys = [s.key for s in self.sections]
+        if len(set(keys)) != len(keys):
+            repeated = ", ".join(sorted({k for k in keys if keys.count(k) > 1}))
+            raise FieldProblem("sections", f"section keys repeat: {repeated}")
+        return self
+
+
+def _field(raw: dict, location: tuple[str | int, ...]) -> str:
+    """A field of a layout as a person finds it: schedule.cron, sections[3] (bookings) query.limit."""
+    if len(location) >= 2 and location[0] == "sections" and isinstance(location[1], int):
+        section = raw["sections"][location[1]]
+        key = section.get("key") if isinstance(section, dict) else None
+        named = f"sections[{location[1] + 1}]" + (f" ({key})" if isinstance(key, str) else "")
+        return f"{named} {dotted(location[2:])}".rstrip()
+    return dotted(location)
 
 
 def presentation_bytes(folder: Path) -> bytes:
@@ -200,7 +273,8 @@ def presentation_bytes(folder: Path) -> bytes:
 
 
 def parse_layout(path: Path, shared: bytes = b"") -> Layout:
-    where = path.name
+    """The layout in `path`; a LayoutError names the file, the field and what is wrong with it."""
+    where = path.as_posix()
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
@@ -208,40 +282,26 @@ def parse_layout(path: Path, shared: bytes = b"") -> Layout:
         raise LayoutError(f"{where}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise LayoutError(f"{where}: a layout is a mapping of fields")
-    key = _require(where, raw, "key", str)
-    if key != path.stem:
-        raise LayoutError(f"{where}: key {key!r} must match the file name {path.stem!r}")
-    schedule = _require(where, raw, "schedule", dict)
-    cron = _require(f"{where} schedule", schedule, "cron", str)
-    if not croniter.is_valid(cron):
-        raise LayoutError(f"{where}: schedule.cron {cron!r} is not a valid cron expression")
-    period = _require(where, raw, "period", str)
-    one_of("period", period, PERIODS, LayoutError, where)
-    formats = tuple(_require(where, raw, "formats", list))
-    for fmt in formats:
-        one_of("format", fmt, FORMATS, LayoutError, where)
-    ttl = _require(where, raw, "cache_ttl_minutes", int)
-    if ttl < 0:
-        raise LayoutError(f"{where}: cache_ttl_minutes must be 0 or more")
-    sections = [
-        _section(f"{where} section {i + 1}", s) for i, s in enumerate(_require(where, raw, "sections", list))
-    ]
-    keys = [s.key for s in sections]
-    if len(set(keys)) != len(keys):
-        raise LayoutError(
-            f"{where}: section keys repeat: {', '.join(sorted({k for k in keys if keys.count(k) > 1}))}"
-        )
+    try:
+        spec = _LayoutSpec.model_validate(raw)
+    except ValidationError as exc:
+        found = problems(exc)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        location, message = found[0]
+        raise LayoutError(f"{where}: {_field(raw, location)}: {message}{more}") from None
+    if spec.key != path.stem:
+        raise LayoutError(f"{where}: key: {spec.key!r} must match the file name {path.stem!r}")
     return Layout(
-        key=key,
-        title=_require(where, raw, "title", str),
-        version=_require(where, raw, "version", int),
-        description=raw.get("description", ""),
-        cron=cron,
-        timezone=schedule.get("timezone", "Europe/London"),
-        period=period,
-        formats=formats,
-        cache_ttl_minutes=ttl,
-        sections=tuple(sections),
+        key=spec.key,
+        title=spec.title,
+        version=spec.version,
+        description=spec.description,
+        cron=spec.schedule.cron,
+        timezone=spec.schedule.timezone,
+        period=spec.period,
+        formats=tuple(spec.formats),
+        cache_ttl_minutes=spec.cache_ttl_minutes,
+        sections=tuple(section.layout() for section in spec.sections),
         content_hash=hashlib.sha256(text.encode() + b"\0" + shared).hexdigest(),
         definition=text,
     )

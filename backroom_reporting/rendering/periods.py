@@ -23,6 +23,16 @@ class ReportPeriod:
             return f"Week of {self.first_day:%A} {self.first_day.day} {self.first_day:%B %Y}"
         return f"{self.first_day:%B %Y}"
 
+    @property
+    def slug(self) -> str:
+        """The period in a file name: 2026-11-28, 2026-W47 (ISO week, Monday to Sunday), 2026-11."""
+        if self.kind == "business_day":
+            return self.first_day.isoformat()
+        if self.kind == "business_week":
+            year, week, _ = self.first_day.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first_day:%Y-%m}"
+
     def before(self) -> ReportPeriod:
         """The period of the same kind just before this one."""
         return period_containing(self.kind, self.first_day - dt.timedelta(days=1))

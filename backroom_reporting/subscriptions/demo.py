@@ -6,17 +6,23 @@ add`, so a demo subscription is one the command line would accept.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
+from pydantic import StrictBool, StrictStr, ValidationError, model_validator
 
+from backroom_reporting.config_types import ConfigModel, Cron, FieldProblem, Timezone, dotted, problems
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.subscriptions.service import (
     Recipient,
     Subscription,
+    SubscriptionError,
     list_recipients,
     list_subscriptions,
     load_templates,
@@ -32,6 +38,62 @@ DEMO_LIST = "demo_subscriptions.yaml"
 Kept = TypeVar("Kept", Recipient, Subscription)
 
 
+class _DemoRecipient(ConfigModel):
+    """The arguments of `backroom recipients add` (service.new_recipient checks the values)."""
+
+    recipient_id: StrictStr
+    name: StrictStr
+    role: StrictStr
+    email: StrictStr | None = None
+    phone: StrictStr | None = None
+    formats: tuple[StrictStr, ...] = ()
+    channels: tuple[StrictStr, ...] = ()
+    timezone: Timezone = VENUE_TIMEZONE
+    email_consent: StrictBool = False
+    sms_consent: StrictBool = False
+
+
+class _DemoSubscription(ConfigModel):
+    """The arguments of `backroom subscriptions add` (service.new_subscription checks the rest)."""
+
+    subscription_id: StrictStr
+    recipient_id: StrictStr
+    template_key: StrictStr
+    cron: Cron | None = None
+    timezone: Timezone | None = None
+    brand: StrictStr | None = None
+    formats: tuple[StrictStr, ...] = ()
+    channels: tuple[StrictStr, ...] = ()
+
+
+class _DemoList(ConfigModel):
+    venue_id: StrictStr
+    recipients: list[_DemoRecipient]
+    subscriptions: list[_DemoSubscription]
+
+    @model_validator(mode="after")
+    def _recipients_listed(self) -> _DemoList:
+        listed = {r.recipient_id for r in self.recipients}
+        for i, subscription in enumerate(self.subscriptions):
+            if subscription.recipient_id not in listed:
+                raise FieldProblem(
+                    ("subscriptions", i, "recipient_id"),
+                    f"{subscription.recipient_id!r} is not a recipient of this list",
+                )
+        return self
+
+
+def demo_list(text: str, source: str = DEMO_LIST) -> _DemoList:
+    """The demo list in `text`; a SubscriptionError names the file, the entry and the field."""
+    try:
+        return _DemoList.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise SubscriptionError(f"{source}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        location, message = problems(exc)[0]
+        raise SubscriptionError(f"{source}: {dotted(location)}: {message}") from None
+
+
 def load_demo_subscriptions(
     db: Database, layouts_dir: Path | str | None = None, now: dt.datetime | None = None
 ) -> tuple[list[Recipient], list[Subscription]]:
@@ -40,31 +102,43 @@ def load_demo_subscriptions(
     Loading again gives the same rows: a row already there keeps its created_at (and a
     recipient its consent_recorded_at); next_delivery_at is the next run after `now`.
     """
-    spec = yaml.safe_load(resources.files(__package__).joinpath(DEMO_LIST).read_text(encoding="utf-8"))
+    spec = demo_list(resources.files(__package__).joinpath(DEMO_LIST).read_text(encoding="utf-8"))
     now = now or dt.datetime.now(dt.UTC)
     earlier_recipients = {r.recipient_id: r for r in list_recipients(db)}
-    recipients = {
-        r.recipient_id: _keep_dates(r, earlier_recipients.get(r.recipient_id), "consent_recorded_at")
-        for r in (new_recipient(**entry, now=now) for entry in spec["recipients"])
-    }
+    recipients = {}
+    for i, entry in enumerate(spec.recipients, start=1):
+        with _naming(f"recipients[{i}] ({entry.recipient_id})"):
+            recipient = new_recipient(**entry.model_dump(), now=now)
+        recipients[recipient.recipient_id] = _keep_dates(
+            recipient, earlier_recipients.get(recipient.recipient_id), "consent_recorded_at"
+        )
     templates, known_venues = load_templates(layouts_dir), venues(db)
     earlier_subscriptions = {s.subscription_id: s for s in list_subscriptions(db)}
     subscriptions = []
-    for entry in spec["subscriptions"]:
-        details = {key: value for key, value in entry.items() if key != "recipient_id"}
-        subscription = new_subscription(
-            recipients[entry["recipient_id"]],
-            templates=templates,
-            known_venues=known_venues,
-            venue_id=spec["venue_id"],
-            now=now,
-            **details,
-        )
+    for i, entry in enumerate(spec.subscriptions, start=1):
+        with _naming(f"subscriptions[{i}] ({entry.subscription_id})"):
+            subscription = new_subscription(
+                recipients[entry.recipient_id],
+                templates=templates,
+                known_venues=known_venues,
+                venue_id=spec.venue_id,
+                now=now,
+                **entry.model_dump(exclude={"recipient_id"}),
+            )
         subscriptions.append(
             _keep_dates(subscription, earlier_subscriptions.get(subscription.subscription_id))
         )
     store(db, list(recipients.values()), subscriptions)
     return list(recipients.values()), subscriptions
+
+
+@contextlib.contextmanager
+def _naming(entry: str) -> Iterator[None]:
+    """A refusal of the service, naming the file and the entry it was about."""
+    try:
+        yield
+    except SubscriptionError as exc:
+        raise SubscriptionError(f"{DEMO_LIST}: {entry}: {exc}") from None
 
 
 def _keep_dates(new: Kept, earlier: Kept | None, *also: str) -> Kept:

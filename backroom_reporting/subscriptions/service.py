@@ -14,21 +14,22 @@ import json
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 import sqlalchemy as sa
-from croniter import CroniterBadDateError, croniter
+from croniter import croniter
 
 from backroom_reporting import settings
 from backroom_reporting.choices import listing, one_of
+from backroom_reporting.config_types import checked_cron, checked_timezone
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layouts
 from backroom_reporting.rendering.model import FORMATS
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.source_contract import BRANDS, TIMEZONES
+from backroom_reporting.warehouse.source_contract import BRANDS
 from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
 from backroom_reporting.warehouse.types import table_schema
@@ -124,20 +125,6 @@ def next_delivery(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
             return candidate
 
 
-def _checked_cron(cron: str) -> str:
-    # Dagster schedules take five fields (no seconds), so subscriptions do too.
-    if not croniter.is_valid(cron) or len(croniter.expand(cron)[0]) != 5:
-        raise SubscriptionError(
-            f"cron {cron!r} is not a valid cron expression: five fields, minute hour day-of-month "
-            "month day-of-week, e.g. '0 22 * * *' for 22:00 daily"
-        )
-    try:
-        next_delivery(cron, "UTC", dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    except CroniterBadDateError as exc:
-        raise SubscriptionError(f"cron {cron!r} never fires (no such date)") from exc
-    return cron
-
-
 # --- checks -----------------------------------------------------------------------------------
 
 
@@ -149,10 +136,12 @@ def _checked_list(what: str, values: Iterable[str], known: Sequence[str]) -> tup
     return tuple(dict.fromkeys(_one_of(what, v, known) for v in values))
 
 
-def _checked_timezone(timezone: str) -> str:
-    if timezone not in TIMEZONES:
-        raise SubscriptionError(f"unknown timezone {timezone!r}: use an IANA name such as Europe/London")
-    return timezone
+def _checked(what: str, check: Callable[[str], str], value: str) -> str:
+    """`value` passed by one of config_types' checks, else a SubscriptionError naming `what`."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise SubscriptionError(f"{what} {exc}") from None
 
 
 def _checked_name(name: str) -> str:
@@ -288,7 +277,7 @@ def new_recipient(
         role=_one_of("role", role, ROLES),
         preferred_formats=_checked_list("format", formats, FORMATS) or DEFAULT_FORMATS,
         preferred_channels=_checked_list("channel", channels, CHANNELS) or DEFAULT_CHANNELS,
-        timezone=_checked_timezone(timezone),
+        timezone=_checked("timezone", checked_timezone, timezone),
         email_consent=email_consent,
         sms_consent=sms_consent,
         consent_recorded_at=now if email_consent or sms_consent else None,
@@ -358,8 +347,8 @@ def new_subscription(
         subscription_id=_checked_id("subscription", subscription_id, "sub"),
         recipient_id=recipient.recipient_id,
         template_key=template_key,
-        cron=None if cron is None else _checked_cron(cron),
-        timezone=None if timezone is None else _checked_timezone(timezone),
+        cron=None if cron is None else _checked("cron", checked_cron, cron),
+        timezone=None if timezone is None else _checked("timezone", checked_timezone, timezone),
         filters=filters,
         channels=channels,
         formats=_checked_list("format", formats, FORMATS) or None,

@@ -216,8 +216,28 @@ def test_a_kpi_without_a_key_is_named_by_its_position():
 def test_broken_yaml_and_a_bad_version_are_reported():
     with pytest.raises(KpiDefinitionError, match="not valid YAML"):
         parse_catalogue(b"kpis: [\n  - key: x\n")
-    with pytest.raises(KpiDefinitionError, match="field 'version' must be a positive integer"):
+    with pytest.raises(KpiDefinitionError, match="field 'version': must be a positive integer"):
         parse_catalogue(catalogue_text(REVENUE, version=0))
+
+
+def test_the_shape_of_the_file_is_checked_field_by_field():
+    def problems(document: dict) -> list[str]:
+        with pytest.raises(KpiDefinitionError) as caught:
+            parse_catalogue(yaml.safe_dump(document, sort_keys=False).encode())
+        return str(caught.value).splitlines()[1:]
+
+    assert problems({"version": 1, "kpis": [REVENUE, "revenue"], "owner": "Morgan"}) == [
+        "  - KPI #2: field '-': must be a mapping of fields, not 'revenue'",
+        "  - field 'owner': unknown field",
+    ]
+    assert problems({"version": True, "kpis": []}) == [
+        "  - field 'version': must be a positive integer, not True",
+        "  - field 'kpis': must have at least 1 item(s), not 0",
+    ]
+    assert problems({"version": 1, "kpis": [{**REVENUE, "key": "Daily Revenue", "name": " "}]}) == [
+        "  - KPI 'Daily Revenue': field 'key': 'Daily Revenue' is not a snake_case identifier",
+        "  - KPI 'Daily Revenue': field 'name': must be non-empty text",
+    ]
 
 
 # ---- values -------------------------------------------------------------------------------

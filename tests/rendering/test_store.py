@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 
@@ -9,6 +10,7 @@ import pytest
 
 from backroom_reporting.rendering import store as store_module
 from backroom_reporting.rendering.model import RenderedFile
+from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.rendering.store import ReportStore
 
 PDF = RenderedFile(
@@ -70,3 +72,61 @@ def test_the_root_defaults_to_the_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKROOM_REPORT_STORE", str(tmp_path / "reports"))
     stored = ReportStore().put(PDF)
     assert (tmp_path / "reports" / stored.path).exists()
+
+
+# ---- latest/: each subscription's newest files under readable names ---------------------------
+
+XLSX = RenderedFile("xlsx", "daily.xlsx", b"PK xlsx of Friday", "application/vnd.ms-excel")
+
+
+def test_a_subscriptions_newest_files_are_copied_under_readable_names(tmp_path):
+    store = ReportStore(tmp_path)
+    friday = [store.put(PDF).path, store.put(XLSX).path]
+    published = store.publish_latest("sub-owner-daily", "daily_summary-2026-11-20", friday)
+    folder = tmp_path / "latest" / "sub-owner-daily"
+    assert published == [folder / "daily_summary-2026-11-20.pdf", folder / "daily_summary-2026-11-20.xlsx"]
+    assert (folder / "daily_summary-2026-11-20.pdf").read_bytes() == PDF.content
+    assert (folder / "daily_summary-2026-11-20.xlsx").read_bytes() == XLSX.content
+    assert not (folder / "daily_summary-2026-11-20.pdf").is_symlink()
+
+
+def test_a_new_report_replaces_the_subscriptions_previous_latest_files(tmp_path):
+    store = ReportStore(tmp_path)
+    store.publish_latest(
+        "sub-owner-daily", "daily_summary-2026-11-20", [store.put(PDF).path, store.put(XLSX).path]
+    )
+    store.publish_latest("sub-other", "daily_summary-2026-11-20", [store.put(PDF).path])
+    saturday = RenderedFile("pdf", "daily.pdf", b"%PDF-1.7 Saturday", "application/pdf")
+    store.publish_latest("sub-owner-daily", "daily_summary-2026-11-21", [store.put(saturday).path])
+    assert sorted(p.name for p in (tmp_path / "latest" / "sub-owner-daily").iterdir()) == [
+        "daily_summary-2026-11-21.pdf"
+    ]
+    assert (tmp_path / "latest" / "sub-owner-daily" / "daily_summary-2026-11-21.pdf").read_bytes() == (
+        saturday.content
+    )
+    # Another subscription's latest files are its own.
+    assert (tmp_path / "latest" / "sub-other" / "daily_summary-2026-11-20.pdf").read_bytes() == PDF.content
+    # The store keeps every content it was given: latest/ holds copies.
+    assert store.read(store.put(XLSX).path) == XLSX.content
+
+
+def test_the_same_period_rendered_again_replaces_its_file_in_place(tmp_path):
+    store = ReportStore(tmp_path)
+    store.publish_latest("sub-a", "weekly_summary-2026-W47", [store.put(PDF).path])
+    again = RenderedFile("pdf", "weekly.pdf", b"%PDF-1.7 corrected", "application/pdf")
+    store.publish_latest("sub-a", "weekly_summary-2026-W47", [store.put(again).path])
+    [only] = (tmp_path / "latest" / "sub-a").iterdir()
+    assert (only.name, only.read_bytes()) == ("weekly_summary-2026-W47.pdf", again.content)
+
+
+@pytest.mark.parametrize(
+    ("kind", "day", "slug"),
+    [
+        ("business_day", dt.date(2026, 11, 28), "2026-11-28"),
+        ("business_week", dt.date(2026, 11, 19), "2026-W47"),  # Monday 16 to Sunday 22 November
+        ("business_week", dt.date(2027, 1, 2), "2026-W53"),  # a Saturday in 2026's 53rd ISO week
+        ("month", dt.date(2026, 11, 28), "2026-11"),
+    ],
+)
+def test_a_period_in_a_file_name(kind, day, slug):
+    assert period_containing(kind, day).slug == slug

@@ -1,6 +1,8 @@
 """`backroom report render`: exactly the files asked for, and specific refusals."""
 
+import datetime as dt
 import io
+import sqlite3
 import zipfile
 
 import pytest
@@ -106,3 +108,25 @@ def test_an_unknown_brand_is_refused_with_the_known_ones(reporting_world, tmp_pa
     )
     assert refused.exit_code == 2
     assert "unknown brand 'FOAM PARTY'; known: LA FIESTA, SHHH!, NOSTALGIA, PRIVATE" in refused.output
+
+
+def test_an_unknown_venue_is_refused_with_the_known_ones(reporting_world, tmp_path):
+    refused = render(
+        reporting_world, tmp_path, "daily_summary", "--date", "2026-11-21", "--venue", "backroom-york"
+    )
+    assert refused.exit_code == 2
+    assert "unknown venue 'backroom-york'; known: backroom-leeds" in refused.output
+    assert "did not trade" not in refused.output
+
+
+def test_the_nights_just_outside_those_held_are_refused(reporting_world, tmp_path):
+    path = reporting_world.databases.warehouse_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        first, last = connection.execute(
+            "SELECT min(business_date), max(business_date) FROM night_status"
+        ).fetchone()
+    first, last = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    for day in (first - dt.timedelta(days=1), last + dt.timedelta(days=1)):
+        refused = render(reporting_world, tmp_path, "daily_summary", "--date", day.isoformat())
+        assert refused.exit_code == 2
+        assert f"{day} is outside the nights the warehouse holds, {first} to {last}" in refused.output

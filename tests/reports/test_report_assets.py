@@ -183,6 +183,23 @@ def test_a_failed_render_is_recorded_and_the_last_good_report_stays_available_ma
     assert venue.file(good, "pdf").startswith(b"%PDF")  # still in the store
 
 
+def test_the_latest_files_of_a_subscription_have_readable_names_and_follow_its_newest_report(venue):
+    folder = venue.store.root / "latest" / "sub-owner-daily"
+    venue.render("sub-owner-daily", day=dt.date(2026, 11, 20))
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "daily_summary-2026-11-20.pdf",
+        "daily_summary-2026-11-20.xlsx",
+    ]
+    venue.render("sub-owner-daily")  # Saturday's report replaces Friday's
+    saturday = venue.latest("sub-owner-daily")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "daily_summary-2026-11-21.pdf",
+        "daily_summary-2026-11-21.xlsx",
+    ]
+    for fmt in ("pdf", "xlsx"):
+        assert (folder / f"daily_summary-2026-11-21.{fmt}").read_bytes() == venue.file(saturday, fmt)
+
+
 def test_a_closed_night_renders_a_no_trading_report(venue):
     venue.render("sub-finance-daily", day=dt.date(2026, 11, 16))  # Monday; xlsx and csv
     generation = venue.latest("sub-finance-daily")

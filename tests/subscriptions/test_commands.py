@@ -133,7 +133,17 @@ def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):
     refused(run(*add, "monthly"), "unknown template 'monthly'; known: daily_summary, weekly_summary")
     refused(
         run(*add, "daily_summary", "--cron", "every night"),
-        "cron 'every night' is not a valid cron expression",
+        "cron 'every night' has 2 fields; a cron has 5: minute hour day-of-month month day-of-week",
+    )
+    refused(
+        run(*add, "daily_summary", "--cron", "0 0 22 * * *"),
+        "cron '0 0 22 * * *' has 6 fields; a cron has 5: minute hour day-of-month month day-of-week",
+    )
+    refused(run(*add, "daily_summary", "--cron", "0 22 * * 8"), "cron '0 22 * * 8' is not a valid cron")
+    refused(run(*add, "daily_summary", "--cron", "0 9 30 2 *"), "cron '0 9 30 2 *' never fires")
+    refused(
+        run(*add, "daily_summary", "--cron", "0 22 * * *", "--timezone", "Europe/Leeds"),
+        "timezone 'Europe/Leeds' is not an IANA timezone name; use one such as Europe/London",
     )
     refused(run(*add, "daily_summary", "--brand", "FOAM"), "unknown brand 'FOAM'; known: LA FIESTA, SHHH!")
     refused(run(*add, "daily_summary", "--venue", "york"), "unknown venue 'york'; known: backroom-leeds")
@@ -156,7 +166,24 @@ def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):
         run(recipients, "add", "--name", "Sam", "--email", "sam@example.com", "--role", "cashier"),
         "unknown role 'cashier'; known: owner, manager, events, finance",
     )
+    refused(
+        run(
+            recipients,
+            "add",
+            "--name",
+            "Sam",
+            "--email",
+            "sam@example.com",
+            "--role",
+            "finance",
+            "--email-consent",
+            "--timezone",
+            "BST",
+        ),
+        "timezone 'BST' is not an IANA timezone name",
+    )
     assert len(ok(run(recipients, "list")).splitlines()) == 2  # nothing refused was stored
+    assert len(ok(run(subscriptions, "list")).splitlines()) == 2
 
 
 def test_an_out_of_date_warehouse_is_refused(tmp_path):
