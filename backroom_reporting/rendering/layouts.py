@@ -9,6 +9,7 @@ Loading validates everything and fails with the file, the section and the field.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from croniter import croniter
 
 from backroom_reporting.choices import one_of
 from backroom_reporting.rendering.model import FORMATS, Column
-from backroom_reporting.rendering.sources import TABLE_SOURCES, PeriodKind
+from backroom_reporting.rendering.sources import DERIVED_SOURCES, TABLE_SOURCES, PeriodKind
 
 SECTION_TYPES = ("summary", "metrics", "table", "chart")
 PERIODS: tuple[PeriodKind, ...] = ("business_day", "business_week", "month")
@@ -104,7 +105,7 @@ def _require(where: str, mapping: dict, name: str, kind: type | tuple[type, ...]
 
 
 def _columns(
-    where: str, specs: list, known: set[str] | None, group_by: tuple[str, ...]
+    where: str, specs: list, known: AbstractSet[str] | None, group_by: tuple[str, ...]
 ) -> tuple[QueryColumn, ...]:
     columns = []
     for i, spec in enumerate(specs):
@@ -138,13 +139,17 @@ def _section(where: str, raw: dict) -> SectionLayout:
     one_of("type", kind, SECTION_TYPES, LayoutError, where)
     source = _require(where, raw, "source", str)
     table = TABLE_SOURCES.get(source)
+    derived = DERIVED_SOURCES.get(source)
     if kind == "summary":
         one_of("summary source", source, WRITERS, LayoutError, where)
-    elif table is None:
-        raise LayoutError(f"{where}: unknown source {source!r}; known: {', '.join(sorted(TABLE_SOURCES))}")
-    known = table.columns() if table is not None else None
+    elif table is None and derived is None:
+        known_sources = ", ".join(sorted({*TABLE_SOURCES, *DERIVED_SOURCES}))
+        raise LayoutError(f"{where}: unknown source {source!r}; known: {known_sources}")
+    known = table.columns() if table is not None else derived
     query = raw.get("query") or {}
     filters = query.get("filters") or {}
+    if derived is not None and (filters or query.get("group_by")):
+        raise LayoutError(f"{where}: {source} is computed for the section, so it takes no filters or group_by")
     for column in filters:
         if known is not None and column not in known:
             raise LayoutError(f"{where}: filter on unknown column {column!r}")

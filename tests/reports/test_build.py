@@ -100,28 +100,3 @@ def test_a_report_is_not_built_from_days_that_fail_a_blocking_check(reporting_wo
     with pytest.raises(ReportInputError, match="matches_hourly"):
         build(db, "daily_summary", dt.date(2026, 11, 21))
     build(db, "daily_summary", dt.date(2026, 11, 20))  # Friday is untouched
-
-
-def test_an_old_week_re_renders_from_the_snapshots_of_that_week(reporting_world):
-    db = reporting_world.databases.warehouse
-    engine = sa.create_engine(reporting_world.databases.warehouse_url)
-    for monday in (dt.date(2026, 11, 9), dt.date(2026, 11, 16)):
-        sections = {s.key: s for s in build(db, "weekly_summary", monday).sections}
-        sunday = monday + dt.timedelta(days=6)
-        # The forecast made at the end of the reported week: the 28 nights after its Sunday.
-        forecast = sections["revenue"].chart.data
-        assert forecast["forecast_date"].to_list() == [sunday + dt.timedelta(days=h) for h in range(1, 29)]
-        with engine.connect() as conn:
-            segments = dict(
-                conn.execute(
-                    sa.text(
-                        "SELECT segment, COUNT(*) FROM customer_analytics WHERE venue_id = 'backroom-leeds' "
-                        "AND as_of_date = :sunday GROUP BY segment"
-                    ),
-                    {"sunday": sunday.isoformat()},
-                ).all()
-            )
-        assert (
-            segments and dict(sections["customers"].table.select("segment", "customers").rows()) == segments
-        )
-    engine.dispose()
