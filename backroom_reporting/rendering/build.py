@@ -388,7 +388,9 @@ class ReportBuilder:
         bank holidays)."""
         monday = reported_week(self.period.last_day)
         sunday = monday + dt.timedelta(days=6)
-        forecast = fetch(self.db, "revenue_forecast", Query(), self.period, self.subject).sort("forecast_date")
+        forecast = fetch(self.db, "revenue_forecast", Query(), self.period, self.subject).sort(
+            "forecast_date"
+        )
         actuals = self.history.filter(
             pl.col("business_date").is_between(sunday - dt.timedelta(days=7 * ACTUAL_WEEKS - 1), sunday)
         )

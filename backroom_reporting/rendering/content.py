@@ -329,7 +329,9 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def forecast_outlook(forecast: pl.DataFrame, week_gross_pence: int, holidays: dict[dt.date, str]) -> list[str]:
+def forecast_outlook(
+    forecast: pl.DataFrame, week_gross_pence: int, holidays: dict[dt.date, str]
+) -> list[str]:
     """The forecast chart in words: next week's forecast against the reported week's takings,
     the nights left off the chart as closed, and the bank holidays ahead.
 
@@ -340,12 +342,15 @@ def forecast_outlook(forecast: pl.DataFrame, week_gross_pence: int, holidays: di
         return [f"No forecast was made at the end of this week; this week took {pounds(week_gross_pence)}."]
     next_week = forecast.filter(pl.col("horizon_days") <= 7, pl.col("expected_to_trade"))
     change = (
-        (next_week["predicted_pence"].sum() - week_gross_pence) / week_gross_pence if week_gross_pence else None
+        (next_week["predicted_pence"].sum() - week_gross_pence) / week_gross_pence
+        if week_gross_pence
+        else None
     )
     versus = f" ({format_change(change)})" if change is not None else ""
     words = [
         f"Next week {pounds(next_week['predicted_pence'].sum())} forecast over "
-        f"{_count(next_week.height, 'open night')}, against this week {pounds(week_gross_pence)} taken{versus}."
+        f"{_count(next_week.height, 'open night')}, "
+        f"against this week {pounds(week_gross_pence)} taken{versus}."
     ]
     closed = forecast.filter(~pl.col("expected_to_trade"))
     weekdays = sorted({d.weekday() for d in closed["forecast_date"] if d not in holidays})
@@ -353,7 +358,9 @@ def forecast_outlook(forecast: pl.DataFrame, week_gross_pence: int, holidays: di
     shut += [f"{holidays[d]} ({_day_name(d)})" for d in closed["forecast_date"] if d in holidays]
     if shut:
         words.append(f"Not plotted, as the venue is not expected to trade: {_listed(shut)}.")
-    open_holidays = forecast.filter(pl.col("expected_to_trade"), pl.col("forecast_date").is_in(list(holidays)))
+    open_holidays = forecast.filter(
+        pl.col("expected_to_trade"), pl.col("forecast_date").is_in(list(holidays))
+    )
     if open_holidays.height:
         named = [
             f"{holidays[r['forecast_date']]} ({_day_name(r['forecast_date'])}) {pounds(r['predicted_pence'])}"

@@ -149,7 +149,9 @@ def _section(where: str, raw: dict) -> SectionLayout:
     query = raw.get("query") or {}
     filters = query.get("filters") or {}
     if derived is not None and (filters or query.get("group_by")):
-        raise LayoutError(f"{where}: {source} is computed for the section, so it takes no filters or group_by")
+        raise LayoutError(
+            f"{where}: {source} is computed for the section, so it takes no filters or group_by"
+        )
     for column in filters:
         if known is not None and column not in known:
             raise LayoutError(f"{where}: filter on unknown column {column!r}")

@@ -38,8 +38,9 @@ def test_the_chart_puts_the_forecast_beside_the_nights_traded_and_leaves_out_clo
     with engine.connect() as conn:
         made = conn.execute(
             sa.text(
-                "SELECT forecast_date, horizon_days, expected_to_trade, predicted_pence FROM revenue_forecast "
-                "WHERE venue_id = :venue AND week_start = :monday ORDER BY forecast_date"
+                "SELECT forecast_date, horizon_days, expected_to_trade, predicted_pence "
+                "FROM revenue_forecast WHERE venue_id = :venue AND week_start = :monday "
+                "ORDER BY forecast_date"
             ),
             {"venue": VENUE, "monday": MONDAY.isoformat()},
         ).all()
@@ -53,9 +54,14 @@ def test_the_chart_puts_the_forecast_beside_the_nights_traded_and_leaves_out_clo
     assert (ahead["predicted_pence"] > 0).all()
 
     next_week = sum(p for d, h, expected, p in made if expected and h <= 7)
-    this_week = sum(figures[VENUE, d]["gross_revenue_pence"] for d in four_weeks[-7:] if (VENUE, d) in figures)
+    this_week = sum(
+        figures[VENUE, d]["gross_revenue_pence"] for d in four_weeks[-7:] if (VENUE, d) in figures
+    )
     words = revenue.paragraphs
-    assert words[0].startswith(f"Next week {pounds(next_week)} forecast") and f"this week {pounds(this_week)}" in words[0]
+    assert (
+        words[0].startswith(f"Next week {pounds(next_week)} forecast")
+        and f"this week {pounds(this_week)}" in words[0]
+    )
     assert "Mondays" in words[1] and "Tuesdays" in words[1]
 
 
@@ -63,7 +69,11 @@ def test_christmas_day_closed_is_named_and_boxing_day_open_is_forecast():
     made_on = dt.date(2026, 11, 29)
     days = [made_on + dt.timedelta(days=h) for h in range(1, 29)]
     christmas, boxing_day = dt.date(2026, 12, 25), dt.date(2026, 12, 26)
-    holidays = {christmas: "Christmas Day", boxing_day: "Boxing Day", dt.date(2026, 12, 28): "Boxing Day (observed)"}
+    holidays = {
+        christmas: "Christmas Day",
+        boxing_day: "Boxing Day",
+        dt.date(2026, 12, 28): "Boxing Day (observed)",
+    }
     expected = [2 <= d.weekday() <= 5 and d != christmas for d in days]
     predicted = [(300_000 + 1_000 * i) if e else 0 for i, e in enumerate(expected)]
     forecast = pl.DataFrame(
@@ -72,7 +82,9 @@ def test_christmas_day_closed_is_named_and_boxing_day_open_is_forecast():
             "horizon_days": list(range(1, 29)),
             "expected_to_trade": expected,
             "predicted_pence": predicted,
-            **{k: predicted for k in ("lower_80_pence", "upper_80_pence", "lower_95_pence", "upper_95_pence")},
+            **{
+                k: predicted for k in ("lower_80_pence", "upper_80_pence", "lower_95_pence", "upper_95_pence")
+            },
         }
     )
     words = forecast_outlook(forecast, 1_000_000, holidays)
@@ -86,7 +98,10 @@ def test_christmas_day_closed_is_named_and_boxing_day_open_is_forecast():
         "Christmas Day (Friday 25 December)."
     )
     boxing_day_forecast = predicted[days.index(boxing_day)]
-    assert words[2] == f"Bank holidays in the forecast: Boxing Day (Saturday 26 December) {pounds(boxing_day_forecast)}."
+    assert (
+        words[2]
+        == f"Bank holidays in the forecast: Boxing Day (Saturday 26 December) {pounds(boxing_day_forecast)}."
+    )
 
     nights = forecast_with_actuals(
         pl.DataFrame(

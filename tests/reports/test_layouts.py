@@ -75,6 +75,13 @@ def with_change(tmp_path: Path, change) -> Path:
         (lambda r: r["sections"][2]["display"].update(colour="red"), "unknown display option colour"),
         (lambda r: r["sections"][3]["display"].update(chart="pie"), "display.chart 'pie'"),
         (lambda r: r["sections"][0].update(source="horoscope"), "summary source 'horoscope'"),
+        (
+            lambda r: r["sections"][6].update(
+                source="top_performers_by_role",
+                query={"filters": {"role": "bar"}, "columns": [{"key": "staff_name"}]},
+            ),
+            "top_performers_by_role is computed for the section, so it takes no filters or group_by",
+        ),
         (lambda r: r["sections"].append(dict(r["sections"][1])), "section keys repeat: kpis"),
     ],
 )

@@ -27,9 +27,11 @@ def snapshot_sections(db: Database, monday: dt.date) -> dict:
 
 
 def same(a: dict, b: dict) -> bool:
-    return a["revenue"][0].equals(b["revenue"][0]) and a["revenue"][1] == b["revenue"][1] and a[
-        "customers"
-    ].equals(b["customers"])
+    return (
+        a["revenue"][0].equals(b["revenue"][0])
+        and a["revenue"][1] == b["revenue"][1]
+        and a["customers"].equals(b["customers"])
+    )
 
 
 def test_an_old_week_re_renders_the_same_after_later_weeks_are_materialised(reporting_world, tmp_path):
@@ -65,7 +67,9 @@ def test_an_old_week_re_renders_the_same_after_later_weeks_are_materialised(repo
         )
     source.dispose()
     graph = definitions_for(copies)
-    keys = [k for k in graph.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() not in REPORT_ASSETS]
+    keys = [
+        k for k in graph.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() not in REPORT_ASSETS
+    ]
     with dg.DagsterInstance.ephemeral() as instance:
         backfill(graph, night, instance, selection=keys)
 
