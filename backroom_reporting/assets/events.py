@@ -248,8 +248,9 @@ def _number(value: float | None) -> dg.MetadataValue:
 def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Each business week's forecast, made at the end of the week: each venue's gross revenue
     for the 28 business days after it, learnt from the year before, with 80% and 95% prediction
-    intervals (statsmodels), days the venue is not expected to trade flagged and forecast as 0,
-    and the back-tested error against a seasonal-naive baseline in the metadata."""
+    intervals (statsmodels), days the venue is not expected to trade (closed weekdays, bank
+    holidays it did not trade on before) flagged and forecast as 0, a bank-holiday effect on
+    the others, and the back-tested error against a seasonal-naive baseline in the metadata."""
     db, daily = warehouse.database(), daily_aggregations
     weeks = snapshot_weeks(context)
     made_ons = sorted(set(weeks.values()))

@@ -21,18 +21,21 @@ DEFAULT_CUTOFF = dt.time(6, 0)
 CHUNK_VENUE_NIGHTS = 350
 
 
+def bank_holidays(first: dt.date, last: dt.date) -> dict[dt.date, str]:
+    """The bank holidays of England and Wales from `first` to `last`, with their names (the
+    `holidays` package, GB subdivision ENG; Wales keeps the same days). A substitute day is
+    named "... (observed)"."""
+    import holidays
+
+    found = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
+    return {day: name for day, name in sorted(found.items()) if first <= day <= last}
+
+
 def bank_holiday_sundays(first: dt.date, last: dt.date) -> set[dt.date]:
     """Sundays from `first` to `last` followed by an English bank-holiday Monday: the
     nights a club opens on a Sunday."""
-    import holidays
-
-    england = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 2))
-    day, sundays = first + dt.timedelta(days=(6 - first.weekday()) % 7), set()
-    while day <= last:
-        if day + dt.timedelta(days=1) in england:
-            sundays.add(day)
-        day += dt.timedelta(days=7)
-    return sundays
+    mondays = bank_holidays(first + dt.timedelta(days=1), last + dt.timedelta(days=1))
+    return {day - dt.timedelta(days=1) for day in mondays if day.weekday() == 0}
 
 
 def parse_cutoff(text: str) -> dt.time:

@@ -1,14 +1,18 @@
 """Revenue forecast: each venue's gross revenue for the next 28 business days, with intervals.
 
 The series is daily gross_revenue_pence from daily_aggregations; a business day without a
-row is a closed day (0). A day the venue is not expected to trade is forecast as 0 with a
-zero-width interval. The trading days are modelled on the log scale with statsmodels'
-UnobservedComponents: a local level (a random walk the revenue drifts with) plus one fixed
-effect per kind of day (each weekday, and Sundays before an English bank-holiday Monday),
-with the closed days missing. The point forecast is the median (exp of the log forecast)
-and the 80% and 95% prediction intervals are exp of the log-scale intervals, so neither
-is ever negative. With less than MIN_HISTORY_DAYS of history, or fewer than
-MIN_TRADING_DAYS trading days in it, the forecast is seasonal-naive.
+row is a closed day (0). A day the venue is not expected to trade (its weekday stopped
+trading, or a bank holiday it did not trade on before) is forecast as 0 with a zero-width
+interval and flagged, so a report shows it as closed. The trading days are modelled on
+the log scale with statsmodels' UnobservedComponents: a local level (a random walk the
+revenue drifts with) plus one fixed effect per kind of day (each weekday, and Sundays
+before a bank-holiday Monday) and one for bank holidays (England and Wales) when the venue
+traded on any, with the closed days missing. The level is carried forward unchanged, so
+ordinary weeks ahead look alike: a trend fitted to a year of nights would extrapolate
+noise. The point forecast is the median (exp of the log forecast) and the 80% and 95%
+prediction intervals are exp of the log-scale intervals, so neither is ever negative.
+With less than MIN_HISTORY_DAYS of history, or fewer than MIN_TRADING_DAYS trading days
+in it, the forecast is seasonal-naive.
 
 Every forecast learns from the trailing HISTORY_DAYS only, so its cost does not grow with
 years of history. It is back-tested from rolling weekly origins against the seasonal-naive
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from backroom_reporting.metrics.business_time import bank_holiday_sundays
+from backroom_reporting.metrics.business_time import bank_holiday_sundays, bank_holidays
 from backroom_reporting.metrics.daily import trading
 
 HORIZON_DAYS = 28
@@ -103,32 +107,63 @@ def venue_series(daily: pl.DataFrame, last_day: dt.date) -> dict[str, Series]:
     return dict(sorted(series.items()))
 
 
-def _day_kinds(days: list[dt.date], bh_sundays: set[dt.date]) -> np.ndarray:
-    return np.array([BANK_HOLIDAY_SUNDAY if d in bh_sundays else d.weekday() for d in days])
+@dataclass(frozen=True)
+class Holidays:
+    """The bank holidays (England and Wales) around a forecast, by date with their names, and
+    the bank-holiday Sundays (a Sunday before a bank-holiday Monday)."""
+
+    names: dict[dt.date, str]
+    sundays: frozenset[dt.date]
+
+    @classmethod
+    def between(cls, first: dt.date, last: dt.date) -> Holidays:
+        return cls(bank_holidays(first, last), frozenset(bank_holiday_sundays(first, last)))
+
+    def flags(self, days: list[dt.date]) -> np.ndarray:
+        return np.array([d in self.names for d in days], dtype=bool)
 
 
-def expected_to_trade(series: Series, days: list[dt.date], bh_sundays: set[dt.date]) -> np.ndarray:
+def _day_kinds(days: list[dt.date], holidays: Holidays) -> np.ndarray:
+    return np.array([BANK_HOLIDAY_SUNDAY if d in holidays.sundays else d.weekday() for d in days])
+
+
+def expected_to_trade(series: Series, days: list[dt.date], holidays: Holidays) -> np.ndarray:
     """Whether the venue is expected to trade on each of `days` (after the series ends).
 
     An ordinary day: its weekday traded on at least half of its last RECENT_OCCURRENCES
-    ordinary occurrences (bank-holiday Sundays excluded). A bank-holiday Sunday: the venue
-    traded on at least half of the bank-holiday Sundays in the series, or, with none in
-    the series, on the ordinary-Sunday rule.
+    ordinary occurrences (bank holidays and bank-holiday Sundays excluded). A bank-holiday
+    Sunday: the venue traded on at least half of the bank-holiday Sundays in the series,
+    or, with none in the series, on the ordinary-Sunday rule. A bank holiday (Christmas
+    Day, Good Friday, ...): the venue traded on at least half of that holiday's occurrences
+    in the series that fell on a night it usually trades (a Christmas Day on a closed
+    Sunday says nothing); with none, the rule of its kind of day.
     """
-    kinds = _day_kinds([series.day(i) for i in range(len(series.revenue))], bh_sundays)
+    history = [series.day(i) for i in range(len(series.revenue))]
+    kinds = _day_kinds(history, holidays)
+    ordinary = ~holidays.flags(history)
 
-    def trades(kind: int, last: int | None) -> bool | None:
-        seen = series.traded[kinds == kind][-last:] if last else series.traded[kinds == kind]
+    def trades(seen: np.ndarray) -> bool | None:
         return bool(seen.mean() >= 0.5) if len(seen) else None
 
-    weekday = {w: bool(trades(w, RECENT_OCCURRENCES)) for w in range(7)}
-    bh_sunday = trades(BANK_HOLIDAY_SUNDAY, None)
-    return np.array(
-        [
-            (weekday[6] if bh_sunday is None else bh_sunday) if d in bh_sundays else weekday[d.weekday()]
-            for d in days
-        ]
-    )
+    weekday = {
+        w: bool(trades(series.traded[(kinds == w) & ordinary][-RECENT_OCCURRENCES:])) for w in range(7)
+    }
+    bh_sunday = trades(series.traded[kinds == BANK_HOLIDAY_SUNDAY])
+
+    def usually(d: dt.date) -> bool:
+        if d in holidays.sundays:
+            return weekday[6] if bh_sunday is None else bh_sunday
+        return weekday[d.weekday()]
+
+    names = np.array([holidays.names.get(d, "") for d in history])
+    usual_night = np.array([usually(d) for d in history], dtype=bool)
+
+    def expected(d: dt.date) -> bool:
+        name = holidays.names.get(d)
+        on_the_holiday = trades(series.traded[(names == name) & usual_night]) if name else None
+        return usually(d) if on_the_holiday is None else on_the_holiday
+
+    return np.array([expected(d) for d in days], dtype=bool)
 
 
 def seasonal_naive(series: Series, days: list[dt.date]) -> np.ndarray:
@@ -158,33 +193,37 @@ def _log_normal(centre: np.ndarray, spread: np.ndarray) -> dict[int, tuple[np.nd
     }
 
 
-def _local_level(
-    series: Series, days: list[dt.date], bh_sundays: set[dt.date]
-) -> tuple[np.ndarray, np.ndarray]:
+def _local_level(series: Series, days: list[dt.date], holidays: Holidays) -> tuple[np.ndarray, np.ndarray]:
     """Log-scale median and standard error for `days`."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-    kinds = _day_kinds([series.day(i) for i in range(len(series.revenue))], bh_sundays)
+    history = [series.day(i) for i in range(len(series.revenue))]
+    kinds = _day_kinds(history, holidays)
     observed = series.observed
     learned = sorted(set(kinds[observed].tolist()))
-    ahead = _day_kinds(days, bh_sundays)
+    ahead = _day_kinds(days, holidays)
     if BANK_HOLIDAY_SUNDAY not in learned:
         ahead[ahead == BANK_HOLIDAY_SUNDAY] = 6
+    on_holiday = holidays.flags(history)
+    # One holiday effect for every bank holiday, learnt when the venue traded on any.
+    holiday_effect = bool((observed & on_holiday).any())
 
-    # One dummy per kind of day seen trading, less the first: the level is its baseline.
-    def dummies(k: np.ndarray) -> np.ndarray | None:
-        return (
-            np.column_stack([k == kind for kind in learned[1:]]).astype(float) if len(learned) > 1 else None
-        )
+    # One dummy per kind of day seen trading, less the first (the level is its baseline),
+    # and the holiday dummy on top of the weekday's.
+    def dummies(k: np.ndarray, holiday: np.ndarray) -> np.ndarray | None:
+        columns = [k == kind for kind in learned[1:]] + ([holiday] if holiday_effect else [])
+        return np.column_stack(columns).astype(float) if columns else None
 
     endog = np.where(observed, np.log(np.where(observed, series.revenue, 1.0)), np.nan)
-    model = UnobservedComponents(endog, level="local level", exog=dummies(kinds), mle_regression=False)
+    model = UnobservedComponents(
+        endog, level="local level", exog=dummies(kinds, on_holiday), mle_regression=False
+    )
     with warnings.catch_warnings():
         # A short or flat series may stop the optimiser early; the fit is still usable.
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = model.fit(disp=False)
-    ahead_forecast = fitted.get_forecast(len(days), exog=dummies(ahead))
+    ahead_forecast = fitted.get_forecast(len(days), exog=dummies(ahead, holidays.flags(days)))
     return ahead_forecast.predicted_mean, ahead_forecast.se_mean
 
 
@@ -204,12 +243,12 @@ def uses_model(series: Series) -> bool:
     return len(series.revenue) >= MIN_HISTORY_DAYS and int(series.observed.sum()) >= MIN_TRADING_DAYS
 
 
-def forecast(series: Series, bh_sundays: set[dt.date]) -> Forecast:
+def forecast(series: Series, holidays: Holidays) -> Forecast:
     """The HORIZON_DAYS days after the series ends."""
     days = [series.last_day + dt.timedelta(days=h) for h in range(1, HORIZON_DAYS + 1)]
-    expected = expected_to_trade(series, days, bh_sundays)
+    expected = expected_to_trade(series, days, holidays)
     if uses_model(series):
-        centre, spread = _local_level(series, days, bh_sundays)
+        centre, spread = _local_level(series, days, holidays)
         predicted, bounds, method = np.exp(centre), _log_normal(centre, spread), MODEL
     else:
         predicted = seasonal_naive(series, days)
@@ -328,14 +367,14 @@ def revenue_forecasts(
     results: dict[dt.date, dict[str, VenueForecast]] = {made_on: {} for made_on in made_ons}
     if not made_ons:
         return results
-    bh_sundays = bank_holiday_sundays(
+    holidays = Holidays.between(
         made_ons[0] - dt.timedelta(days=READ_DAYS), made_ons[-1] + dt.timedelta(days=HORIZON_DAYS)
     )
     for venue_id, series in venue_series(daily, made_ons[-1]).items():
 
         @functools.cache
         def made_at(day: dt.date, series: Series = series) -> Forecast:
-            return forecast(series.known_at(day), bh_sundays)
+            return forecast(series.known_at(day), holidays)
 
         row_days = daily.filter(pl.col("venue_id") == venue_id)["business_date"]
         for made_on in made_ons:

@@ -56,3 +56,57 @@ def staff_performance(
         )
         .sort(STAFF_DAY)
     )
+
+
+# The roles Top Performers ranks, in the order shown, each by what the booking system
+# records of that job. Managers and events staff have no such figure and are not ranked.
+RANKED_ROLES = ("bar", "door", "host")
+TOP_PER_ROLE = 5
+
+
+def top_performers(rows: pl.DataFrame, per_role: int = TOP_PER_ROLE) -> pl.DataFrame:
+    """The top `per_role` of each ranked role over a period's staff_performance rows.
+
+    Bar staff rank by bar sales per hour on shift, door staff by entries processed (people
+    admitted) per hour on shift. The booking system does not record which host seated a
+    table, so there are no covers per host: hosts rank by hours on shift. Ties go by the
+    figure, then name, then staff_id, so every format shows the same order; someone with
+    activity but no hours on shift has no per-hour figure and comes last.
+    """
+    totals = (
+        rows.filter(pl.col("role").is_in(RANKED_ROLES))
+        .sort(STAFF_DAY)  # sums of hours in one order, so equal figures stay equal
+        .group_by("staff_id", "staff_name", "role")
+        .agg(pl.col("shifts", "hours_on_shift", "bar_sales_pence", "entries_processed").sum())
+        .with_columns(
+            pl.when(pl.col("role") == "bar")
+            .then(ratio(pl.col("bar_sales_pence"), pl.col("hours_on_shift")))
+            .alias("sales_per_hour_pence"),
+            pl.when(pl.col("role") == "door")
+            .then(ratio(pl.col("entries_processed"), pl.col("hours_on_shift")))
+            .alias("entries_per_hour"),
+        )
+    )
+    figure = (
+        pl.when(pl.col("role") == "bar")
+        .then(pl.col("sales_per_hour_pence"))
+        .when(pl.col("role") == "door")
+        .then(pl.col("entries_per_hour"))
+        .otherwise(pl.col("hours_on_shift"))
+    )
+    role_order = pl.col("role").replace_strict(RANKED_ROLES, range(len(RANKED_ROLES)))
+    ranked = totals.sort(
+        role_order, figure, "staff_name", "staff_id", descending=[False, True, False, False], nulls_last=True
+    ).with_columns(pl.int_range(1, pl.len() + 1).over("role").alias("rank"))
+    return ranked.filter(pl.col("rank") <= per_role).select(
+        "role",
+        "rank",
+        "staff_id",
+        "staff_name",
+        "shifts",
+        "hours_on_shift",
+        "bar_sales_pence",
+        "sales_per_hour_pence",
+        "entries_processed",
+        "entries_per_hour",
+    )

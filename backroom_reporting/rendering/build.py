@@ -7,6 +7,7 @@ never renders from data that fails them, whenever and however it is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -18,17 +19,29 @@ import sqlalchemy as sa
 
 from backroom_reporting.checks import aggregations as checks
 from backroom_reporting.metrics import kpis as kpi_maths
-from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow, with_business_date
+from backroom_reporting.metrics.business_time import (
+    VENUE_TIMEZONE,
+    BusinessWindow,
+    bank_holidays,
+    with_business_date,
+)
 from backroom_reporting.metrics.daily import trading
 from backroom_reporting.metrics.hourly import hours_between
 from backroom_reporting.metrics.metrics_cache import period_kpis
+from backroom_reporting.metrics.staff import top_performers
 from backroom_reporting.rendering import content
 from backroom_reporting.rendering.closed_night import Outlook, closed_night_note
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
 from backroom_reporting.rendering.model import STATUS_LABELS, Chart, Column, KpiCard, Report, Section
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.readiness import not_ready
-from backroom_reporting.rendering.sources import CODE_LABELS, PERIOD_TYPE, TABLE_SOURCES, period_condition
+from backroom_reporting.rendering.sources import (
+    CODE_LABELS,
+    PERIOD_TYPE,
+    TABLE_SOURCES,
+    period_condition,
+    reported_week,
+)
 from backroom_reporting.rendering.text import readable_frame, readable_text
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables import aggregations, kpis
@@ -42,6 +55,9 @@ COMPARISON_LABELS = {
     "week": {"week_ago": "vs last week", "month_ago": "vs 4 weeks ago", "year_ago": "vs 52 weeks ago"},
     "month": {"month_ago": "vs last month", "year_ago": "vs last year"},
 }
+# The forecast chart shows this many weeks of actual nights before the forecast's.
+ACTUAL_WEEKS = 4
+FORECAST_BOUNDS = ("lower_80_pence", "upper_80_pence", "lower_95_pence", "upper_95_pence")
 
 # A scorecard's columns by period type: the period, the one before, the average before that.
 SCORECARD_LABELS = {
@@ -127,6 +143,19 @@ def shape(rows: pl.DataFrame, query: Query, keep: tuple[str, ...] = ()) -> pl.Da
             *(pl.col(c.source).alias(c.column.key) for c in query.columns), *extra
         )
     return frame.head(query.limit) if query.limit else frame
+
+
+def forecast_with_actuals(actuals: pl.DataFrame, forecast: pl.DataFrame) -> pl.DataFrame:
+    """The nights of a forecast chart (pure): the nights the venue traded, with their gross
+    revenue as actual_pence, then the forecast nights it is expected to trade, with the
+    forecast and its bounds. Closed nights are left out, not drawn as zeros."""
+    traded = actuals.filter(trading()).select(
+        "business_date", pl.col("gross_revenue_pence").alias("actual_pence")
+    )
+    ahead = forecast.filter(pl.col("expected_to_trade")).select(
+        pl.col("forecast_date").alias("business_date"), "predicted_pence", *FORECAST_BOUNDS
+    )
+    return pl.concat([traded, ahead], how="diagonal").sort("business_date")
 
 
 def kpi_cards(by_key: dict[str, dict], definitions: pl.DataFrame, period_type: str) -> list[KpiCard]:
@@ -340,8 +369,13 @@ class ReportBuilder:
             wanted = spec.display.get("kpis")
             cards = [c for c in self.cards if wanted is None or c.key in wanted]
             return Section(spec.key, spec.title, "metrics", cards=tuple(cards))
-        rows = fetch(self.db, spec.source, spec.query, self.period, self.subject)
         empty_note = spec.display.get("empty_note", "Nothing to show for this period.")
+        if spec.source == "forecast_with_actuals":
+            return self._forecast_chart(spec, empty_note)
+        if spec.source == "top_performers_by_role":
+            rows = top_performers(fetch(self.db, "staff_performance", Query(), self.period, self.subject))
+        else:
+            rows = fetch(self.db, spec.source, spec.query, self.period, self.subject)
         if spec.type == "table":
             return Section(
                 spec.key,
@@ -477,6 +511,26 @@ class ReportBuilder:
             self.venue_name(), day, figures.row(0, named=True) if figures.height else None, self._outlook()
         )
         return Section("closed_night", "Closed night", "summary", paragraphs=tuple(paragraphs))
+
+    def _forecast_chart(self, spec: SectionLayout, empty_note: str) -> Section:
+        """The forecast made at the end of the reported week beside the ACTUAL_WEEKS of nights
+        up to it, with what it says in words (next week against this week, closed nights,
+        bank holidays)."""
+        monday = reported_week(self.period.last_day)
+        sunday = monday + dt.timedelta(days=6)
+        forecast = fetch(self.db, "revenue_forecast", Query(), self.period, self.subject).sort(
+            "forecast_date"
+        )
+        actuals = self.history.filter(
+            pl.col("business_date").is_between(sunday - dt.timedelta(days=7 * ACTUAL_WEEKS - 1), sunday)
+        )
+        section = self._chart(spec, forecast_with_actuals(actuals, forecast), empty_note)
+        if section.chart is None:
+            return section
+        week = self.history.filter(pl.col("business_date").is_between(monday, sunday))
+        ahead = bank_holidays(sunday, sunday + dt.timedelta(days=len(forecast) or 1))
+        words = content.forecast_outlook(forecast, int(week["gross_revenue_pence"].sum()), ahead)
+        return dataclasses.replace(section, paragraphs=tuple(words))
 
     def build(self) -> Report:
         self.guard()

@@ -386,3 +386,53 @@ def _quiet_weekdays(daily: pl.DataFrame) -> list[Bullet]:
         )
         for row in quiet.iter_rows(named=True)
     ]
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def forecast_outlook(
+    forecast: pl.DataFrame, week_gross_pence: int, holidays: dict[dt.date, str]
+) -> list[str]:
+    """The forecast chart in words: next week's forecast against the reported week's takings,
+    the nights left off the chart as closed, and the bank holidays ahead.
+
+    forecast: the revenue_forecast rows made at the end of the reported week (forecast_date,
+    horizon_days, expected_to_trade, predicted_pence). holidays: bank holidays by date.
+    """
+    if forecast.is_empty():
+        return [f"No forecast was made at the end of this week; this week took {pounds(week_gross_pence)}."]
+    next_week = forecast.filter(pl.col("horizon_days") <= 7, pl.col("expected_to_trade"))
+    change = (
+        (next_week["predicted_pence"].sum() - week_gross_pence) / week_gross_pence
+        if week_gross_pence
+        else None
+    )
+    versus = f" ({format_change(change)})" if change is not None else ""
+    words = [
+        f"Next week {pounds(next_week['predicted_pence'].sum())} forecast over "
+        f"{_count(next_week.height, 'open night')}, "
+        f"against this week {pounds(week_gross_pence)} taken{versus}."
+    ]
+    closed = forecast.filter(~pl.col("expected_to_trade"))
+    weekdays = sorted({d.weekday() for d in closed["forecast_date"] if d not in holidays})
+    shut = [f"{dt.date(2024, 1, 1 + w):%A}s" for w in weekdays]  # 1 January 2024 was a Monday
+    shut += [f"{holidays[d]} ({_day_name(d)})" for d in closed["forecast_date"] if d in holidays]
+    if shut:
+        words.append(f"Not plotted, as the venue is not expected to trade: {_listed(shut)}.")
+    open_holidays = forecast.filter(
+        pl.col("expected_to_trade"), pl.col("forecast_date").is_in(list(holidays))
+    )
+    if open_holidays.height:
+        named = [
+            f"{holidays[r['forecast_date']]} ({_day_name(r['forecast_date'])}) {pounds(r['predicted_pence'])}"
+            for r in open_holidays.iter_rows(named=True)
+        ]
+        words.append(f"Bank holidays in the forecast: {_listed(named)}.")
+    words.append(
+        "The forecast carries the recent level forward with each night of the week's usual share "
+        "and a bank-holiday effect learnt from past ones, so ordinary weeks look alike; the "
+        "range is where 80% of nights should fall, widening with the horizon."
+    )
+    return words

@@ -403,7 +403,7 @@ def render_xlsx(report: Report) -> bytes:
                 data_sheet, styles, section.chart.data, (section.chart.x, *section.chart.series), False
             )
             contents += [
-                (chart_name, f"{section.title} (chart)", False),
+                (chart_name, " ".join((f"{section.title} (chart).", *section.paragraphs)), False),
                 (data_name, f"{section.title} (data)", True),
             ]
             continue

@@ -27,7 +27,7 @@ from backroom_reporting.config_types import (
     problems,
 )
 from backroom_reporting.rendering.model import FORMATS, Column
-from backroom_reporting.rendering.sources import TABLE_SOURCES, PeriodKind
+from backroom_reporting.rendering.sources import DERIVED_SOURCES, TABLE_SOURCES, PeriodKind
 
 SECTION_TYPES = ("summary", "metrics", "table", "chart")
 PERIODS: tuple[PeriodKind, ...] = ("business_day", "business_week", "month")
@@ -151,15 +151,19 @@ class _SectionSpec(_LayoutPart):
     def _fits_its_source(self) -> _SectionSpec:
         """The columns, filters and display options exist for this type and source."""
         kind, source, query, display = self.type, self.source, self.query, self.display
-        table = TABLE_SOURCES.get(source)
+        table, derived = TABLE_SOURCES.get(source), DERIVED_SOURCES.get(source)
         if kind == "summary":
             one_of("summary source", source, WRITERS, _problem("source"))
             known = None
-        elif table is None:
-            known_sources = listing(sorted(TABLE_SOURCES))
+        elif table is None and derived is None:
+            known_sources = listing(sorted({*TABLE_SOURCES, *DERIVED_SOURCES}))
             raise FieldProblem("source", f"unknown source {source!r}; known: {known_sources}")
         else:
-            known = table.columns()
+            known = table.columns() if table is not None else derived
+        if derived is not None and (query.filters or query.group_by):
+            raise FieldProblem(
+                "query", f"{source} is computed for the section, so it takes no filters or group_by"
+            )
         unknown = set(display) - DISPLAY_OPTIONS[kind]
         if unknown:
             raise FieldProblem(

@@ -70,6 +70,39 @@ TABLE_SOURCES: dict[str, TableSource] = {
     )
 }
 
+# Sections computed in Python from the sources above (rendering/build.py), by the columns
+# they give: what one table's rows cannot say on their own.
+#   forecast_with_actuals   the reported week's forecast of the nights the venue is expected
+#                           to trade, beside the nights it traded in the weeks up to it
+#   top_performers_by_role  staff_performance over the period, ranked within each role
+DERIVED_SOURCES: dict[str, frozenset[str]] = {
+    "forecast_with_actuals": frozenset(
+        {
+            "business_date",
+            "actual_pence",
+            "predicted_pence",
+            "lower_80_pence",
+            "upper_80_pence",
+            "lower_95_pence",
+            "upper_95_pence",
+        }
+    ),
+    "top_performers_by_role": frozenset(
+        {
+            "role",
+            "rank",
+            "staff_id",
+            "staff_name",
+            "shifts",
+            "hours_on_shift",
+            "bar_sales_pence",
+            "sales_per_hour_pence",
+            "entries_processed",
+            "entries_per_hour",
+        }
+    ),
+}
+
 
 def reported_week(last_day: dt.date) -> dt.date:
     """The first night of the week whose snapshot a period reports: the last business week

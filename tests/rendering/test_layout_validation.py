@@ -102,6 +102,14 @@ def refusal(folder: Path) -> str:
             "unknown summary source 'horoscope'",
         ),
         (
+            lambda r: section(r, "staff").update(
+                source="top_performers_by_role",
+                query={"filters": {"role": "bar"}, "columns": [{"key": "staff_name"}]},
+            ),
+            "sections[7] (staff) query",
+            "top_performers_by_role is computed for the section, so it takes no filters or group_by",
+        ),
+        (
             lambda r: r["sections"].append(dict(r["sections"][1])),
             "sections",
             "section keys repeat: kpis",

@@ -164,32 +164,44 @@ def test_a_report_is_not_built_from_days_that_fail_a_blocking_check(reporting_wo
     build(db, "daily_summary", dt.date(2026, 11, 20))  # Friday is untouched
 
 
-def test_an_old_week_re_renders_from_the_snapshots_of_that_week(reporting_world):
-    db = reporting_world.databases.warehouse
+def test_top_performers_rank_each_role_by_its_own_figure_the_same_way_every_time(reporting_world):
+    week = period_containing("business_week", dt.date(2026, 11, 16))
     engine = sa.create_engine(reporting_world.databases.warehouse_url)
-    for monday in (dt.date(2026, 11, 9), dt.date(2026, 11, 16)):
-        sections = {s.key: s for s in build(db, "weekly_summary", monday).sections}
-        sunday = monday + dt.timedelta(days=6)
-        # The forecast made at the end of the reported week: the 28 nights after its Sunday.
-        forecast = sections["revenue"].chart.data
-        assert forecast["forecast_date"].to_list() == [sunday + dt.timedelta(days=h) for h in range(1, 29)]
-        with engine.connect() as conn:
-            segments = dict(
-                conn.execute(
-                    sa.text(
-                        "SELECT segment, COUNT(*) FROM customer_analytics WHERE venue_id = 'backroom-leeds' "
-                        "AND as_of_date = :sunday GROUP BY segment"
-                    ),
-                    {"sunday": sunday.isoformat()},
-                ).all()
-            )
-        # Segments read as words, never codes: at_risk is "At risk".
-        words = {"at_risk": "At risk", "vip": "VIP"}
-        segments = {words.get(code, code.capitalize()): count for code, count in segments.items()}
-        assert (
-            segments and dict(sections["customers"].table.select("segment", "customers").rows()) == segments
-        )
+    with engine.connect() as conn:
+        staff = conn.execute(
+            sa.text(
+                "SELECT staff_id, staff_name, role, SUM(hours_on_shift), SUM(bar_sales_pence), "
+                "SUM(entries_processed) FROM staff_performance WHERE venue_id = 'backroom-leeds' "
+                "AND business_date BETWEEN :first AND :last GROUP BY staff_id, staff_name, role"
+            ),
+            {"first": week.first_day.isoformat(), "last": week.last_day.isoformat()},
+        ).all()
     engine.dispose()
+    figure = {
+        "bar": lambda hours, sales, entries: sales / hours if hours else None,
+        "door": lambda hours, sales, entries: entries / hours if hours else None,
+        "host": lambda hours, sales, entries: hours,
+    }
+    expected = []
+    for role in ("bar", "door", "host"):
+        scored = sorted(
+            (f is None, -(f or 0), name, staff_id)
+            for staff_id, name, r, hours, sales, entries in staff
+            if r == role
+            for f in [figure[role](hours, sales, entries)]
+        )
+        expected += [(role, name) for _, _, name, _ in scored[:5]]
+
+    tables = [
+        {
+            s.key: s
+            for s in build(reporting_world.databases.warehouse, "weekly_summary", week.first_day).sections
+        }["top_performers"].table
+        for _ in range(2)
+    ]
+    assert tables[0].equals(tables[1])
+    assert list(tables[0].select("role", "staff_name").iter_rows()) == expected
+    assert {"bar", "door", "host"} <= set(tables[0]["role"])  # the door team is there
 
 
 # ---- the weekly KPI scorecard -------------------------------------------------------------
