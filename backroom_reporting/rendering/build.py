@@ -7,6 +7,7 @@ never renders from data that fails them, whenever and however it is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -314,6 +315,9 @@ class ReportBuilder:
         return readable_text(found["name"][0])
 
     def section(self, spec: SectionLayout) -> Section:
+        return dataclasses.replace(self._section(spec), caption=spec.display.get("caption"))
+
+    def _section(self, spec: SectionLayout) -> Section:
         if spec.type == "summary":
             return self.summary(spec)
         if spec.type == "metrics":
