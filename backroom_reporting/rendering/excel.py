@@ -186,7 +186,7 @@ def _write_data(
     options = [{"header": h, "header_format": styles.header()} for h in headers]
     if totals:
         options = [option | total for option, total in zip(options, totals, strict=True)]
-    sheet.add_table(
+    refused = sheet.add_table(
         0,
         0,
         len(rows) + (1 if totals else 0),
@@ -198,6 +198,8 @@ def _write_data(
             "style": "Table Style Light 1",
         },
     )
+    if refused:  # xlsxwriter only warns: a sheet without its table is a broken report
+        raise ValueError(f"section {section.key!r}: xlsxwriter refused its table ({refused})")
     _fit_widths(sheet, [[h, *(cells[col].shown for cells in rows)] for col, h in enumerate(headers)])
 
 
