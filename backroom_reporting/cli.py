@@ -433,12 +433,12 @@ def _check_out(out: Path | None, formats: tuple[str, ...], layout) -> None:
             f"{len(formats)} formats make several files: give --out a folder", param_hint="--out"
         )
     [fmt] = formats
-    tables = sum(1 for section in layout.sections if section.type in ("table", "chart"))
-    several = fmt == "csv" and tables > 1
+    sections = len(layout.sections)
+    several = fmt == "csv" and sections > 1
     if several and out.suffix != ".zip":
         raise click.BadParameter(
-            f"{layout.title} makes {tables} CSV files, one per table: give --out a folder to write them "
-            f"there, or a .zip to have them zipped",
+            f"{layout.title} makes {sections} CSV files, one per section: give --out a folder to write "
+            f"them there, or a .zip to have them zipped",
             param_hint="--out",
         )
     wanted = "zip" if several else fmt

@@ -361,6 +361,9 @@ class ReportBuilder:
         return readable_text(found["name"][0])
 
     def section(self, spec: SectionLayout) -> Section:
+        return dataclasses.replace(self._section(spec), caption=spec.display.get("caption"))
+
+    def _section(self, spec: SectionLayout) -> Section:
         if spec.type == "summary":
             return self.summary(spec)
         if spec.type == "metrics" and spec.display.get("scorecard"):

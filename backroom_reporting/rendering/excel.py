@@ -1,10 +1,13 @@
-"""A report as an Excel workbook: an About sheet, then one sheet per section.
+"""A report as an Excel workbook: an About sheet, then one sheet per section, named after it.
 
-Numbers are real numeric cells with number formats, so they sort, filter and sum: money in
-pounds (`£#,##0.00`), rates as fractions (`0.0%`), dates as Excel dates. Clock hours are whole
-numbers shown as 23:00 by the format `00":00"`, so they stay sortable and filterable. Totals
-rows hold computed values, not formulas, so viewers without a calculation engine show them.
-Chart sections get a native Excel chart on a chartsheet and its data on a worksheet.
+Each section's sheet holds one Excel table from A1 (header row, then data), ready to sort,
+filter and pivot: every row starts with the venue and its date (tidy.py), no cells are merged.
+Numbers are real numeric cells with number formats: money in pounds (`£#,##0.00`), rates as
+fractions (`0.0%`), dates as Excel dates. Clock hours are whole numbers shown as 23:00 by the
+format `00":00"`, so they stay sortable and filterable. Totals sit in the table's total row,
+outside its data: SUBTOTAL formulas carrying their computed value, so viewers without a
+calculation engine show them and a filter re-totals. Chart sections get a native Excel chart on
+a chartsheet, drawn from their data's sheet.
 """
 
 from __future__ import annotations
@@ -14,29 +17,32 @@ import io
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from backroom_reporting.rendering.charts import PALETTE
-from backroom_reporting.rendering.formatting import (
-    LONDON,
-    format_kpi_change,
-    format_timestamp,
-    format_value,
-)
+from backroom_reporting.rendering.formatting import LONDON, format_kpi_change, format_timestamp, format_value
 from backroom_reporting.rendering.html import (
-    STATUS_LABELS,
     TONE_LABELS,
     column_total,
     comparison_labels,
     filters_text,
 )
-from backroom_reporting.rendering.model import Chart, Column, KpiCard, Report, Section, ValueKind
+from backroom_reporting.rendering.model import (
+    STATUS_LABELS,
+    Chart,
+    Column,
+    KpiCard,
+    Report,
+    Section,
+    ValueKind,
+)
+from backroom_reporting.rendering.tidy import row_context, section_columns, section_kinds, section_rows
 
 NUMBER_FORMATS: dict[str, str] = {
     "money": "£#,##0.00",
@@ -108,12 +114,12 @@ def _shortened(text: str, limit: int) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;-") + "…"
 
 
-def sheet_name(prefix: str, title: str, taken: set[str], suffix: str = "") -> str:
+def sheet_name(title: str, taken: set[str], suffix: str = "") -> str:
     """A valid, unique (case-insensitively, as Excel compares) sheet name of at most 31 characters."""
     clean = " ".join(NOT_IN_SHEET_NAMES.sub(" ", title).split()).strip(" '")
     for n in range(1, 100):
         tail = suffix if n == 1 else f"{suffix} ({n})"
-        name = (prefix + _shortened(clean, SHEET_NAME_MAX - len(prefix) - len(tail)) + tail).strip(" '")
+        name = (_shortened(clean, SHEET_NAME_MAX - len(tail)) + tail).strip(" '")
         if name.lower() not in taken:
             taken.add(name.lower())
             return name
@@ -150,82 +156,160 @@ def _fit_widths(sheet: Worksheet, texts_by_column: Iterable[Iterable[str]]) -> N
         sheet.set_column(col, col, min(MAX_WIDTH, max(MIN_WIDTH, longest + 2)))
 
 
-def _write_table(
-    sheet: Worksheet, styles: _Styles, frame: pl.DataFrame, columns: tuple[Column, ...], totals: bool
+@dataclass(frozen=True)
+class _Cell:
+    value: Any
+    style: Format
+    shown: str  # as a reader sees it, to fit the column's width
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Excel tables need distinct headers (case-insensitively): a repeat gets a number."""
+    seen: set[str] = set()
+    out = []
+    for label in labels:
+        name, n = label, 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{label} ({n})"
+        seen.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _write_data(
+    sheet: Worksheet,
+    styles: _Styles,
+    section: Section,
+    headers: list[str],
+    rows: list[list[_Cell]],
+    totals: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Header, rows and an optional totals row; frozen header, autofilter, fitted widths."""
-    for col, column in enumerate(columns):
-        sheet.write_string(0, col, column.label, styles.header())
+    """`rows` under `headers` as one Excel table from A1, with its total row when `totals` (one
+    table column option each) are given; a section without rows gets the header and its note."""
+    headers = _unique(headers)
+    sheet.freeze_panes(1, 0)
+    if not rows:
+        for col, header in enumerate(headers):
+            sheet.write_string(0, col, header, styles.header())
+        note = section.empty_note or "Nothing to show for this period."
+        sheet.write_string(2, 0, note, styles(italic=True, font_color="#6B7482"))
+        _fit_widths(sheet, [[h] for h in headers])
+        sheet.set_column(0, 0, max(40, len(note) + 2))
+        return
+    for row, cells in enumerate(rows, start=1):
+        for col, cell in enumerate(cells):
+            _write(sheet, row, col, cell.value, cell.style)
+    options = [{"header": h, "header_format": styles.header()} for h in headers]
+    if totals:
+        options = [option | total for option, total in zip(options, totals, strict=True)]
+    refused = sheet.add_table(
+        0,
+        0,
+        len(rows) + (1 if totals else 0),
+        len(headers) - 1,
+        {
+            "name": re.sub(r"\W|^(?=\d)", "_", f"{section.key}_table", flags=re.ASCII),
+            "columns": options,
+            "total_row": bool(totals),
+            "style": "Table Style Light 1",
+        },
+    )
+    if refused:  # xlsxwriter only warns: a sheet without its table is a broken report
+        raise ValueError(f"section {section.key!r}: xlsxwriter refused its table ({refused})")
+    _fit_widths(sheet, [[h, *(cells[col].shown for cells in rows)] for col, h in enumerate(headers)])
+
+
+def _context_cells(styles: _Styles, context: tuple[tuple[Column, Any], ...]) -> list[_Cell]:
+    return [
+        _Cell(excel_value(value, column.kind), styles.value(column.kind), format_value(value, column.kind))
+        for column, value in context
+    ]
+
+
+def _write_table(sheet: Worksheet, styles: _Styles, report: Report, section: Section) -> None:
+    """A table's or chart's rows; the table's totals in the total row."""
+    context = row_context(report, section)
+    columns = section_columns(section)
+    frame = section_rows(section)
     whole = {c.key: frame.schema[c.key].is_integer() for c in columns}
     cell_styles = [styles.value(c.kind, whole[c.key]) for c in columns]
-    for row, record in enumerate(frame.iter_rows(named=True), start=1):
-        for col, column in enumerate(columns):
-            value = record[column.key]
-            if column.kind_from:  # rows of different kinds (a KPI scorecard): each row's own format
-                kind = record[column.kind_from]
-                _write(sheet, row, col, excel_value(value, kind), styles.kpi_value(kind, value))
-            else:
-                _write(sheet, row, col, excel_value(value, column.kind), cell_styles[col])
-    last = frame.height
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, last, len(columns) - 1)
-    displays = [
+    lead = _context_cells(styles, context)
+    kinds = section_kinds(section)  # rows of different kinds (a KPI scorecard): each row's own format
+
+    def cell(value: Any, column: Column, style: Format, kind: str | None) -> _Cell:
+        if column.kind_from:
+            return _Cell(excel_value(value, kind), styles.kpi_value(kind, value), format_value(value, kind))
+        return _Cell(excel_value(value, column.kind), style, format_value(value, column.kind))
+
+    rows = [
         [
-            c.label,
+            *lead,
             *(
-                format_value(r[c.key], r[c.kind_from] if c.kind_from else c.kind)
-                for r in frame.iter_rows(named=True)
+                cell(value, column, style, kind)
+                for value, column, style in zip(record, columns, cell_styles, strict=True)
             ),
         ]
-        for c in columns
+        for record, kind in zip(frame.iter_rows(), kinds, strict=True)
     ]
-    if totals:
-        for col, column in enumerate(columns):
-            total = column_total(frame, column)
-            label = "Total" if col == 0 and column.total is None else None
-            style = styles.value(column.kind, whole[column.key], bold=True, top=2)
-            _write(sheet, last + 1, col, label or excel_value(total, column.kind), style)
-    _fit_widths(sheet, displays)
-
-
-def _write_title(sheet: Worksheet, styles: _Styles, title: str) -> None:
-    sheet.write_string(0, 0, title, styles(bold=True, font_size=14, font_color=NAVY))
-
-
-def _write_note(sheet: Worksheet, styles: _Styles, section: Section) -> None:
-    _write_title(sheet, styles, section.title)
-    note = section.empty_note or "Nothing to show for this period."
-    sheet.write_string(2, 0, note, styles(italic=True, font_color="#6B7482"))
-    sheet.set_column(0, 0, max(40, len(note) + 2))
-
-
-def _write_summary(sheet: Worksheet, styles: _Styles, section: Section) -> None:
-    """Paragraphs, then the bullets with their tone, as rows of wrapped text."""
-    _write_title(sheet, styles, section.title)
-    sheet.set_column(0, 0, 100)
-    sheet.set_column(1, 1, 12)
-    row = 2
-    for paragraph in section.paragraphs:
-        sheet.write_string(row, 0, paragraph, styles(text_wrap=True, valign="top"))
-        row += 1
-    if section.bullets:
-        row += 1
-        sheet.write_string(row, 0, "Point", styles.header())
-        sheet.write_string(row, 1, "Tone", styles.header())
-        for bullet in section.bullets:
-            row += 1
-            sheet.write_string(row, 0, bullet.text, styles(text_wrap=True, valign="top"))
-            colour = TONE_COLOURS[bullet.tone]
-            sheet.write_string(
-                row, 1, TONE_LABELS[bullet.tone], styles(bold=True, font_color=colour, valign="top")
+    totals = None
+    if section.kind == "table" and section.totals:
+        label = {"total_string": "Total", "format": styles(bold=True)}
+        totals = [label, *({} for _ in context[1:])]
+        for column in columns:
+            style = styles.value(column.kind, whole[column.key], bold=True)
+            totals.append(
+                {
+                    "total_function": "sum" if column.total == "sum" else "average",
+                    "total_value": excel_value(column_total(frame, column), column.kind) or 0,
+                    "format": style,
+                }
+                if column.total
+                else {}
             )
+    headers = [column.label for column, _ in context] + [c.label for c in columns]
+    _write_data(sheet, styles, section, headers, rows, totals)
 
 
-def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
+def _write_summary(sheet: Worksheet, styles: _Styles, report: Report, section: Section) -> None:
+    """Paragraphs, then the points with their tone, one a row."""
+    context = row_context(report, section)
+    lead = _context_cells(styles, context)
+    wrapped = styles(text_wrap=True, valign="top")
+    rows = [
+        [
+            *lead,
+            _Cell("Paragraph", styles(valign="top"), "Paragraph"),
+            _Cell(None, styles(), ""),
+            _Cell(p, wrapped, ""),
+        ]
+        for p in section.paragraphs
+    ]
+    for bullet in section.bullets:
+        tone = styles(bold=True, font_color=TONE_COLOURS[bullet.tone], valign="top")
+        label = TONE_LABELS[bullet.tone]
+        rows.append(
+            [
+                *lead,
+                _Cell("Point", styles(valign="top"), "Point"),
+                _Cell(label, tone, label),
+                _Cell(bullet.text, wrapped, ""),
+            ]
+        )
+    headers = [column.label for column, _ in context] + ["Part", "Tone", "Text"]
+    _write_data(sheet, styles, section, headers, rows)
+    if rows:
+        sheet.set_column(len(headers) - 1, len(headers) - 1, 100)
+
+
+def _write_metrics(sheet: Worksheet, styles: _Styles, report: Report, section: Section) -> None:
     """One KPI a row: value, target, status, each comparison (a rate's in percentage points,
     anything else's a signed fraction) and trend."""
+    context = row_context(report, section)
+    lead = _context_cells(styles, context)
     labels = comparison_labels(section.cards)
     headers = [
+        *(column.label for column, _ in context),
         "KPI",
         "Value",
         "Target",
@@ -234,51 +318,52 @@ def _write_metrics(sheet: Worksheet, styles: _Styles, section: Section) -> None:
         "Trend",
         "Better when",
     ]
-    for col, header in enumerate(headers):
-        sheet.write_string(0, col, header, styles.header())
-    displays: list[list[str]] = [[h] for h in headers]
-    for row, card in enumerate(section.cards, start=1):
+    rows = []
+    for card in section.cards:
         font, fill = STATUS_COLOURS[card.status]
-        cells = [
-            (card.name, styles()),
-            (excel_value(card.value, card.kind), styles.kpi_value(card.kind, card.value)),
-            (excel_value(card.target, card.kind), styles.kpi_value(card.kind, card.target)),
-            (STATUS_LABELS[card.status], styles(bold=True, font_color=font, bg_color=fill)),
-            *(_change_cell(card, label, styles) for label in labels),
-            (TREND_WORDS[card.trend], styles()),
-            ("Lower" if card.lower_is_better else "Higher", styles()),  # how to read the changes
-        ]
-        for col, (value, style) in enumerate(cells):
-            _write(sheet, row, col, value, style)
-        shown = [
-            card.name,
-            format_value(card.value, card.kind),
-            format_value(card.target, card.kind),
-            STATUS_LABELS[card.status],
-            *(format_kpi_change(card.value, card.earlier.get(label), card.kind) for label in labels),
-            TREND_WORDS[card.trend],
-        ]
-        for col, text in enumerate(shown):
-            displays[col].append(text)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(section.cards), len(headers) - 1)
-    _fit_widths(sheet, displays)
+        status = STATUS_LABELS[card.status]
+        better = "Lower" if card.lower_is_better else "Higher"
+        rows.append(
+            [
+                *lead,
+                _Cell(card.name, styles(), card.name),
+                _Cell(
+                    excel_value(card.value, card.kind),
+                    styles.kpi_value(card.kind, card.value),
+                    format_value(card.value, card.kind),
+                ),
+                _Cell(
+                    excel_value(card.target, card.kind),
+                    styles.kpi_value(card.kind, card.target),
+                    format_value(card.target, card.kind),
+                ),
+                _Cell(status, styles(bold=True, font_color=font, bg_color=fill), status),
+                *(_change_cell(card, label, styles) for label in labels),
+                _Cell(TREND_WORDS[card.trend], styles(), TREND_WORDS[card.trend]),
+                # How to read the changes.
+                _Cell(better, styles(), better),
+            ]
+        )
+    _write_data(sheet, styles, section, headers, rows)
 
 
-def _change_cell(card: KpiCard, label: str, styles: _Styles) -> tuple[float | None, Format]:
+def _change_cell(card: KpiCard, label: str, styles: _Styles) -> _Cell:
+    shown = format_kpi_change(card.value, card.earlier.get(label), card.kind)
     if card.kind == "percent":
         earlier = card.earlier.get(label)
         points = None if card.value is None or earlier is None else (card.value - earlier) * 100
-        return points, styles(num_format=POINTS_FORMAT)
-    return card.comparisons.get(label), styles(num_format=CHANGE_FORMAT)
+        return _Cell(points, styles(num_format=POINTS_FORMAT), shown)
+    return _Cell(card.comparisons.get(label), styles(num_format=CHANGE_FORMAT), shown)
 
 
-def _native_chart(workbook: Workbook, chart: Chart, title: str, data_sheet: str) -> Any:
-    """An Excel chart of the chart section's data sheet, in the report's palette."""
+def _native_chart(workbook: Workbook, chart: Chart, title: str, data_sheet: str, x_column: int) -> Any:
+    """An Excel chart of the chart section's data sheet, whose categories are in `x_column`
+    and series in the columns after it, in the report's palette."""
     excel_chart = workbook.add_chart(CHART_TYPES.get(chart.kind, {"type": "line"}))
     last = chart.data.height
-    for column in range(1, len(chart.series) + 1):  # column 0 holds the categories
-        colour = PALETTE[(column - 1) % len(PALETTE)]
+    for n in range(len(chart.series)):
+        column = x_column + 1 + n
+        colour = PALETTE[n % len(PALETTE)]
         look = (
             {
                 "line": {"color": colour, "width": 2.25},
@@ -295,7 +380,7 @@ def _native_chart(workbook: Workbook, chart: Chart, title: str, data_sheet: str)
         excel_chart.add_series(
             {
                 "name": [data_sheet, 0, column],
-                "categories": [data_sheet, 1, 0, last, 0],
+                "categories": [data_sheet, 1, x_column, last, x_column],
                 "values": [data_sheet, 1, column, last, column],
                 **look,
             }
@@ -352,7 +437,12 @@ def _write_about(
             ("Warning", w, styles(text_wrap=True, font_color=STATUS_COLOURS["warning"][0]))
             for w in report.warnings
         ),
-        ("Units", "Money in pounds; rates as percentages; blank where a figure is undefined", styles()),
+        (
+            "Units",
+            "Money in pounds; rates as percentages; blank where a figure is undefined; "
+            "totals in each table's total row",
+            styles(text_wrap=True),
+        ),
     ]
     row = 3
     for name, value, style in rows:
@@ -390,34 +480,29 @@ def render_xlsx(report: Report) -> bytes:
     taken = {"about"}
     about = workbook.add_worksheet("About")
     contents: list[tuple[str, str, bool]] = []
-    for number, section in enumerate(report.sections, start=1):
-        prefix = f"{number} "
+    for section in report.sections:
         if section.kind == "chart" and not section.is_empty:
-            chart_name = sheet_name(prefix, section.title, taken)
-            data_name = sheet_name(prefix, section.title, taken, " data")
+            chart_name = sheet_name(section.title, taken, " chart")
+            data_name = sheet_name(section.title, taken)
+            x_column = len(row_context(report, section))
             workbook.add_chartsheet(chart_name).set_chart(
-                _native_chart(workbook, section.chart, section.title, data_name)
+                _native_chart(workbook, section.chart, section.title, data_name, x_column)
             )
-            data_sheet = workbook.add_worksheet(data_name)
-            _write_table(
-                data_sheet, styles, section.chart.data, (section.chart.x, *section.chart.series), False
-            )
+            _write_table(workbook.add_worksheet(data_name), styles, report, section)
             contents += [
-                (chart_name, " ".join((f"{section.title} (chart).", *section.paragraphs)), False),
+                (chart_name, f"{section.title} (chart)", False),
                 (data_name, f"{section.title} (data)", True),
             ]
             continue
-        name = sheet_name(prefix, section.title, taken)
+        name = sheet_name(section.title, taken)
         sheet = workbook.add_worksheet(name)
         contents.append((name, section.title, True))
-        if section.is_empty:
-            _write_note(sheet, styles, section)
-        elif section.kind == "summary":
-            _write_summary(sheet, styles, section)
+        if section.kind == "summary":
+            _write_summary(sheet, styles, report, section)
         elif section.kind == "metrics":
-            _write_metrics(sheet, styles, section)
+            _write_metrics(sheet, styles, report, section)
         else:
-            _write_table(sheet, styles, section.table, section.columns, section.totals)
+            _write_table(sheet, styles, report, section)
     _write_about(about, styles, report, contents)
     about.activate()
     workbook.close()

@@ -2,8 +2,8 @@
 
 pdf   WeasyPrint from the print variant of the HTML (static SVG charts)
 html  the web variant: one self-contained file with interactive charts
-xlsx  a workbook, one sheet per section, real number formats, native charts
-csv   one CSV per table and chart section, zipped when there are several
+xlsx  a workbook, one Excel table per section, real number formats, native charts
+csv   one CSV per section, zipped when there are several
 """
 
 from __future__ import annotations

@@ -93,6 +93,8 @@ class Section:
     chart: Chart | None = None
     # Shown instead of empty content ("No events on this night.").
     empty_note: str | None = None
+    # One line under the title saying what the rows are ("The last seven nights, ...").
+    caption: str | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -186,3 +186,16 @@ def single_table_report() -> Report:
     return daily_report(
         sections=tuple(s for s in report.sections if s.key in {"executive_summary", "events"})
     )
+
+
+def weekly_report() -> Report:
+    """The daily summary's sections over a business week, so rows carry the period's first
+    and last day where they have no night of their own."""
+    return daily_report(
+        template_key="weekly_summary",
+        title="Weekly Summary",
+        period_kind="business_week",
+        first_day=NIGHT - dt.timedelta(days=5),
+        last_day=NIGHT + dt.timedelta(days=1),
+        period_label="Week of 16 November 2026",
+    )

@@ -34,7 +34,7 @@ def test_one_csv_asked_for_a_report_of_several_tables_is_refused_and_a_folder_ge
         str(tmp_path / "x.csv"),
     )
     assert refused.exit_code == 2
-    assert "Daily Summary makes" in refused.output and "CSV files, one per table" in refused.output
+    assert "Daily Summary makes" in refused.output and "CSV files, one per section" in refused.output
     assert not (tmp_path / "x.csv").exists()
     folder = tmp_path / "out"
     done = render(

@@ -114,10 +114,11 @@ def test_a_subscription_gets_its_report_in_its_formats_with_the_warehouses_figur
     book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
     bookings = next(book[name] for name in book.sheetnames if "Bookings" in name)
     header = [c.value for c in bookings[1]]
+    night = header.index("Night")
     saturday_row = next(
         row
         for row in bookings.iter_rows(min_row=2, values_only=True)
-        if isinstance(row[0], dt.datetime) and row[0].date() == SATURDAY
+        if isinstance(row[night], dt.datetime) and row[night].date() == SATURDAY
     )
     warehouse = venue.db.read_table(daily_aggregations, daily_aggregations.c.business_date == SATURDAY).row(
         0, named=True
