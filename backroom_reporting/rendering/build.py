@@ -102,7 +102,11 @@ def fetch(
     for column, value in query.filters.items():
         where.append(table.c[column].in_(value) if isinstance(value, list) else table.c[column] == value)
     # Names come from the booking system: one clean line of sensible length in every format.
-    rows = readable_frame(db.read_table(table, *where))
+    return readable_frame(db.read_table(table, *where))
+
+
+def in_words(rows: pl.DataFrame) -> pl.DataFrame:
+    """Coded columns as a report prints them (at_risk -> At risk), once the rows are ranked."""
     return rows.with_columns(
         pl.col(column).replace(labels) for column, labels in CODE_LABELS.items() if column in rows.columns
     )
@@ -379,6 +383,7 @@ class ReportBuilder:
             rows = top_performers(fetch(self.db, "staff_performance", Query(), self.period, self.subject))
         else:
             rows = fetch(self.db, spec.source, spec.query, self.period, self.subject)
+        rows = in_words(rows)
         if spec.type == "table":
             return Section(
                 spec.key,

@@ -79,8 +79,13 @@ def test_each_stage_is_timed(daily):
 def test_pdf_shows_the_figures_formatted_under_a_running_header(daily):
     pages = pdf_pages(daily[0]["pdf"].content)
     text = "\n".join(pages)
-    for figure in ("£12,345.67", "£3,050.50", "£15,396", "12.3%", "+12% vs same night last week", "4.21"):
+    figures = ("£12,345.67", "£3,050.50", "£15,396", "12.3%", "4.21")
+    # Changes in the KPI's units: money in £ and %, a rate in percentage points.
+    changes = ("+£1,650 (+12%) vs same night last week", "+0.4 points vs same night last week")
+    for figure in figures:
         assert figure in text
+    for change in changes:  # a card's line may wrap
+        assert change in " ".join(text.split())
     for number, page in enumerate(pages, start=1):
         assert "THE BACKROOM LEEDS" in page  # the header is set in capitals
         assert "Daily Summary · Saturday 21 November 2026" in page

@@ -190,7 +190,11 @@ def test_kpis_are_a_table_of_values_targets_and_statuses():
         scale = 100 if card.kind == "money" else 1
         assert row[3] == card.value / scale
         assert row[4] == (None if card.target is None else card.target / scale)
-        assert row[6] == card.comparisons.get("vs same night last week")
+        if card.kind == "percent":  # a rate's change is in percentage points
+            earlier = card.earlier.get("vs same night last week")
+            assert row[6] == (None if earlier is None else pytest.approx((card.value - earlier) * 100))
+        else:
+            assert row[6] == card.comparisons.get("vs same night last week")
         assert row[9] == ("Lower" if card.lower_is_better else "Higher")
     assert by_name["No-show rate"][5] == "Critical" and by_name["Satisfaction"][5] == "No target"
 

@@ -170,6 +170,7 @@ NIGHT = {
     "check_ins": 300,
     "bar_revenue_pence": 500_000,
     "table_revenue_pence": 100_000,
+    "ticket_revenue_pence": 300_000,
     "peak_hour": None,
     "bookings_completed": 8,
     "covers": 40,

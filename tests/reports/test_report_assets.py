@@ -201,13 +201,15 @@ def test_the_latest_files_of_a_subscription_have_readable_names_and_follow_its_n
         assert (folder / f"daily_summary-2026-11-21.{fmt}").read_bytes() == venue.file(saturday, fmt)
 
 
-def test_a_closed_night_renders_a_no_trading_report(venue):
+def test_a_closed_night_renders_its_short_note(venue):
     venue.render("sub-finance-daily", day=dt.date(2026, 11, 16))  # Monday; xlsx and csv
     generation = venue.latest("sub-finance-daily")
     assert generation["status"] == "succeeded"
     book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
-    summary = next(book[name] for name in book.sheetnames if "Executive" in name)
-    assert any("did not trade" in str(c.value) for row in summary.iter_rows() for c in row)
+    assert book.sheetnames == ["About", "Closed night"]
+    texts = [str(c.value) for row in book["Closed night"].iter_rows() for c in row]
+    assert any("was closed on Monday 16 November 2026" in t for t in texts)
+    assert any(t.startswith("Next open night: ") for t in texts)
 
 
 def daily_schedule_at(venue, moment: dt.datetime):
