@@ -105,7 +105,15 @@ def bar_and_table_revenue(events: pl.DataFrame, bar_transactions: pl.DataFrame) 
     ).sort("occurred_at")
     amount = pl.col("amount_pence")
     return (
-        sales.join_asof(starts, left_on="occurred_at", right_on="starts_at", by=night, strategy="backward")
+        # Both sides are sorted by time, so within each night too (polars cannot check that).
+        sales.join_asof(
+            starts,
+            left_on="occurred_at",
+            right_on="starts_at",
+            by=night,
+            strategy="backward",
+            check_sortedness=False,
+        )
         .join(first_of_night, on=night)
         .group_by(pl.coalesce("event_id", "_first").alias("event_id"))
         .agg(

@@ -64,6 +64,20 @@ RANKED_ROLES = ("bar", "door", "host")
 TOP_PER_ROLE = 5
 
 
+TOP_PERFORMER_COLUMNS = (
+    "role",
+    "rank",
+    "staff_id",
+    "staff_name",
+    "shifts",
+    "hours_on_shift",
+    "bar_sales_pence",
+    "sales_per_hour_pence",
+    "entries_processed",
+    "entries_per_hour",
+)
+
+
 def top_performers(rows: pl.DataFrame, per_role: int = TOP_PER_ROLE) -> pl.DataFrame:
     """The top `per_role` of each ranked role over a period's staff_performance rows.
 
@@ -98,15 +112,4 @@ def top_performers(rows: pl.DataFrame, per_role: int = TOP_PER_ROLE) -> pl.DataF
     ranked = totals.sort(
         role_order, figure, "staff_name", "staff_id", descending=[False, True, False, False], nulls_last=True
     ).with_columns(pl.int_range(1, pl.len() + 1).over("role").alias("rank"))
-    return ranked.filter(pl.col("rank") <= per_role).select(
-        "role",
-        "rank",
-        "staff_id",
-        "staff_name",
-        "shifts",
-        "hours_on_shift",
-        "bar_sales_pence",
-        "sales_per_hour_pence",
-        "entries_processed",
-        "entries_per_hour",
-    )
+    return ranked.filter(pl.col("rank") <= per_role).select(TOP_PERFORMER_COLUMNS)

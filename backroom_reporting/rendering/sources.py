@@ -14,6 +14,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from backroom_reporting.metrics.customers import SEGMENTS
+from backroom_reporting.metrics.staff import TOP_PERFORMER_COLUMNS
 from backroom_reporting.warehouse.source_contract import STAFF_ROLES
 from backroom_reporting.warehouse.tables import aggregations, customers, events, kpis
 
@@ -87,20 +88,7 @@ DERIVED_SOURCES: dict[str, frozenset[str]] = {
             "upper_95_pence",
         }
     ),
-    "top_performers_by_role": frozenset(
-        {
-            "role",
-            "rank",
-            "staff_id",
-            "staff_name",
-            "shifts",
-            "hours_on_shift",
-            "bar_sales_pence",
-            "sales_per_hour_pence",
-            "entries_processed",
-            "entries_per_hour",
-        }
-    ),
+    "top_performers_by_role": frozenset(TOP_PERFORMER_COLUMNS),
 }
 
 

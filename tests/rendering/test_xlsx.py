@@ -37,6 +37,18 @@ REPORTS = {"daily": daily_report, "weekly": weekly_report, "closed": closed_repo
 NUMERIC = {"count", "money", "percent", "number", "score", "hour"}
 
 
+# The hourly table's sheet: venue and date lead every row.
+HOUR_BY_HOUR_HEADER = [
+    "Venue",
+    "Business date",
+    "Hour",
+    "Check-ins",
+    "Bar revenue",
+    "Table revenue",
+    "Occupancy",
+]
+
+
 def workbook(report: Report, values: bool = False) -> openpyxl.Workbook:
     """The workbook; with `values`, formulas read as the values they carry."""
     return openpyxl.load_workbook(io.BytesIO(render_xlsx(report)), data_only=values)
@@ -109,15 +121,7 @@ def test_figures_are_numbers(which):
 def test_money_is_pounds_from_pence_and_rates_are_fractions_with_formats():
     sheet = workbook(daily_report())["Hour by Hour"]
     header, rows, _ = read_table(sheet)
-    assert header == [
-        "Venue",
-        "Business date",
-        "Hour",
-        "Check-ins",
-        "Bar revenue",
-        "Table revenue",
-        "Occupancy",
-    ]
+    assert header == HOUR_BY_HOUR_HEADER
     assert all(c.font.bold for c in sheet[1])
     assert [row[2:] for row in rows] == [
         (hour, check_ins, bar / 100, table / 100, occupancy)
@@ -261,15 +265,7 @@ def test_about_sheet_describes_the_report_and_lists_warnings():
 def test_a_night_without_trading_has_headers_and_notes_but_no_empty_rows():
     book = workbook(closed_report())
     header, rows, _ = read_table(book["Hour by Hour"])
-    assert header == [
-        "Venue",
-        "Business date",
-        "Hour",
-        "Check-ins",
-        "Bar revenue",
-        "Table revenue",
-        "Occupancy",
-    ]
+    assert header == HOUR_BY_HOUR_HEADER
     assert rows == [] and book["Hour by Hour"]["A3"].value == "The doors did not open."
     assert book["Revenue by Hour"]["A3"].value == "No sales to chart."
     _, kpis, _ = read_table(book["Headline KPIs"])
