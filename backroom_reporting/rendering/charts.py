@@ -137,6 +137,10 @@ def _chromium_path() -> str | None:
     return os.environ.get("BROWSER_PATH") or Chromium.find_browser(skip_local=False)
 
 
+# A browser that started but failed its first figure is started again this many times in all.
+WARM_UP_ATTEMPTS = 3
+
+
 class ChartRenderer:
     """One kaleido (headless Chromium) session for the charts of a run.
 
@@ -187,20 +191,30 @@ class ChartRenderer:
 
     def _warm_up(self, path: str) -> None:
         """Start Chromium now with an empty figure, so a browser that cannot start fails here,
-        clearly, rather than hanging the first chart (kaleido waits forever on a dead browser)."""
-        outcome: list[BaseException | None] = []
+        clearly, rather than hanging the first chart (kaleido waits forever on a dead browser).
 
-        def draw() -> None:
-            try:
-                kaleido.calc_fig_sync(go.Figure(), opts=SVG_OPTIONS)
-                outcome.append(None)
-            except Exception as exc:  # handed to the caller's thread below
-                outcome.append(exc)
+        On a busy machine kaleido may ask its page to draw before the page's own script has
+        loaded ("kaleido_scopes is not defined"): the browser is then started again, up to
+        WARM_UP_ATTEMPTS times."""
+        for attempt in range(1, WARM_UP_ATTEMPTS + 1):
+            outcome: list[BaseException | None] = []
 
-        worker = threading.Thread(target=draw, name="chart-renderer-warm-up", daemon=True)
-        worker.start()
-        worker.join(self.start_timeout_seconds)
-        if not outcome or outcome[0] is not None:
+            def draw(outcome: list[BaseException | None] = outcome) -> None:
+                try:
+                    kaleido.calc_fig_sync(go.Figure(), opts=SVG_OPTIONS)
+                    outcome.append(None)
+                except Exception as exc:  # handed to the caller's thread below
+                    outcome.append(exc)
+
+            worker = threading.Thread(target=draw, name="chart-renderer-warm-up", daemon=True)
+            worker.start()
+            worker.join(self.start_timeout_seconds)
+            if outcome and outcome[0] is None:
+                return
+            if outcome and attempt < WARM_UP_ATTEMPTS:
+                kaleido.stop_sync_server(silence_warnings=True)
+                kaleido.start_sync_server(mathjax=False)
+                continue
             reason = f": {outcome[0]}" if outcome else f" within {self.start_timeout_seconds:.0f} s"
             raise ChartRendererError(
                 f"Chromium at {path} did not start for kaleido{reason}. Reinstall it with "
