@@ -311,12 +311,14 @@ class ReportBuilder:
                 table, table.c.venue_id == self.subject.venue_id, table.c.week_start == self.period.first_day
             )
             busiest = self.daily.filter(trading()).sort("gross_revenue_pence", descending=True).head(1)
+            held = self._events().filter(pl.col("status") != "cancelled")
             paragraphs, bullets = content.weekly_overview(
                 venue_name,
                 self.period.first_day,
                 week.row(0, named=True) if week.height else None,
                 busiest.row(0, named=True) if busiest.height else None,
-                self._events().filter(pl.col("status") != "cancelled").height,
+                held.height,
+                int(held["gross_revenue_pence"].sum()),
                 self.cards,
                 warnings,
             )

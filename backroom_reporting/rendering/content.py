@@ -218,11 +218,13 @@ def weekly_overview(
     week: dict | None,
     busiest: dict | None,
     events: int,
+    events_gross_pence: int,
     cards: list[KpiCard],
     warnings: Warnings,
 ) -> tuple[list[str], list[Bullet]]:
-    """The weekly report's opening: the week's totals against the week before, its best
-    night, KPIs off target and data warnings."""
+    """The weekly report's opening: the week's totals against the week before, what its
+    events took and what the nights without one took (so the events table reconciles with
+    the week), its best night, KPIs off target and data warnings."""
     label = f"the week of {_day_name(week_start)} {week_start.year}"
     if week is None or not week["trading_days"]:
         return [f"{venue} did not trade in {label}."], warning_bullets(warnings)
@@ -234,8 +236,13 @@ def weekly_overview(
         f"refunds: {pounds(week['avg_daily_gross_revenue_pence'])} a trading night. "
         f"{week['check_ins']:,} admissions, average occupancy "
         f"{percent(week['avg_occupancy_rate'])}; {week['bookings_completed']:,} tables seated "
-        f"{week['covers']:,} guests; {events} event{'s' if events != 1 else ''}.",
+        f"{week['covers']:,} guests.",
     ]
+    without = week["gross_revenue_pence"] - events_gross_pence
+    split = f"{_count(events, 'event')} took {pounds(events_gross_pence)}"
+    if without:
+        split += f" and the nights without one {pounds(without)}"
+    paragraphs[0] += f" {split[0].upper()}{split[1:]}."
     if busiest is not None:
         paragraphs.append(
             f"The best night was {_day_name(busiest['business_date'])} with "

@@ -83,6 +83,19 @@ def test_weekly_summary_compares_the_week_and_recommends(reporting_world):
     )
     report = build(reporting_world.databases.warehouse, "weekly_summary", week.first_day)
     assert pounds(gross) in report.sections[0].paragraphs[0]
+    # The events' revenue and the nights without one add up to the week.
+    event_nights = {
+        night_of(instant(e["starts_at"]))
+        for e in source_rows(reporting_world.databases.source_url, "events")
+        if e["status"] != "cancelled"
+    }
+    with_event = sum(
+        f["gross_revenue_pence"]
+        for (v, d), f in figures.items()
+        if week.first_day <= d <= week.last_day and d in event_nights
+    )
+    split = f"took {pounds(with_event)} and the nights without one {pounds(gross - with_event)}."
+    assert split in report.sections[0].paragraphs[0]
     assert report.sections[-1].bullets  # at least "no action needed"
     trends = {s.key: s for s in report.sections}["trends"].chart
     assert trends.data.height > 7  # eight weeks of trading nights, not just this week
