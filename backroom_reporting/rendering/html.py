@@ -114,7 +114,6 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         kpi_change=format_kpi_change,
         trend_tone=trend_tone,
         cell_class=cell_class,
-        filters_text=filters_text,
         STATUS_LABELS=STATUS_LABELS,
         TONE_LABELS=TONE_LABELS,
         TREND_ARROWS=TREND_ARROWS,

@@ -125,3 +125,13 @@ def test_report_warnings_are_shown_as_banners(layouts_dir):
         html = render_html(report, variant, {}, layouts_dir)
         assert "Bar sales after 02:00 are still loading." in html
         assert "No trading." in html
+
+
+def test_the_heading_names_a_brand_filter_in_words_and_no_ids(layouts_dir):
+    report = daily_report()
+    assert report.filters == {"venue_id": "backroom-leeds", "brand": "LA FIESTA"}
+    for variant in ("web", "email", "print"):
+        charts = {"revenue_by_hour": "<svg></svg>", "occupancy_trend": "<svg></svg>"}
+        html = render_html(report, variant, charts, layouts_dir)
+        assert "LA FIESTA nights only" in html
+        assert "backroom-leeds" not in html and "venue id" not in html
