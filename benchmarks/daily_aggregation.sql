@@ -1,13 +1,31 @@
--- DESIGN section 5's daily aggregation as one PostgreSQL statement over the raw layer:
--- the yardstick the polars asset is measured against (benchmarks/bench_analytics.py).
+-- docs/metrics.md's daily aggregation (daily_aggregations) as one PostgreSQL statement over
+-- the raw layer: the yardstick the polars asset is measured against (benchmarks/bench_analytics.py).
 -- Parameters: :first_day and :last_day (business dates). Runs with search_path = reporting.
-WITH days AS (
+-- Tickets count on their event's night and feedback on the night it is about.
+WITH event_nights AS (
+    SELECT e.event_id,
+           ((e.starts_at AT TIME ZONE v.timezone) - v.business_day_cutoff::interval)::date AS night
+    FROM raw_events e JOIN raw_venues v USING (venue_id)
+),
+night_tickets AS (
+    SELECT t.venue_id, COALESCE(en.night, t.business_date) AS business_date,
+           t.gross_pence, t.fee_pence, t.quantity, t.status
+    FROM raw_ticket_sales t LEFT JOIN event_nights en USING (event_id)
+),
+night_feedback AS (
+    SELECT f.venue_id, COALESCE(en.night, b.business_date, f.business_date) AS business_date, f.score
+    FROM raw_feedback f
+    LEFT JOIN event_nights en USING (event_id)
+    LEFT JOIN raw_bookings b USING (booking_id)
+),
+days AS (
     SELECT venue_id, business_date FROM raw_bookings WHERE business_date BETWEEN :first_day AND :last_day
     UNION SELECT venue_id, business_date FROM raw_payments WHERE business_date BETWEEN :first_day AND :last_day
     UNION SELECT venue_id, business_date FROM raw_ticket_sales WHERE business_date BETWEEN :first_day AND :last_day
+    UNION SELECT venue_id, business_date FROM night_tickets WHERE business_date BETWEEN :first_day AND :last_day
     UNION SELECT venue_id, business_date FROM raw_check_ins WHERE business_date BETWEEN :first_day AND :last_day
     UNION SELECT venue_id, business_date FROM raw_bar_transactions WHERE business_date BETWEEN :first_day AND :last_day
-    UNION SELECT venue_id, business_date FROM raw_feedback WHERE business_date BETWEEN :first_day AND :last_day
+    UNION SELECT venue_id, business_date FROM night_feedback WHERE business_date BETWEEN :first_day AND :last_day
     UNION SELECT venue_id, business_date FROM raw_staff_shifts WHERE business_date BETWEEN :first_day AND :last_day
 ),
 bar AS (
@@ -20,6 +38,11 @@ tickets AS (
     SELECT venue_id, business_date,
            (SUM(gross_pence - fee_pence) FILTER (WHERE status = 'paid'))::bigint AS ticket_revenue_pence,
            (SUM(quantity) FILTER (WHERE status = 'paid'))::bigint AS tickets_sold
+    FROM night_tickets WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
+),
+taken AS (
+    SELECT venue_id, business_date,
+           (SUM(gross_pence - fee_pence) FILTER (WHERE status = 'paid'))::bigint AS ticket_sales_taken_pence
     FROM raw_ticket_sales WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
 ),
 pay AS (
@@ -85,12 +108,14 @@ visitors AS (
 ),
 fb AS (
     SELECT venue_id, business_date, AVG(score)::float8 AS avg_satisfaction, COUNT(*) AS feedback_count
-    FROM raw_feedback WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
+    FROM night_feedback WHERE business_date BETWEEN :first_day AND :last_day GROUP BY 1, 2
 )
 SELECT d.venue_id, d.business_date,
        COALESCE(bar.bar_revenue_pence, 0) AS bar_revenue_pence,
        COALESCE(bar.table_revenue_pence, 0) AS table_revenue_pence,
        COALESCE(t.ticket_revenue_pence, 0) AS ticket_revenue_pence,
+       COALESCE(tk.ticket_sales_taken_pence, 0) AS ticket_sales_taken_pence,
+       COALESCE(t.tickets_sold, 0) AS tickets_sold,
        COALESCE(bar.bar_revenue_pence, 0) + COALESCE(bar.table_revenue_pence, 0)
            + COALESCE(t.ticket_revenue_pence, 0) AS gross_revenue_pence,
        COALESCE(pay.deposits_pence, 0) AS deposits_pence,
@@ -114,11 +139,15 @@ SELECT d.venue_id, d.business_date,
        COALESCE(vis.vip_customers, 0) AS vip_customers,
        COALESCE(bk.birthdays, 0) AS birthdays,
        COALESCE(bk.anniversaries, 0) AS anniversaries,
-       fb.avg_satisfaction
+       fb.avg_satisfaction,
+       COALESCE(fb.feedback_count, 0) AS feedback_count,
+       (COALESCE(bar.bar_revenue_pence, 0) + COALESCE(bar.table_revenue_pence, 0)
+           + COALESCE(t.ticket_revenue_pence, 0))::float8 / NULLIF(door.check_ins, 0) AS spend_per_head_pence
 FROM days d
 JOIN raw_venues v USING (venue_id)
 LEFT JOIN bar USING (venue_id, business_date)
 LEFT JOIN tickets t USING (venue_id, business_date)
+LEFT JOIN taken tk USING (venue_id, business_date)
 LEFT JOIN pay USING (venue_id, business_date)
 LEFT JOIN bk USING (venue_id, business_date)
 LEFT JOIN door USING (venue_id, business_date)
