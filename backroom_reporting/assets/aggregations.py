@@ -303,7 +303,7 @@ def _facts_of_the_nights(
 
     # Tickets for the nights' events, whenever bought; and those bought on the nights for an
     # event raw_events does not hold, which stay on the day bought.
-    known = nights_of_events(facts.ticket_sales["event_id"])["event_id"]
+    known = db.lookup(events.c.event_id, facts.ticket_sales["event_id"])["event_id"]
     night_tickets = tickets_by_night(
         pl.concat(
             [

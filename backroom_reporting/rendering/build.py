@@ -286,6 +286,7 @@ class ReportBuilder:
             anomalies=checks.revenue_anomalies(self.daily, self.history),
         )
 
+    @functools.cached_property
     def _events(self) -> pl.DataFrame:
         source = TABLE_SOURCES["event_performance_analytics"]
         return fetch(self.db, source.key, Query(), self.period, self.subject).sort("starts_at")
@@ -311,7 +312,7 @@ class ReportBuilder:
                 table, table.c.venue_id == self.subject.venue_id, table.c.week_start == self.period.first_day
             )
             busiest = self.daily.filter(trading()).sort("gross_revenue_pence", descending=True).head(1)
-            held = self._events().filter(pl.col("status") != "cancelled")
+            held = self._events.filter(pl.col("status") != "cancelled")
             paragraphs, bullets = content.weekly_overview(
                 venue_name,
                 self.period.first_day,
@@ -329,7 +330,7 @@ class ReportBuilder:
                     self.cards,
                     self.daily,
                     self._forecast_next_week(),
-                    self._events(),
+                    self._events,
                     self._vips_at_risk(),
                     warnings,
                 ),
@@ -338,7 +339,7 @@ class ReportBuilder:
 
     def _night_names(self) -> list[str]:
         """The brands of the night's events, in the venue's words ("a private hire")."""
-        held = self._events().filter(pl.col("status") != "cancelled")
+        held = self._events.filter(pl.col("status") != "cancelled")
         return [
             ("a private hire" if b == "PRIVATE" else b) for b in held["brand"].unique(maintain_order=True)
         ]

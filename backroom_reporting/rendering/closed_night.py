@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from backroom_reporting.rendering.content import pounds
+from backroom_reporting.rendering.content import day_name, listed, plural, pounds
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,6 @@ class Outlook:
     ticket_revenue_pence: int  # their net
 
 
-def _day(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
-
-
 def closed_night_note(venue: str, day: dt.date, figures: dict | None, outlook: Outlook | None) -> list[str]:
     """The note's paragraphs. figures: the day's daily_aggregations row, if it has one."""
     moved = []
@@ -43,21 +35,15 @@ def closed_night_note(venue: str, day: dt.date, figures: dict | None, outlook: O
         ):
             if figures[column]:
                 moved.append(f"{pounds(figures[column])} of {what}")
-    if moved:
-        money = "Money still moved that day: " + (
-            moved[0] if len(moved) == 1 else ", ".join(moved[:-1]) + " and " + moved[-1]
-        )
-        money += "."
-    else:
-        money = "No money moved that day."
-    paragraphs = [f"{venue} was closed on {_day(day)} {day.year}. {money}"]
+    money = f"Money still moved that day: {listed(moved)}." if moved else "No money moved that day."
+    paragraphs = [f"{venue} was closed on {day_name(day)} {day.year}. {money}"]
     if outlook is None:
         paragraphs.append("No open night is scheduled in the next two weeks.")
     else:
         what = " and ".join(outlook.brands) if outlook.brands else "bar and tables"
         paragraphs.append(
-            f"Next open night: {_day(outlook.night)}, {what}. Sold so far: "
-            f"{_plural(outlook.tickets_sold, 'ticket')} ({pounds(outlook.ticket_revenue_pence)}) and "
-            f"{_plural(outlook.bookings, 'table booking')} for {_plural(outlook.guests, 'guest')}."
+            f"Next open night: {day_name(outlook.night)}, {what}. Sold so far: "
+            f"{plural(outlook.tickets_sold, 'ticket')} ({pounds(outlook.ticket_revenue_pence)}) and "
+            f"{plural(outlook.bookings, 'table booking')} for {plural(outlook.guests, 'guest')}."
         )
     return paragraphs

@@ -51,7 +51,7 @@ def show(card: KpiCard, value: float | None) -> str:
     return format_value(value, card.kind, short=True)
 
 
-def _day_name(day: dt.date) -> str:
+def day_name(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
@@ -83,7 +83,7 @@ def warning_bullets(warnings: Warnings) -> list[Bullet]:
 
 def _anomaly(row: dict) -> str:
     return (
-        f"on {_day_name(row['business_date'])}: {pounds(row['gross_revenue_pence'])} against a usual "
+        f"on {day_name(row['business_date'])}: {pounds(row['gross_revenue_pence'])} against a usual "
         f"{pounds(row['mean'])} for that night ({row['z']:+.1f} standard deviations)"
     )
 
@@ -150,7 +150,7 @@ def executive_summary(
     """The daily report's opening: headline figures, the biggest movements against the same
     night last week, KPIs off target, and data warnings."""
     if night is None or not _traded(night):
-        return [f"{venue} did not trade on {_day_name(day)} {day.year}."], warning_bullets(warnings)
+        return [f"{venue} did not trade on {day_name(day)} {day.year}."], warning_bullets(warnings)
     what = " and ".join(event_names) if event_names else "bar and tables only"
     gross = night["gross_revenue_pence"]
     against = " (the same night last week did not trade)"
@@ -164,13 +164,13 @@ def executive_summary(
         )
         peak = f", peaking at {night['peak_occupancy']:,} inside at {night['peak_hour']:02d}:00{rate}"
     paragraphs = [
-        f"{_day_name(day)}, {what}: gross revenue {pounds(gross)}{against} (bar "
+        f"{day_name(day)}, {what}: gross revenue {pounds(gross)}{against} (bar "
         f"{pounds(night['bar_revenue_pence'])}, tables {pounds(night['table_revenue_pence'])} and the "
         f"night's tickets {pounds(night['ticket_revenue_pence'])}), net {pounds(night['net_revenue_pence'])} "
         f"after refunds. {night['check_ins']:,} admissions{peak}.",
-        f"{_count(night['bookings_completed'], 'table')} seated {_count(night['covers'], 'guest')}"
-        f"{_no_shows(night)}; {_count(night['birthdays'], 'birthday')} and "
-        f"{_count(night['anniversaries'], 'anniversary', 'anniversaries')}. "
+        f"{plural(night['bookings_completed'], 'table')} seated {plural(night['covers'], 'guest')}"
+        f"{_no_shows(night)}; {plural(night['birthdays'], 'birthday')} and "
+        f"{plural(night['anniversaries'], 'anniversary', 'anniversaries')}. "
         f"{night['visitors']:,} known customers visited, {night['new_customers']:,} of them for the "
         f"first time{_satisfaction(night)}.",
     ]
@@ -188,7 +188,7 @@ def chart_total(kind: str, frame: pl.DataFrame, series: tuple[Column, ...]) -> s
     return f"In all: {parts} = {format_money(sum(totals.values()))}."
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
+def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
@@ -200,7 +200,7 @@ def _no_shows(row: dict) -> str:
     if not row["bookings_confirmed"]:
         return ""
     return (
-        f", with {_count(row['no_shows'], 'no-show')} ({percent(row['no_show_rate'])} of confirmed bookings)"
+        f", with {plural(row['no_shows'], 'no-show')} ({percent(row['no_show_rate'])} of confirmed bookings)"
     )
 
 
@@ -225,7 +225,7 @@ def weekly_overview(
     """The weekly report's opening: the week's totals against the week before, what its
     events took and what the nights without one took (so the events table reconciles with
     the week), its best night, KPIs off target and data warnings."""
-    label = f"the week of {_day_name(week_start)} {week_start.year}"
+    label = f"the week of {day_name(week_start)} {week_start.year}"
     if week is None or not week["trading_days"]:
         return [f"{venue} did not trade in {label}."], warning_bullets(warnings)
     change = week["gross_revenue_pence_change"]
@@ -239,13 +239,13 @@ def weekly_overview(
         f"{week['covers']:,} guests.",
     ]
     without = week["gross_revenue_pence"] - events_gross_pence
-    split = f"{_count(events, 'event')} took {pounds(events_gross_pence)}"
+    split = f"{plural(events, 'event')} took {pounds(events_gross_pence)}"
     if without:
         split += f" and the nights without one {pounds(without)}"
     paragraphs[0] += f" {split[0].upper()}{split[1:]}."
     if busiest is not None:
         paragraphs.append(
-            f"The best night was {_day_name(busiest['business_date'])} with "
+            f"The best night was {day_name(busiest['business_date'])} with "
             f"{pounds(busiest['gross_revenue_pence'])} and {busiest['check_ins']:,} admissions."
         )
     bullets = movements(cards, "vs last week") + _status_bullets(cards) + warning_bullets(warnings)
@@ -323,7 +323,7 @@ def _faded_events(events: pl.DataFrame) -> list[Bullet]:
     faded = events.filter(pl.col("attendance_change_vs_4_week_avg") <= -EVENT_DROP)
     return [
         Bullet(
-            f"{row['brand']} on {_day_name(row['business_date'])} drew {row['attendance']:,} people, "
+            f"{row['brand']} on {day_name(row['business_date'])} drew {row['attendance']:,} people, "
             f"{percent(-row['attendance_change_vs_4_week_avg'])} below its 4-week average of "
             f"{row['avg_attendance_previous_4_weeks']:,.0f}, and took {pounds(row['gross_revenue_pence'])}: "
             "refresh the line-up or the promotion.",
@@ -382,7 +382,7 @@ def _quiet_weekdays(daily: pl.DataFrame) -> list[Bullet]:
     return [
         Bullet(
             (
-                f"{_day_name(row['business_date'])} peaked at {percent(row['occupancy'])} of capacity"
+                f"{day_name(row['business_date'])} peaked at {percent(row['occupancy'])} of capacity"
                 if row["nights"] == 1
                 else f"{row['business_date']:%A} nights peaked at {percent(row['occupancy'])} of capacity "
                 "on average"
@@ -395,7 +395,8 @@ def _quiet_weekdays(daily: pl.DataFrame) -> list[Bullet]:
     ]
 
 
-def _listed(items: list[str]) -> str:
+def listed(items: list[str]) -> str:
+    """Items in prose: "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
@@ -419,24 +420,24 @@ def forecast_outlook(
     versus = f" ({format_change(change)})" if change is not None else ""
     words = [
         f"Next week {pounds(next_week['predicted_pence'].sum())} forecast over "
-        f"{_count(next_week.height, 'open night')}, "
+        f"{plural(next_week.height, 'open night')}, "
         f"against this week {pounds(week_gross_pence)} taken{versus}."
     ]
     closed = forecast.filter(~pl.col("expected_to_trade"))
     weekdays = sorted({d.weekday() for d in closed["forecast_date"] if d not in holidays})
     shut = [f"{dt.date(2024, 1, 1 + w):%A}s" for w in weekdays]  # 1 January 2024 was a Monday
-    shut += [f"{holidays[d]} ({_day_name(d)})" for d in closed["forecast_date"] if d in holidays]
+    shut += [f"{holidays[d]} ({day_name(d)})" for d in closed["forecast_date"] if d in holidays]
     if shut:
-        words.append(f"Not plotted, as the venue is not expected to trade: {_listed(shut)}.")
+        words.append(f"Not plotted, as the venue is not expected to trade: {listed(shut)}.")
     open_holidays = forecast.filter(
         pl.col("expected_to_trade"), pl.col("forecast_date").is_in(list(holidays))
     )
     if open_holidays.height:
         named = [
-            f"{holidays[r['forecast_date']]} ({_day_name(r['forecast_date'])}) {pounds(r['predicted_pence'])}"
+            f"{holidays[r['forecast_date']]} ({day_name(r['forecast_date'])}) {pounds(r['predicted_pence'])}"
             for r in open_holidays.iter_rows(named=True)
         ]
-        words.append(f"Bank holidays in the forecast: {_listed(named)}.")
+        words.append(f"Bank holidays in the forecast: {listed(named)}.")
     words.append(
         "The forecast carries the recent level forward with each night of the week's usual share "
         "and a bank-holiday effect learnt from past ones, so ordinary weeks look alike; the "
