@@ -78,3 +78,67 @@ EXECUTION_HISTORY_DAYS = Setting(
     "Days runs stay in job_execution_history; the Sunday housekeeping moves older ones to "
     "job_execution_history_archive.",
 )
+
+# --- delivery (docs/delivery.md) --------------------------------------------------------------
+
+PORTAL_URL = Setting(
+    "BACKROOM_PORTAL_URL",
+    "http://127.0.0.1:8000",
+    "The web app's address as recipients reach it: the base of every link in a message "
+    "(downloads, unsubscribe, verification, tracking).",
+)
+LINK_SECRET = Setting(
+    "BACKROOM_LINK_SECRET",
+    "backroom-demo-link-secret",
+    "Secret that signs the links in messages (downloads, unsubscribe, verification, tracking); "
+    "set your own in production: changing it invalidates every link already sent.",
+)
+DOWNLOAD_LINK_DAYS = Setting(
+    "BACKROOM_DOWNLOAD_LINK_DAYS", "7", "Days a signed download link in a message keeps working."
+)
+OUTBOX_DIR = Setting(
+    "BACKROOM_OUTBOX",
+    "var/outbox",
+    "Where messages go when a channel has no provider configured: emails as .eml files, SMS, "
+    "Slack and webhook payloads as JSON beside them.",
+)
+SMTP_URL = Setting(
+    "BACKROOM_SMTP_URL",
+    "",
+    "The mail relay, e.g. smtp://user:password@smtp.sendgrid.net:587 (STARTTLS) or "
+    "smtps://user:password@smtp.postmarkapp.com:465 (TLS from the start); empty: the outbox.",
+)
+MAIL_FROM = Setting(
+    "BACKROOM_MAIL_FROM",
+    "The Backroom Leeds <reports@backroom-leeds.example>",
+    "The From of every email.",
+)
+EMAIL_SIZE_CAP_MB = Setting(
+    "BACKROOM_EMAIL_SIZE_CAP_MB",
+    "10",
+    "Attachments above this size in all go as a signed download link instead.",
+)
+TWILIO_ACCOUNT_SID = Setting("TWILIO_ACCOUNT_SID", "", "Twilio account for SMS; empty: SMS go to the outbox.")
+TWILIO_AUTH_TOKEN = Setting(
+    "TWILIO_AUTH_TOKEN", "", "Twilio auth token: sends SMS and checks the signature of inbound ones."
+)
+TWILIO_FROM = Setting("TWILIO_FROM", "", "The number (E.164) or messaging service SID SMS come from.")
+TWILIO_BASE_URL = Setting(
+    "TWILIO_BASE_URL", "", "Another address for Twilio's API (tests point it at a loopback server)."
+)
+SLACK_BOT_TOKEN = Setting(
+    "SLACK_BOT_TOKEN", "", "Slack bot token (xoxb-…); empty: Slack messages go to the outbox."
+)
+SLACK_BASE_URL = Setting(
+    "SLACK_BASE_URL", "", "Another address for Slack's Web API (tests point it at a loopback server)."
+)
+SENDGRID_WEBHOOK_PUBLIC_KEY = Setting(
+    "SENDGRID_WEBHOOK_PUBLIC_KEY",
+    "",
+    "The verification key of SendGrid's signed event webhook; empty: SendGrid events are refused.",
+)
+POSTMARK_WEBHOOK_CREDENTIALS = Setting(
+    "POSTMARK_WEBHOOK_CREDENTIALS",
+    "",
+    "user:password that Postmark's webhook sends by basic auth; empty: Postmark events are refused.",
+)

@@ -113,6 +113,8 @@ class Generation:
     generated_at: dt.datetime
     expires_at: dt.datetime | None
     dagster_run_id: str | None
+    # The email body, when the subscription has the email channel: {html, text, images}.
+    email_parts: dict | None = None
 
 
 def append_generation(db: Database, generation: Generation) -> None:
@@ -124,6 +126,7 @@ def append_generation(db: Database, generation: Generation) -> None:
         "row_counts": canonical(generation.row_counts),
         "key_metrics": canonical(generation.key_metrics),
         "warnings": json.dumps(generation.warnings),
+        "email_parts": None if generation.email_parts is None else canonical(generation.email_parts),
     }
     db.append(report_generation_history, pl.DataFrame([row], schema=table_schema(report_generation_history)))
 

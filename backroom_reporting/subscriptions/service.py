@@ -68,6 +68,11 @@ class Recipient:
     email_verified: bool
     suppressed: bool
     created_at: dt.datetime
+    slack_channel: str | None = None
+    email_verified_at: dt.datetime | None = None
+    verification_sent_at: dt.datetime | None = None
+    suppressed_at: dt.datetime | None = None
+    suppressed_reason: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name} ({self.recipient_id})"
@@ -87,6 +92,10 @@ class Subscription:
     next_delivery_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    webhook_url: str | None = None
+    webhook_secret: str | None = None  # whsec_…, Standard Webhooks
+    webhook_previous_secret: str | None = None  # still signs for a while after a rotation
+    webhook_secret_rotated_at: dt.datetime | None = None
 
     @property
     def venue_id(self) -> str:

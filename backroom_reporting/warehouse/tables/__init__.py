@@ -8,6 +8,7 @@ table on WAREHOUSE, which is what migrations are compared against.
 from backroom_reporting.warehouse.tables import (
     aggregations,
     customers,
+    deliveries,
     events,
     kpis,
     operations,
@@ -21,6 +22,7 @@ __all__ = [
     "WAREHOUSE",
     "aggregations",
     "customers",
+    "deliveries",
     "events",
     "kpis",
     "operations",

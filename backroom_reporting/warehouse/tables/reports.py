@@ -38,6 +38,9 @@ report_generation_history = sa.Table(
     # JSON list of {format, name, path, sha256, size_bytes, reused_from}: reused_from names
     # the generation whose identical render was reused within the template's cache TTL.
     sa.Column("files", sa.Text, nullable=False),
+    # The email body of the report, when a subscription has the email channel: JSON
+    # {html, text, images: [{cid, path}]}, store paths; charts are PNG parts shown by cid:.
+    sa.Column("email_parts", sa.Text, nullable=True),
     sa.Column("row_counts", sa.Text, nullable=False),  # JSON {section: rows}
     sa.Column("key_metrics", sa.Text, nullable=False),  # JSON {metric: value}
     sa.Column("warnings", sa.Text, nullable=False),  # JSON list of text

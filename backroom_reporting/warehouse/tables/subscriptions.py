@@ -17,7 +17,9 @@ report_recipients = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     # Null for someone reached only by Slack, webhook or the dashboard.
     sa.Column("email", sa.Text, nullable=True),
-    sa.Column("phone", sa.Text, nullable=True),
+    sa.Column("phone", sa.Text, nullable=True),  # E.164, e.g. +447700900123
+    # Where Slack deliveries go: a channel id (C…) or a member id (U…) for a direct message.
+    sa.Column("slack_channel", sa.Text, nullable=True),
     sa.Column("role", sa.Text, nullable=False),  # owner, manager, events, finance
     sa.Column("preferred_formats", sa.Text, nullable=False),  # JSON list of pdf, html, xlsx, csv
     # JSON list of email, sms, slack, webhook, dashboard, api
@@ -28,8 +30,12 @@ report_recipients = sa.Table(
     sa.Column("sms_consent", sa.Boolean, nullable=False),
     sa.Column("consent_recorded_at", UtcTimestamp, nullable=True),
     sa.Column("email_verified", sa.Boolean, nullable=False),
+    sa.Column("email_verified_at", UtcTimestamp, nullable=True),  # when the signed link was followed
+    sa.Column("verification_sent_at", UtcTimestamp, nullable=True),  # the last verification email
     # Set by delivery on a hard bounce or a spam complaint: nothing more is sent by email.
     sa.Column("suppressed", sa.Boolean, nullable=False),
+    sa.Column("suppressed_at", UtcTimestamp, nullable=True),
+    sa.Column("suppressed_reason", sa.Text, nullable=True),
     sa.Column("created_at", UtcTimestamp, nullable=False),
 )
 
@@ -45,6 +51,12 @@ report_subscriptions = sa.Table(
     sa.Column("filters", sa.Text, nullable=False),  # JSON object: venue_id, and brand when narrowed
     sa.Column("channels", sa.Text, nullable=False),  # JSON list
     sa.Column("formats", sa.Text, nullable=True),  # JSON list; null: the recipient's preferred formats
+    # The webhook channel: where to POST, and the Standard Webhooks secret (whsec_…) it is signed
+    # with. After a rotation the previous secret signs too, until the receiver has switched.
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("webhook_secret", sa.Text, nullable=True),
+    sa.Column("webhook_previous_secret", sa.Text, nullable=True),
+    sa.Column("webhook_secret_rotated_at", UtcTimestamp, nullable=True),
     sa.Column("paused", sa.Boolean, nullable=False),
     sa.Column("next_delivery_at", UtcTimestamp, nullable=True),  # null while paused
     sa.Column("created_at", UtcTimestamp, nullable=False),

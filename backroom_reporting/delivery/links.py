@@ -1,0 +1,74 @@
+"""Signed links in messages: downloads, unsubscribe, address verification, open and click tracking.
+
+A link carries what it is for and a signature (itsdangerous, keyed by BACKROOM_LINK_SECRET,
+salted by purpose so a link made for one purpose is refused for another). Each purpose has
+its own lifetime; the web app checks signature and age before it acts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+from urllib.parse import quote
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from backroom_reporting import settings
+
+Purpose = Literal["download", "unsubscribe", "verify", "open", "click", "report"]
+# How long each kind of link works. Unsubscribe links work for as long as a mail may be
+# kept (RFC 8058 asks that they keep working); tracking links likewise.
+LIFETIMES: dict[Purpose, dt.timedelta] = {
+    "download": dt.timedelta(days=7),  # overridden by BACKROOM_DOWNLOAD_LINK_DAYS
+    "report": dt.timedelta(days=7),
+    "unsubscribe": dt.timedelta(days=365),
+    "verify": dt.timedelta(days=7),
+    "open": dt.timedelta(days=365),
+    "click": dt.timedelta(days=365),
+}
+PATHS: dict[Purpose, str] = {
+    "download": "/d/",
+    "report": "/r/",
+    "unsubscribe": "/unsubscribe/",
+    "verify": "/verify/",
+    "open": "/t/o/",
+    "click": "/t/c/",
+}
+
+
+class LinkError(ValueError):
+    """A link that is forged, altered, made for something else, or too old."""
+
+
+def lifetime(purpose: Purpose) -> dt.timedelta:
+    if purpose == "download":
+        return dt.timedelta(days=int(settings.DOWNLOAD_LINK_DAYS.get()))
+    return LIFETIMES[purpose]
+
+
+def _serializer(purpose: Purpose, secret: str | None) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret or settings.LINK_SECRET.get(), salt=f"backroom-{purpose}")
+
+
+def token(purpose: Purpose, payload: Any, secret: str | None = None) -> str:
+    return _serializer(purpose, secret).dumps(payload)
+
+
+def url(purpose: Purpose, payload: Any, *, base: str | None = None, secret: str | None = None) -> str:
+    """The absolute link, e.g. http://127.0.0.1:8000/d/<token>."""
+    root = (base or settings.PORTAL_URL.get()).rstrip("/")
+    return f"{root}{PATHS[purpose]}{quote(token(purpose, payload, secret), safe='')}"
+
+
+def read(purpose: Purpose, signed: str, *, secret: str | None = None, now: dt.datetime | None = None) -> Any:
+    """The payload of a signed token of `purpose`; LinkError says why a link is refused."""
+    serializer = _serializer(purpose, secret)
+    try:
+        payload, signed_at = serializer.loads(signed, return_timestamp=True)
+    except BadSignature as exc:
+        raise LinkError(f"this {purpose} link is not one we made, or it was altered") from exc
+    now = now or dt.datetime.now(dt.UTC)
+    if now - signed_at > lifetime(purpose):
+        days = lifetime(purpose).days
+        raise LinkError(f"this {purpose} link has expired: it worked for {days} days after it was sent")
+    return payload
