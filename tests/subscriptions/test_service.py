@@ -45,7 +45,7 @@ def jo(**changes) -> service.Recipient:
     details = dict(
         recipient_id="rcp-jo",
         email="jo@example.com",
-        phone="07700 900123",
+        phone="0113 496 0123",
         channels=["email"],
         email_consent=True,
         sms_consent=True,
@@ -135,7 +135,7 @@ def test_a_recipient_is_refused_with_the_reason(changes, message):
             **(
                 dict(
                     email="jo@example.com",
-                    phone="07700 900123",
+                    phone="0113 496 0123",
                     channels=["email"],
                     email_consent=True,
                     sms_consent=True,
@@ -248,8 +248,19 @@ def test_schedule_and_formats_default_to_the_template_and_the_recipient(template
         None,
         ("email",),
     )
-    assert default.schedule(templates["daily_summary"]) == (DAILY_CRON, LONDON)
+    assert default.delivery_schedule(templates["daily_summary"], jo()) == (DAILY_CRON, LONDON)
     assert default.next_delivery_at == at(2026, 3, 28, 22)
+    # Without a timezone of its own, the template's 22:00 is on the recipient's clock:
+    # New York is on EDT (UTC-4) from 8 March.
+    abroad = jo(timezone="America/New_York")
+    in_new_york = service.new_subscription(
+        abroad, "daily_summary", templates=templates, known_venues=LEEDS, now=NOW
+    )
+    assert in_new_york.delivery_schedule(templates["daily_summary"], abroad) == (
+        DAILY_CRON,
+        "America/New_York",
+    )
+    assert in_new_york.next_delivery_at == at(2026, 3, 29, 2)
     own = service.new_subscription(
         jo(),
         "weekly_summary",
@@ -411,7 +422,7 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         "rcp-finance": "finance",
     }
     for r in recipients:
-        assert r.email.endswith("@example.com") and re.fullmatch(r"07700 900\d{3}", r.phone)
+        assert r.email.endswith("@example.com") and re.fullmatch(r"\+441134960\d{3}", r.phone)
         assert r.email_consent and r.consent_recorded_at == NOW
     by_id = {s.subscription_id: s for s in subscriptions}
     assert {(s.recipient_id, s.template_key) for s in subscriptions} == {
