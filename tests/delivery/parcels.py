@@ -94,8 +94,8 @@ def parcel(
 
 
 def dispatcher(db: Database, channel: Channel, waits: list[float], **options) -> Dispatcher:
-    """A dispatcher that records each wait instead of sleeping it."""
-    return Dispatcher(db, {channel.name: channel}, source="run-test", sleep=waits.append, **options)
+    """A dispatcher that records each wait instead of sleeping it (unless given a `sleep`)."""
+    return Dispatcher(db, {channel.name: channel}, source="run-test", **({"sleep": waits.append} | options))
 
 
 def crashed_after_send(db: Database, channel: Channel, one: Parcel) -> None:
