@@ -8,8 +8,7 @@ import json
 import socket
 
 import pytest
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.webhook import WebhookChannel

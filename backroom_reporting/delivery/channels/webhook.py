@@ -135,7 +135,7 @@ class WebhookChannel:
         if 200 <= status < 300:
             return Outcome("delivered", detail=f"{url} answered {status}")
         if status == 429 or status >= 500:
-            wait = retry_after(answer.headers.get("retry-after"), now) if status == 429 else None
+            wait = retry_after(answer.headers.get("retry-after"), now)
             raise SendError(f"{url} answered {status}", retryable=True, retry_after=wait)
         raise SendError(f"{url} refused the webhook with {status}: {answer.text[:200]}", retryable=False)
 
