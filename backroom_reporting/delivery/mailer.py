@@ -131,9 +131,8 @@ class _Relay:
         except smtplib.SMTPResponseException as exc:
             raise _refused(where, exc.smtp_code, exc.smtp_error) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise SendError(
-                f"{where} does not offer STARTTLS, so the password was not sent in clear", retryable=False
-            ) from exc
+            # No STARTTLS where a password would cross, or no AUTH where the URL has credentials.
+            raise SendError(f"{where} cannot be used as configured: {exc}", retryable=False) from exc
         except ssl.SSLError as exc:
             raise SendError(
                 f"{where} could not be reached securely: {exc.reason or exc}", retryable=False
