@@ -8,6 +8,7 @@ as `<Message-ID>.eml` in the outbox, so the demo shows what a manager would get.
 
 from __future__ import annotations
 
+import dataclasses
 import email.headerregistry
 import email.message
 import email.utils
@@ -74,14 +75,16 @@ def _file_name(message_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", message_id.strip().strip("<>"))
 
 
+@dataclasses.dataclass(frozen=True)
 class _Relay:
     """An SMTP relay as its URL names it."""
 
-    def __init__(
-        self, tls: bool, host: str, port: int, user: str | None, password: str | None, timeout: float
-    ):
-        self.tls, self.host, self.port = tls, host, port
-        self.user, self.password, self.timeout = user, password, timeout
+    tls: bool
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    timeout: float
 
     @classmethod
     def parse(cls, smtp_url: str) -> _Relay:

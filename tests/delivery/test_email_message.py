@@ -18,7 +18,7 @@ import pytest
 from backroom_reporting.delivery import links
 from backroom_reporting.delivery.channels.email import EmailChannel, verification_message
 from backroom_reporting.delivery.mailer import Mailer
-from backroom_reporting.delivery.model import CannotTell, Headline, Outcome
+from backroom_reporting.delivery.model import CannotTell, Headline, Outcome, SendError
 from tests.delivery.conftest import DELIVERY_ID, Relay, jo, parcel_of
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -231,3 +231,21 @@ def test_a_verification_mail_carries_a_signed_link_for_the_address():
     assert signed("verify", link) == {"r": "rcp-jo", "e": "jo@example.com"}
     html = message.get_body(("html",)).get_content()
     assert Anchors(html).hrefs == [link]
+
+
+def test_an_email_body_no_longer_in_the_store_gives_way_to_the_plain_one(channel, report):
+    gone = {**report.email_parts, "html": f"00/{'0' * 64}.html"}
+    message = parsed(channel.compose(parcel_of(dataclasses.replace(report, email_parts=gone)), now=NOW))
+    html, text = html_and_text(message)
+    assert "£15,396.17" in html and "£15,396.17" in text and "cid:" not in html
+
+
+def test_a_report_file_no_longer_in_the_store_is_not_sent_without_it(channel, report):
+    [pdf, xlsx] = report.files
+    missing = dataclasses.replace(pdf, path=f"00/{'0' * 64}.pdf")
+    with pytest.raises(
+        SendError, match=r"daily_summary_backroom-leeds_2026-11-21\.pdf .* no longer in the report store"
+    ) as refused:
+        channel.send(parcel_of(dataclasses.replace(report, files=(missing, xlsx))))
+    assert not refused.value.retryable
+    assert not channel.look_up(parcel_of(report))

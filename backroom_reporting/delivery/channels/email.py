@@ -110,29 +110,35 @@ class EmailChannel:
         online = links.url("report", {"d": parcel.delivery_id})
         footer = _Footer(parcel.delivery_id, report.files if attach else (), downloads, online, unsubscribe)
 
-        parts = report.email_parts
-        if parts:
-            text = self.store.read(parts["text"]).decode("utf-8")
-            body = self.store.read(parts["html"]).decode("utf-8")
-        else:
-            text, body = _fallback_text(report, venue), _fallback_html(report, venue)
+        text, body, images = self._stored_body(report.email_parts) or (
+            _fallback_text(report, venue),
+            _fallback_html(report, venue),
+            [],
+        )
         message.set_content(text.rstrip("\n") + "\n\n" + footer.text())
         message.add_alternative(footer.into_html(body), subtype="html")
         html_part = message.get_payload()[1]
-        for image in (parts or {}).get("images", []):
-            html_part.add_related(
-                self.store.read(image["path"]),
-                "image",
-                "png",
-                cid=f"<{image['cid']}>",
-                filename=image["name"],
-                disposition="inline",
-            )
+        for cid, name, png in images:
+            html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=name, disposition="inline")
         if attach:
             for file in report.files:
                 maintype, subtype = _media_type(file.name).split("/", 1)
                 message.add_attachment(self._file(file), maintype, subtype, filename=file.name)
         return message
+
+    def _stored_body(self, parts: dict | None) -> tuple[str, str, list[tuple[str, str, bytes]]] | None:
+        """The email body kept at generation: text, HTML and (cid, name, PNG) per chart; None when
+        the report has none, or the store no longer has it (the plain body is sent instead)."""
+        if not parts:
+            return None
+        try:
+            return (
+                self.store.read(parts["text"]).decode("utf-8"),
+                self.store.read(parts["html"]).decode("utf-8"),
+                [(i["cid"], i["name"], self.store.read(i["path"])) for i in parts["images"]],
+            )
+        except FileNotFoundError:
+            return None
 
     def _file(self, file: ReportFile) -> bytes:
         try:
