@@ -17,6 +17,7 @@ from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS
 from backroom_reporting.assets.reports import GROUP, report_period
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.delivery import ledger
+from backroom_reporting.delivery.channels.email import verification_message
 from backroom_reporting.delivery.dispatch import ABANDONED_AFTER, Dispatcher
 from backroom_reporting.delivery.ledger import Delivery
 from backroom_reporting.delivery.plan import plan
@@ -110,7 +111,7 @@ def report_deliveries(
             ledger.record(db, row.delivery_id, p.settle, now, run_id, p.reason)
     if any(p.settle == "queued" for p in held) and recipient.verification_sent_at is None:
         mailer = delivery.mailer()
-        mailer.send(channels["email"].verification_message(recipient, now=now))
+        mailer.send(verification_message(recipient, now=now))
         consent.mark_verification_sent(db, recipient.recipient_id, now)
     dispatcher = Dispatcher(
         db,

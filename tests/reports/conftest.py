@@ -15,6 +15,7 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.migrate import upgrade
 from tests.assets.conftest import definitions_for
 from tests.conftest import Databases
+from tests.reports.venue import Venue
 
 # Seven weeks ending on Sunday 22 November 2026, with the fall-back night inside.
 WINDOW = BusinessWindow(dt.date(2026, 10, 5), dt.date(2026, 11, 22))
@@ -48,3 +49,8 @@ def reporting_world(tmp_path_factory) -> ReportingWorld:
     with dg.DagsterInstance.ephemeral() as instance:
         backfill(definitions_for(databases), history, instance, selection=everything_but_reports)
     return ReportingWorld(databases, WINDOW)
+
+
+@pytest.fixture
+def venue(reporting_world, tmp_path) -> Venue:
+    return Venue(reporting_world, tmp_path)

@@ -15,7 +15,7 @@ from backroom_reporting.assets.reports import REPORT_DAY_TAG
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.sensors.deliveries import deliveries_due, due_requests
 from backroom_reporting.subscriptions import consent, service
-from tests.reports.test_report_assets import LAYOUTS
+from tests.reports.venue import LAYOUTS
 
 SUNDAY_2200 = dt.datetime(2026, 11, 22, 22, tzinfo=dt.UTC)
 

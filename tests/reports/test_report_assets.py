@@ -1,7 +1,7 @@
 """subscription_reports through Dagster: files in the store, the history row, figures that
 match the warehouse in every format, reuse of identical renders, the failure path, and
 the report of a layout added to the folder. When reports are asked for:
-tests/delivery/test_deliveries_due.py."""
+tests/reports/test_deliveries_due.py."""
 
 import csv
 import datetime as dt
@@ -11,88 +11,20 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import dagster as dg
 import openpyxl
 import pypdf
-import pytest
 import sqlalchemy as sa
 import yaml
 
-from backroom_reporting.assets.reports import REPORT_DAY_TAG
-from backroom_reporting.definitions import defs
-from backroom_reporting.rendering.history import generations_of, latest_report
+from backroom_reporting.rendering.history import latest_report
 from backroom_reporting.rendering.layouts import load_layouts
-from backroom_reporting.rendering.store import ReportStore
-from backroom_reporting.resources.databases import WarehouseResource
-from backroom_reporting.resources.delivery import DeliveryResource
-from backroom_reporting.resources.reports import ReportRenderingResource
 from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
 from backroom_reporting.subscriptions import service
-from backroom_reporting.subscriptions.demo import load_demo_subscriptions
-from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.reports import report_templates
-from tests.conftest import Databases
 from tests.design_section_5 import daily_figures, instant
+from tests.reports.venue import LAYOUTS, SATURDAY, Venue
 from tests.worlds import night_of, source_rows
-
-LAYOUTS = Path(__file__).parents[2] / "report_layouts"
-SATURDAY = dt.date(2026, 11, 21)
-REPORTS = [dg.AssetKey("subscription_reports"), dg.AssetKey("report_generation_history")]
-DELIVERIES = [dg.AssetKey("report_deliveries"), dg.AssetKey("report_delivery_history")]
-
-
-class Venue:
-    """A copy of the shared reporting world's warehouse, with the demo subscriptions, a
-    report store and a Dagster instance of its own."""
-
-    def __init__(self, world, tmp_path: Path, layouts: Path = LAYOUTS):
-        copy = tmp_path / "warehouse.db"
-        shutil.copy(world.databases.warehouse_url.removeprefix("sqlite:///"), copy)
-        self.databases = Databases("sqlite", world.databases.source_url, f"sqlite:///{copy}")
-        self.source_url = world.databases.source_url
-        self.store = ReportStore(tmp_path / "reports")
-        self.outbox = tmp_path / "outbox"
-        self.layouts = layouts
-        self.db = Database(self.databases.warehouse_url)
-        _, self.subscriptions = load_demo_subscriptions(self.db, layouts)
-        self.instance = dg.DagsterInstance.ephemeral()
-        sync_subscription_partitions(self.instance, [s.subscription_id for s in self.subscriptions])
-        self.resources = {
-            "warehouse": WarehouseResource(url=self.databases.warehouse_url),
-            "reports": ReportRenderingResource(layouts_dir=str(layouts), store_dir=str(self.store.root)),
-            "delivery": DeliveryResource(outbox_dir=str(self.outbox)),
-        }
-
-    def render(self, subscription_id: str, day: dt.date = SATURDAY, raise_on_error: bool = True):
-        return self.materialize(REPORTS, subscription_id, day, raise_on_error)
-
-    def deliver(self, subscription_id: str, day: dt.date = SATURDAY, raise_on_error: bool = True):
-        """The subscription's report for `day` and its delivery, in one run (as the sensor asks)."""
-        return self.materialize(REPORTS + DELIVERIES, subscription_id, day, raise_on_error)
-
-    def materialize(self, selection, subscription_id: str, day: dt.date, raise_on_error: bool):
-        return dg.materialize(
-            [*defs.assets],
-            selection=selection,
-            partition_key=subscription_id,
-            instance=self.instance,
-            resources={**defs.resources, **self.resources},
-            tags={REPORT_DAY_TAG: day.isoformat()},
-            raise_on_error=raise_on_error,
-        )
-
-    def latest(self, subscription_id: str) -> dict:
-        return generations_of(self.db, subscription_id).row(-1, named=True)
-
-    def file(self, generation: dict, fmt: str) -> bytes:
-        [entry] = [f for f in json.loads(generation["files"]) if f["format"] == fmt]
-        return self.store.read(entry["path"])
-
-
-@pytest.fixture
-def venue(reporting_world, tmp_path) -> Venue:
-    return Venue(reporting_world, tmp_path)
 
 
 def pounds(pence: int) -> str:

@@ -11,11 +11,10 @@ from backroom_reporting.rendering.email_body import report_text
 from backroom_reporting.subscriptions import service
 from tests.design_section_5 import daily_figures
 from tests.rendering.builders import CARDS, HOURLY, closed_report, daily_report
-from tests.reports.conftest import reporting_world  # noqa: F401 (the shared warehouse of the report tests)
-from tests.reports.test_report_assets import SATURDAY, venue  # noqa: F401
+from tests.reports.venue import SATURDAY
 
 
-def test_a_subscription_by_email_gets_its_email_body_kept_with_its_report(venue):  # noqa: F811
+def test_a_subscription_by_email_gets_its_email_body_kept_with_its_report(venue):
     venue.render("sub-owner-daily")
     generation = venue.latest("sub-owner-daily")
     parts = json.loads(generation["email_parts"])
@@ -37,7 +36,7 @@ def test_a_subscription_by_email_gets_its_email_body_kept_with_its_report(venue)
     assert takings in html and takings in text
 
 
-def test_a_subscription_without_email_keeps_no_email_body(venue):  # noqa: F811
+def test_a_subscription_without_email_keeps_no_email_body(venue):
     subscription = service.get_subscription(venue.db, "sub-finance-daily")
     service.store(venue.db, subscriptions=[dataclasses.replace(subscription, channels=("dashboard",))])
     venue.render("sub-finance-daily")
