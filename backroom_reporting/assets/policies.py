@@ -118,7 +118,7 @@ def every_hour_at(minute: int) -> dg.AutomationCondition:
 
 
 # Groups whose assets are run by schedules and sensors, never by automation: the raw layer
-# (schedules/nightly.py) and the reports (schedules/reports.py, sensors/reports.py).
+# (schedules/nightly.py) and the reports and their deliveries (sensors/deliveries.py).
 SCHEDULED_GROUPS = ("raw", "reports")
 
 

@@ -73,7 +73,7 @@ def report_templates(warehouse: WarehouseResource, reports: ReportRenderingResou
     )
 
 
-def _period(layout, context: dg.AssetExecutionContext):
+def report_period(layout, context: dg.AssetExecutionContext):
     """The day named by the run's tag, else the latest period complete at the schedule's tick
     (so a report run late still reports the period its schedule checked was ready)."""
     day = context.run.tags.get(REPORT_DAY_TAG)
@@ -123,7 +123,7 @@ def subscription_reports(
     layout = layouts[subscription.template_key]
     recipient = get_recipient(db, subscription.recipient_id)
     formats = subscription.formats or recipient.preferred_formats or layout.formats
-    period = _period(layout, context)
+    period = report_period(layout, context)
     now = dt.datetime.now(dt.UTC)
     record_template_versions(db, {layout.key: layout}, now)
     request = Request(subscription.subscription_id, layout, period, subscription.filters, tuple(formats))

@@ -18,10 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.ledger import Delivery
-from backroom_reporting.delivery.model import ACCEPTED, CLAIMABLE, CannotTell, Channel, Parcel, SendError
+from backroom_reporting.delivery.model import CannotTell, Channel, Parcel, SendError
 from backroom_reporting.warehouse.database import Database
 
-MAX_ATTEMPTS = 4
+# Tries inside one claim (one run), and in all: a delivery refused for now is tried again by
+# the run's retries and later runs, up to MAX_ATTEMPTS, then left failed for a person.
+TRIES_PER_CLAIM = 3
+MAX_ATTEMPTS = 9
 POOL_SIZE = 16
 # A claim older than this whose run cannot be found is taken as abandoned.
 ABANDONED_AFTER = dt.timedelta(minutes=30)
@@ -94,7 +97,7 @@ class Dispatcher:
             row = rows[parcel.delivery_id]
             if row.status == "sending":
                 row = self._reconcile(parcel, row)
-            if row.status in CLAIMABLE and row.attempts < self.max_attempts:
+            if ledger.may_send(row, self.max_attempts):
                 to_send.append(parcel)
             else:
                 settled.append(Settled(row.delivery_id, row.channel, row.status, row.detail, False))
@@ -149,12 +152,13 @@ class Dispatcher:
             return Settled(row.delivery_id, row.channel, row.status, row.detail, False)
         channel = self.channels[parcel.channel]
         attempt = ledger.get(self.db, parcel.delivery_id).attempts
+        last_try = min(self.max_attempts, attempt + TRIES_PER_CLAIM - 1)
         while True:
             try:
                 with self._paces[parcel.channel]:
                     outcome = channel.send(parcel)
             except SendError as exc:
-                if exc.retryable and attempt < self.max_attempts:
+                if exc.retryable and attempt < last_try:
                     wait = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
                     ledger.note_retry(
                         self.db,
@@ -167,8 +171,20 @@ class Dispatcher:
                     self.sleep(wait)
                     continue
                 status = exc.status if not exc.retryable else "failed"
-                why = f"{exc}" if not exc.retryable else f"{exc} (gave up after {attempt} attempts)"
-                ledger.record(self.db, parcel.delivery_id, status, self.clock(), self.source, why)
+                why = (
+                    f"{exc}"
+                    if not exc.retryable
+                    else f"{exc} (attempt {attempt} of at most {self.max_attempts})"
+                )
+                ledger.record(
+                    self.db,
+                    parcel.delivery_id,
+                    status,
+                    self.clock(),
+                    self.source,
+                    why,
+                    retryable=exc.retryable,
+                )
                 return Settled(parcel.delivery_id, parcel.channel, status, why, False)
             ledger.record(
                 self.db,
@@ -185,7 +201,3 @@ class Dispatcher:
         """Exponential, with jitter so a batch refused together does not retry together."""
         return self.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
 
-
-def accepted(settled: Iterable[Settled]) -> bool:
-    """Every parcel has an outcome that needs no more sending this period."""
-    return all(s.status in ACCEPTED or s.status in ("suppressed", "unknown") for s in settled)

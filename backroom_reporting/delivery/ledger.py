@@ -2,7 +2,7 @@
 
 Exactly once rests on three writes (docs/delivery.md, "Exactly once"):
 1. queue: the row is inserted once per idempotency key; a second run finds it there;
-2. claim: `queued`/`failed` -> `sending` in one conditional UPDATE: of two runs racing,
+2. claim: `queued` (or `failed` for now) -> `sending` in one conditional UPDATE: of two runs racing,
    one changes the row and the other changes nothing and stands back;
 3. record: the outcome, written after the provider answered.
 A row left in `sending` by a process that died is found by `in_flight` and reconciled.
@@ -19,7 +19,7 @@ import hashlib
 import polars as pl
 import sqlalchemy as sa
 
-from backroom_reporting.delivery.model import ACCEPTED, CLAIMABLE, PROBLEMS, PROGRESS, Parcel, Status
+from backroom_reporting.delivery.model import ACCEPTED, PROBLEMS, PROGRESS, Parcel, Status
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.deliveries import report_deliveries, report_delivery_history
 
@@ -51,6 +51,7 @@ class Delivery:
     status_at: dt.datetime
     detail: str | None
     attempts: int
+    retryable: bool | None
     provider_message_id: str | None
     claimed_by: str | None
     queued_at: dt.datetime
@@ -105,6 +106,13 @@ def queue(db: Database, parcels: list[Parcel], now: dt.datetime, source: str) ->
     return added
 
 
+def claimable() -> sa.ColumnElement[bool]:
+    """Never sent, or refused for now (a refusal for good is final)."""
+    return sa.or_(
+        DELIVERIES.c.status == "queued", sa.and_(DELIVERIES.c.status == "failed", DELIVERIES.c.retryable)
+    )
+
+
 def claim(db: Database, delivery: str, now: dt.datetime, source: str, max_attempts: int) -> bool:
     """Take the delivery for sending: True when this caller may send it now, False when it is
     taken, done, or out of attempts."""
@@ -113,7 +121,7 @@ def claim(db: Database, delivery: str, now: dt.datetime, source: str, max_attemp
             sa.update(DELIVERIES)
             .where(
                 DELIVERIES.c.delivery_id == delivery,
-                DELIVERIES.c.status.in_(CLAIMABLE),
+                claimable(),
                 DELIVERIES.c.attempts < max_attempts,
             )
             .values(
@@ -122,6 +130,7 @@ def claim(db: Database, delivery: str, now: dt.datetime, source: str, max_attemp
                 attempts=DELIVERIES.c.attempts + 1,
                 claimed_by=source,
                 detail=None,
+                retryable=None,
             )
         ).rowcount
         if taken:
@@ -140,9 +149,17 @@ def record(
     source: str,
     detail: str | None = None,
     provider_message_id: str | None = None,
+    retryable: bool | None = None,
 ) -> None:
-    """The outcome of a claimed send (or of a delivery settled without one: suppressed, unknown)."""
-    values: dict = {"status": status, "status_at": now, "detail": detail, "claimed_by": None}
+    """The outcome of a claimed send (or of a delivery settled without one: suppressed, unknown);
+    for a failure, whether trying again may work."""
+    values: dict = {
+        "status": status,
+        "status_at": now,
+        "detail": detail,
+        "claimed_by": None,
+        "retryable": retryable if status == "failed" else None,
+    }
     if provider_message_id is not None:
         values["provider_message_id"] = provider_message_id
     if status in ("sent", "delivered"):
@@ -254,6 +271,19 @@ def in_flight(db: Database) -> list[Delivery]:
     return _deliveries(db, DELIVERIES.c.status == "sending")
 
 
+def held(db: Database) -> list[Delivery]:
+    """Email deliveries queued with a reason: held until their address is verified."""
+    return _deliveries(
+        db, DELIVERIES.c.status == "queued", DELIVERIES.c.channel == "email", DELIVERIES.c.detail.is_not(None)
+    )
+
+
 def history(db: Database, delivery: str | None = None) -> pl.DataFrame:
     where = () if delivery is None else (HISTORY.c.delivery_id == delivery,)
     return db.read_table(HISTORY, *where)
+
+
+def may_send(row: Delivery, max_attempts: int) -> bool:
+    """What `claim` would allow, read from a row already in hand."""
+    fresh = row.status == "queued" or (row.status == "failed" and row.retryable)
+    return bool(fresh) and row.attempts < max_attempts

@@ -31,8 +31,6 @@ PROGRESS: tuple[Status, ...] = ("queued", "sending", "sent", "delivered", "opene
 # Where a delivery can end badly. `failed` may be tried again; the others are final.
 PROBLEMS: tuple[Status, ...] = ("failed", "bounced", "complained", "suppressed", "unknown")
 STATUSES: tuple[Status, ...] = PROGRESS + PROBLEMS
-# A claim may be taken from these: never sent, or refused by the provider (nothing went out).
-CLAIMABLE: tuple[Status, ...] = ("queued", "failed")
 # The provider accepted it: nothing about it is ever sent again.
 ACCEPTED: tuple[Status, ...] = ("sent", "delivered", "opened", "clicked", "bounced", "complained")
 

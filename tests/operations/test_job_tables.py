@@ -79,8 +79,8 @@ def test_every_schedule_and_sensor_is_listed_with_its_policies(databases, export
         row = rows[name]
         assert (row["cron"], row["target"], row["priority"]) == (cron, job, priority), name
         assert (row["max_runtime_seconds"], row["retry_policy"]) == (runtime, retries), name
-    # Report schedules run the report steps, which retry transient faults like every asset.
-    assert rows["daily_summary_schedule"]["retry_policy"] == STEP_RETRIES
+    # The delivery sensor runs the report and delivery steps, which retry transient faults.
+    assert rows["deliveries_due"]["retry_policy"] == STEP_RETRIES
     automation = rows["follow_inputs"]
     assert (automation["kind"], automation["cron"], automation["min_interval_seconds"]) == (
         "automation",
@@ -202,4 +202,5 @@ def test_job_dependencies_are_the_asset_graphs_edges_with_their_mappings(databas
     # The raw layer is loaded by the nightly schedules, everything downstream follows its inputs.
     assert conditions["raw_bookings"] == "run by closing_run_schedule, open_night_refresh_schedule"
     assert conditions["daily_aggregations"] == "follows its inputs"
-    assert conditions["subscription_reports"].startswith("run by daily_summary_schedule")
+    assert conditions["subscription_reports"] == "run by deliveries_due"
+    assert conditions["report_deliveries"] == "run by deliveries_due"

@@ -18,7 +18,12 @@ from tests.conftest import Databases
 
 # Seven weeks ending on Sunday 22 November 2026, with the fall-back night inside.
 WINDOW = BusinessWindow(dt.date(2026, 10, 5), dt.date(2026, 11, 22))
-REPORT_ASSETS = {"subscription_reports", "report_generation_history"}
+REPORT_ASSETS = {
+    "subscription_reports",
+    "report_generation_history",
+    "report_deliveries",
+    "report_delivery_history",
+}
 
 
 @dataclass

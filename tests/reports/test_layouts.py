@@ -4,11 +4,9 @@ tests/rendering/test_layout_validation.py)."""
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import yaml
 
 from backroom_reporting.rendering.layouts import load_layouts
-from backroom_reporting.schedules.reports import report_schedules
 
 LAYOUTS = Path(__file__).parents[2] / "report_layouts"
 
@@ -58,7 +56,7 @@ def with_change(tmp_path: Path, change) -> Path:
     return folder
 
 
-def test_a_layout_dropped_into_the_folder_becomes_a_report_with_its_own_schedule(tmp_path):
+def test_a_layout_dropped_into_the_folder_becomes_a_report_with_its_own_default_schedule(tmp_path):
     folder = tmp_path / "layouts"
     shutil.copytree(LAYOUTS, folder)
     monthly = yaml.safe_load((folder / "weekly_summary.yaml").read_text())
@@ -68,10 +66,9 @@ def test_a_layout_dropped_into_the_folder_becomes_a_report_with_its_own_schedule
 
     layouts = load_layouts(folder)
     assert set(layouts) == {"daily_summary", "weekly_summary", "monthly_summary"}
-    schedules = {s.name: s for s in report_schedules(layouts)}
-    assert schedules["monthly_summary_schedule"].cron_schedule == "0 9 1 * *"
-    assert schedules["monthly_summary_schedule"].execution_timezone == "Europe/London"
-    assert isinstance(schedules["monthly_summary_schedule"], dg.ScheduleDefinition)
+    # Its subscriptions are due on this cron (tests/delivery/test_deliveries_due.py).
+    monthly = layouts["monthly_summary"]
+    assert (monthly.cron, monthly.timezone) == ("0 9 1 * *", "Europe/London")
 
 
 def test_editing_a_layout_changes_its_content_hash(tmp_path):

@@ -1,6 +1,7 @@
 """subscription_reports through Dagster: files in the store, the history row, figures that
 match the warehouse in every format, reuse of identical renders, the failure path, and
-the schedules and sensors that ask for reports."""
+the report of a layout added to the folder. When reports are asked for:
+tests/delivery/test_deliveries_due.py."""
 
 import csv
 import datetime as dt
@@ -24,8 +25,6 @@ from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.reports import ReportRenderingResource
-from backroom_reporting.schedules.reports import report_schedules
-from backroom_reporting.sensors.reports import subscriptions_on_their_own_schedule
 from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
 from backroom_reporting.subscriptions import service
 from backroom_reporting.subscriptions.demo import load_demo_subscriptions
@@ -210,59 +209,6 @@ def test_a_closed_night_renders_its_short_note(venue):
     texts = [str(c.value) for row in book["Closed night"].iter_rows() for c in row]
     assert any("was closed on Monday 16 November 2026" in t for t in texts)
     assert any(t.startswith("Next open night: ") for t in texts)
-
-
-def daily_schedule_at(venue, moment: dt.datetime):
-    [schedule] = [s for s in report_schedules(load_layouts(LAYOUTS)) if s.name == "daily_summary_schedule"]
-    with dg.build_schedule_context(
-        instance=venue.instance,
-        resources={"warehouse": venue.resources["warehouse"]},
-        scheduled_execution_time=moment,
-    ) as context:
-        return schedule(context)
-
-
-def test_the_layout_schedule_asks_for_each_active_subscription_on_its_schedule(venue):
-    service.pause(venue.db, "sub-manager-daily")
-    # 22:00 on Sunday 22 November: the report of Saturday night, which the world has loaded.
-    requests = daily_schedule_at(venue, dt.datetime(2026, 11, 22, 22, tzinfo=dt.UTC))
-    assert sorted(r.partition_key for r in requests) == ["sub-finance-daily", "sub-owner-daily"]
-    assert all(r.run_key.endswith("2026-11-22T22:00:00+00:00") for r in requests)
-
-
-def test_the_daily_report_waits_for_a_night_that_was_not_loaded(venue):
-    # The world ends on Sunday 22 November: at 22:00 on the 27th, Thursday night is not loaded.
-    skipped = daily_schedule_at(venue, dt.datetime(2026, 11, 27, 22, tzinfo=dt.UTC))
-    assert isinstance(skipped, dg.SkipReason)
-    assert "Thursday 26 November 2026 are not ready" in skipped.skip_message
-    assert "closed" not in skipped.skip_message.replace("since it closed", "")
-
-
-def test_a_subscription_with_its_own_cron_waits_for_its_figures_then_runs(venue):
-    # sub-finance-weekly runs at 07:30 on Mondays, London time; its week is last week.
-    week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
-    cursor = json.dumps({"looked": week_ago.isoformat(), "waiting": {}})
-    with dg.build_sensor_context(
-        instance=venue.instance, cursor=cursor, resources=venue.resources
-    ) as context:
-        result = subscriptions_on_their_own_schedule(context)
-    # Last week's nights are not in this world: the tick waits, and says why.
-    assert result.run_requests == []
-    assert "sub-finance-weekly waits: The figures for" in result.skip_reason.skip_message
-    waiting = json.loads(result.cursor)["waiting"]
-    assert list(waiting) == ["sub-finance-weekly"]
-    # Once the week it reports is ready (here: the tick is taken back into the loaded weeks), it runs.
-    tick = dt.datetime(2026, 11, 23, 7, 30, tzinfo=dt.UTC).isoformat()
-    cursor = json.dumps(
-        {"looked": dt.datetime.now(dt.UTC).isoformat(), "waiting": {"sub-finance-weekly": tick}}
-    )
-    with dg.build_sensor_context(
-        instance=venue.instance, cursor=cursor, resources=venue.resources
-    ) as context:
-        ready = subscriptions_on_their_own_schedule(context)
-    assert [r.partition_key for r in ready.run_requests] == ["sub-finance-weekly"]
-    assert ready.run_requests[0].run_key == f"sub-finance-weekly:{tick}"
-    assert json.loads(ready.cursor)["waiting"] == {}
 
 
 def test_a_layout_added_at_test_time_becomes_a_report(reporting_world, tmp_path):

@@ -33,7 +33,9 @@ report_deliveries = sa.Table(
     sa.Column("status", sa.Text, nullable=False),  # the latest status of its lifecycle
     sa.Column("status_at", UtcTimestamp, nullable=False),
     sa.Column("detail", sa.Text, nullable=True),  # why, in one sentence, when not plain sailing
-    sa.Column("attempts", sa.BigInteger, nullable=False),  # sends tried (claims)
+    sa.Column("attempts", sa.BigInteger, nullable=False),  # sends tried
+    # For a failed delivery: whether trying again may work (a refusal for now, not for good).
+    sa.Column("retryable", sa.Boolean, nullable=True),
     sa.Column("provider_message_id", sa.Text, nullable=True),
     # The run (or process) that holds the claim while the status is `sending`.
     sa.Column("claimed_by", sa.Text, nullable=True),

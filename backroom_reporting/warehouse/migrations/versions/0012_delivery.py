@@ -81,6 +81,7 @@ def upgrade() -> None:
         ),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("attempts", sa.BigInteger(), nullable=False),
+        sa.Column("retryable", sa.Boolean(), nullable=True),
         sa.Column("provider_message_id", sa.Text(), nullable=True),
         sa.Column("claimed_by", sa.Text(), nullable=True),
         sa.Column(

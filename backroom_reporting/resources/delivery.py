@@ -1,0 +1,43 @@
+"""The delivery channels inside a run, configured from the environment (docs/delivery.md).
+
+Each channel whose provider is not configured writes what it would send to the outbox
+folder instead, so the embedded default sends nothing anywhere and shows everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from backroom_reporting import settings
+from backroom_reporting.delivery.model import Channel
+from backroom_reporting.rendering.store import ReportStore
+
+
+class DeliveryResource(dg.ConfigurableResource):
+    """The mail relay (or outbox) and the other providers' channels."""
+
+    smtp_url: str | None = None
+    outbox_dir: str | None = None
+
+    def mailer(self):
+        from backroom_reporting.delivery.mailer import Mailer
+
+        return Mailer(
+            self.smtp_url or settings.SMTP_URL.get() or None,
+            Path(self.outbox_dir or settings.OUTBOX_DIR.get()),
+        )
+
+    def channels(self, store: ReportStore) -> dict[str, Channel]:
+        # The providers' SDKs load here, when a run delivers, not when the code location loads.
+        from backroom_reporting.delivery.channels.email import EmailChannel
+        from backroom_reporting.delivery.channels.portal import ApiChannel, DashboardChannel
+        from backroom_reporting.delivery.channels.registry import channels_from_settings
+
+        return {
+            "email": EmailChannel(store, self.mailer()),
+            **channels_from_settings(store),
+            "dashboard": DashboardChannel(),
+            "api": ApiChannel(),
+        }

@@ -1,0 +1,96 @@
+"""When to send: one sensor for every subscription's report time.
+
+A subscription is due when its next_delivery_at has come (its own cron, else its
+template's, on the recipient's clock). The sensor asks for its report and delivery in one
+run, for the period complete at the latest time its cron fired, once that period's nights
+are final (else it waits and says why). next_delivery_at moves on only when the delivery
+asset has recorded every outcome, so a run that fails leaves the subscription due. A
+subscription resumed after weeks gets the latest period only: the missed ones are not a
+backlog (a past period is asked for by materialising with the `backroom/report_day` tag).
+
+It also sends the deliveries held for an unverified address once the address is verified.
+The run key (subscription and cron time) makes a second tick, or a restarted daemon, ask
+for nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from backroom_reporting.assets.nights import AS_OF_TAG
+from backroom_reporting.assets.reports import REPORT_DAY_TAG
+from backroom_reporting.delivery import ledger
+from backroom_reporting.rendering.periods import latest_completed
+from backroom_reporting.rendering.readiness import not_ready
+from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.resources.reports import ReportRenderingResource
+from backroom_reporting.subscriptions.service import active_subscriptions, list_recipients, next_delivery
+
+REPORT_AND_DELIVERY = dg.AssetSelection.assets(
+    "subscription_reports", "report_generation_history", "report_deliveries", "report_delivery_history"
+)
+DELIVERY_ONLY = [dg.AssetKey("report_deliveries"), dg.AssetKey("report_delivery_history")]
+
+
+def latest_tick(cron: str, timezone: str, due: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The last time `cron` fired in [due, now]; `due` itself is such a time."""
+    fired, tick = due, next_delivery(cron, timezone, due)
+    while tick <= now:
+        fired, tick = tick, next_delivery(cron, timezone, tick)
+    return fired
+
+
+def due_requests(db, layouts: dict, now: dt.datetime) -> tuple[list[dg.RunRequest], list[str]]:
+    """The runs due at `now`, and why the others due wait."""
+    recipients = {r.recipient_id: r for r in list_recipients(db)}
+    requests, waiting = [], []
+    for subscription in active_subscriptions(db):
+        due = subscription.next_delivery_at
+        if due is None or due > now or subscription.template_key not in layouts:
+            continue
+        layout = layouts[subscription.template_key]
+        cron, timezone = subscription.delivery_schedule(layout, recipients[subscription.recipient_id])
+        tick = latest_tick(cron, timezone, due, now)
+        period = latest_completed(layout.period, tick)
+        problem = not_ready(db, period.first_day, period.last_day)
+        if problem:
+            waiting.append(f"{subscription.subscription_id} waits: {problem}")
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{subscription.subscription_id}:{tick.isoformat()}",
+                partition_key=subscription.subscription_id,
+                tags={AS_OF_TAG: tick.isoformat()},
+            )
+        )
+    for held in ledger.held(db):
+        recipient = recipients.get(held.recipient_id)
+        if recipient is None or not recipient.email_verified or held.address != recipient.email:
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"verified:{held.delivery_id}",
+                partition_key=held.subscription_id,
+                tags={REPORT_DAY_TAG: held.period_first_day.isoformat()},
+                asset_selection=DELIVERY_ONLY,
+            )
+        )
+    return requests, waiting
+
+
+@dg.sensor(
+    target=REPORT_AND_DELIVERY,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the report and delivery of each subscription whose next_delivery_at has come, "
+    "once its period's figures are final; and the deliveries held for an address now verified.",
+)
+def deliveries_due(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, reports: ReportRenderingResource
+):
+    requests, waiting = due_requests(warehouse.database(), reports.layouts(), dt.datetime.now(dt.UTC))
+    if not requests:
+        return dg.SkipReason("; ".join(waiting) or "no subscription is due")
+    return dg.SensorResult(run_requests=requests)
