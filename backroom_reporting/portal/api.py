@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException
 
 from backroom_reporting.delivery import ledger
 from backroom_reporting.portal.reports import reports_of
+from backroom_reporting.portal.state import Warehouse
 from backroom_reporting.portal.tokens import READ_DELIVERIES
-from backroom_reporting.portal.viewers import CurrentViewer, Warehouse
+from backroom_reporting.portal.viewers import CurrentViewer
 
 router = APIRouter(prefix="/api")
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
-from backroom_reporting.portal import api, downloads, tracking
-from backroom_reporting.portal.pages import link_refused, viewer_refused
+from backroom_reporting.portal import api, downloads, subscribers, tracking
+from backroom_reporting.portal.pages import Refusal, link_refused, route_refused, viewer_refused
 from backroom_reporting.portal.viewers import NotAllowed
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
@@ -33,8 +33,9 @@ def create_app(warehouse_url: str | None = None, store_dir: Path | str | None = 
     app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
-    for module in (downloads, api, tracking):
+    for module in (downloads, api, tracking, subscribers):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)
+    app.add_exception_handler(Refusal, route_refused)
     return app

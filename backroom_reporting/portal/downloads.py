@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.portal.pages import page, refused
 from backroom_reporting.portal.reports import figures, reports_of
+from backroom_reporting.portal.state import Store, Warehouse
 from backroom_reporting.portal.tokens import READ_DELIVERIES
-from backroom_reporting.portal.viewers import CurrentViewer, Store, Warehouse
+from backroom_reporting.portal.viewers import CurrentViewer
 
 router = APIRouter()
 

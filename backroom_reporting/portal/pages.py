@@ -42,6 +42,21 @@ def route_of(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
+class Refusal(Exception):
+    """A route refuses the request: the reason (one sentence, shown and logged) and the status."""
+
+    def __init__(self, reason: str, status_code: int = 403):
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+def route_refused(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, Refusal)
+    log.warning("%s refused: %s", route_of(request), exc.reason)
+    return refused(request, exc.reason, exc.status_code)
+
+
 def link_refused(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, LinkError)
     log.warning("%s refused: %s", route_of(request), exc)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.links import LinkError
 from backroom_reporting.portal.pages import refused
-from backroom_reporting.portal.viewers import Warehouse
+from backroom_reporting.portal.state import Warehouse
 
 router = APIRouter(prefix="/t")
 log = logging.getLogger(__name__)

@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query
 
 from backroom_reporting.delivery import links
 from backroom_reporting.delivery.links import LinkError
 from backroom_reporting.portal import tokens
+from backroom_reporting.portal.state import Warehouse
 from backroom_reporting.portal.tokens import TokenError
-from backroom_reporting.rendering.store import ReportStore
-from backroom_reporting.warehouse.database import Database
-
-# The warehouse's Database keeps one connection, which is not shared between threads at once.
-_ONE_AT_A_TIME = threading.Lock()
-
-
-def warehouse(request: Request) -> Iterator[Database]:
-    with _ONE_AT_A_TIME:
-        yield request.app.state.warehouse
-
-
-def report_store(request: Request) -> ReportStore:
-    return request.app.state.store
-
-
-Warehouse = Annotated[Database, Depends(warehouse)]
-Store = Annotated[ReportStore, Depends(report_store)]
 
 
 class NotAllowed(Exception):

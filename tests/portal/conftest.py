@@ -9,13 +9,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
 from backroom_reporting.delivery import ledger
-from backroom_reporting.delivery.model import Parcel
+from backroom_reporting.delivery.model import DeliverableReport, Parcel
 from backroom_reporting.delivery.reports import deliverable, generation_for
 from backroom_reporting.portal.app import create_app
 from backroom_reporting.rendering.history import Generation, append_generation, record_template_versions
@@ -85,9 +86,11 @@ class World:
     files: dict[dt.date, dict[str, bytes]]
     deliveries: dict[dt.date, dict[str, str]]
     sams_delivery: str
+    layouts_dir: Path
+    report: DeliverableReport  # Jo's newest
 
 
-def _deliver(db: Database, parcel: Parcel, status: str, provider_message_id: str | None = None) -> None:
+def deliver(db: Database, parcel: Parcel, status: str, provider_message_id: str | None = None) -> None:
     ledger.queue(db, [parcel], NOW, "run-test")
     assert ledger.claim(db, parcel.delivery_id, NOW, "run-test", max_attempts=4)
     ledger.record(db, parcel.delivery_id, status, NOW, "run-test", provider_message_id=provider_message_id)
@@ -180,10 +183,11 @@ def world(portal, tmp_path) -> World:
                 report,
             )
             if channel == "email":
-                _deliver(db, parcel, "sent", provider_message_id=f"<{night}@backroom.test>")
+                deliver(db, parcel, "sent", provider_message_id=f"<{night}@backroom.test>")
             else:
-                _deliver(db, parcel, "delivered")
+                deliver(db, parcel, "delivered")
             deliveries[night][channel] = parcel.delivery_id
+    jos_report = report
     night = NIGHTS[-1]
     report, _ = _report(db, portal.store, sams, layout, night, {"daily_revenue": 5}, [])
     sams_parcel = Parcel(
@@ -194,5 +198,5 @@ def world(portal, tmp_path) -> World:
         sam,
         report,
     )
-    _deliver(db, sams_parcel, "delivered")
-    return World(jo, sam, joins, files, deliveries, sams_parcel.delivery_id)
+    deliver(db, sams_parcel, "delivered")
+    return World(jo, sam, joins, files, deliveries, sams_parcel.delivery_id, layouts_dir, jos_report)
