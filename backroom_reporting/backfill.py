@@ -54,10 +54,16 @@ class FailedCheck:
 
 
 def with_databases(
-    defs: dg.Definitions, source_url: str, warehouse_url: str, report_store: str | None = None
+    defs: dg.Definitions,
+    source_url: str,
+    warehouse_url: str,
+    report_store: str | None = None,
+    outbox: str | None = None,
 ) -> dg.Definitions:
-    """The project's definitions wired to given databases (tests, benchmarks)."""
+    """The project's definitions wired to given databases (tests, benchmarks), a report store and
+    an outbox for what is delivered."""
     from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
+    from backroom_reporting.resources.delivery import DeliveryResource
     from backroom_reporting.resources.reports import ReportRenderingResource
 
     return dg.Definitions(
@@ -71,6 +77,7 @@ def with_databases(
             "booking_system": BookingSystemResource(url=source_url),
             "warehouse": WarehouseResource(url=warehouse_url),
             "reports": ReportRenderingResource(store_dir=report_store),
+            "delivery": DeliveryResource(outbox_dir=outbox),
         },
     )
 

@@ -197,7 +197,13 @@ def _record_history_start(first: dt.date) -> None:
     ENV_FILE.write_text("\n".join([*lines, f"{name}={first.isoformat()}"]) + "\n")
 
 
-REPORT_ASSETS = ("subscription_reports", "report_generation_history")
+# Each subscription's report and its delivery, in one run per subscription (as the sensor asks).
+REPORT_ASSETS = (
+    "subscription_reports",
+    "report_generation_history",
+    "report_deliveries",
+    "report_delivery_history",
+)
 # Exports of Dagster's own records: built last, so they include every run before them.
 JOB_TABLES = ("scheduled_jobs", "job_dependencies", "job_execution_history")
 
@@ -247,7 +253,8 @@ def _materialise_everything(window: BusinessWindow) -> None:
             recipients, subscribed = load_demo_subscriptions(db)
         sync_subscription_partitions(dagster, [s.subscription_id for s in subscribed])
         click.echo(
-            f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; rendering"
+            f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; "
+            "rendering and delivering"
         )
         # One Chromium for every subscription's run: each run's renderer joins this session.
         with ChartRenderer():
@@ -425,6 +432,12 @@ def _summary(warehouse_url: str, seconds: float) -> None:
     for subscription_id in (row["subscription_id"] for row in reports):
         names = ", ".join(p.name for p in store.latest_files(subscription_id)) or "none yet"
         click.echo(f"  {subscription_id:<22} {store.latest_folder(subscription_id)}/: {names}")
+    outbox = Path(settings.OUTBOX_DIR.get())
+    sent = sorted(outbox.glob("*")) if outbox.is_dir() else []
+    click.echo(
+        f"Deliveries (no SMTP, Twilio or Slack configured): {len(sent)} messages in {outbox}/ "
+        "(emails as .eml files to open in a mail client; SMS, Slack and webhook payloads as JSON)"
+    )
     click.echo(f"\nDone in {seconds:.0f}s.")
     click.echo(f"  booking system : {settings.SOURCE_URL.get()}")
     click.echo(f"  warehouse      : {warehouse_url}")

@@ -8,8 +8,6 @@ to deliver until it succeeds. Once every parcel has its outcome, the subscriptio
 next_delivery_at moves on to its next time.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections import Counter
 

@@ -200,4 +200,3 @@ class Dispatcher:
     def _backoff(self, attempt: int) -> float:
         """Exponential, with jitter so a batch refused together does not retry together."""
         return self.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
-

@@ -116,12 +116,14 @@ def subscriptions() -> None:
 )
 @_channel_option
 @_format_option
+@click.option("--webhook-url", default=None, metavar="URL", help="Where the webhook channel posts (https).")
 @warehouse_url_option
 def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **details) -> None:
     """Subscribe a recipient to a report.
 
     Without --channel the recipient's preferred channels are used; without --format the
-    recipient's preferred formats are followed.
+    recipient's preferred formats are followed. With --webhook-url the signing secret is
+    printed once.
     """
     with open_warehouse(url) as db:
         added = service.add_subscription(db, recipient_id, template_key, **details)
@@ -130,6 +132,28 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
         f"Added {added.subscription_id}: {added.template_key} for {recipient}, venue {added.venue_id}; "
         f"next delivery {_when(added.next_delivery_at)}"
     )
+    if added.webhook_secret:
+        _print_secret(added)
+
+
+def _print_secret(subscription: Subscription) -> None:
+    click.echo(f"Webhook signing secret: {subscription.webhook_secret}")
+    click.echo(
+        "Give it to the receiver at "
+        f"{subscription.webhook_url} to keep: it checks each delivery's signature (Standard Webhooks) "
+        "with it, and it is not shown again."
+    )
+
+
+@subscriptions.command("rotate-secret")
+@click.argument("subscription_id")
+@warehouse_url_option
+def subscriptions_rotate_secret(subscription_id: str, url: str | None) -> None:
+    """Give a webhook subscription a new signing secret; the old one signs too for a while."""
+    with open_warehouse(url) as db:
+        rotated = service.rotate_webhook_secret(db, subscription_id)
+    _print_secret(rotated)
+    click.echo("Deliveries are signed with the old secret too until the receiver has switched.")
 
 
 @subscriptions.command("list")
@@ -215,8 +239,11 @@ def recipients() -> None:
 
 @recipients.command("add")
 @click.option("--name", required=True, help="Full name.")
-@click.option("--email", required=True, help="Email address.")
+@click.option("--email", default=None, help="Email address (needed for the email channel).")
 @click.option("--phone", default=None, help="Mobile number, for the sms channel.")
+@click.option(
+    "--slack-channel", default=None, metavar="ID", help="Slack channel or member id, for the slack channel."
+)
 @click.option("--role", required=True, metavar="ROLE", help=f"One of {', '.join(ROLES)}.")
 @_format_option
 @_channel_option
@@ -244,9 +271,30 @@ def recipients_list(url: str | None) -> None:
         click.echo("No recipients yet.")
         return
     _print_table(
-        ("ID", "NAME", "ROLE", "EMAIL", "PHONE", "FORMATS", "CHANNELS", "CONSENT", "TIMEZONE"),
+        (
+            "ID",
+            "NAME",
+            "ROLE",
+            "EMAIL",
+            "ADDRESS",
+            "PHONE",
+            "SLACK",
+            "FORMATS",
+            "CHANNELS",
+            "CONSENT",
+            "TIMEZONE",
+        ),
         [_recipient_line(r) for r in found],
     )
+
+
+def _address_state(r: Recipient) -> str:
+    """Whether email can go to the address: suppressed (and why), verified, or not yet."""
+    if r.email is None:
+        return "-"
+    if r.suppressed:
+        return f"suppressed ({r.suppressed_reason})" if r.suppressed_reason else "suppressed"
+    return "verified" if r.email_verified else "unverified"
 
 
 def _recipient_line(r: Recipient) -> tuple[str, ...]:
@@ -255,8 +303,10 @@ def _recipient_line(r: Recipient) -> tuple[str, ...]:
         r.recipient_id,
         r.name,
         r.role,
-        (r.email or "-") + (" (suppressed)" if r.suppressed else ""),
+        r.email or "-",
+        _address_state(r),
         r.phone or "-",
+        r.slack_channel or "-",
         _joined(r.preferred_formats),
         _joined(r.preferred_channels),
         _joined(consent, "none"),

@@ -46,11 +46,14 @@ class _DemoRecipient(ConfigModel):
     role: StrictStr
     email: StrictStr | None = None
     phone: StrictStr | None = None
+    slack_channel: StrictStr | None = None
     formats: tuple[StrictStr, ...] = ()
     channels: tuple[StrictStr, ...] = ()
     timezone: Timezone = VENUE_TIMEZONE
     email_consent: StrictBool = False
     sms_consent: StrictBool = False
+    # Not an argument of `recipients add`: a real address is verified by following a link.
+    email_verified: StrictBool = False
 
 
 class _DemoSubscription(ConfigModel):
@@ -100,7 +103,8 @@ def load_demo_subscriptions(
     """Replace the demo recipients and subscriptions (fixed ids) in one transaction.
 
     Loading again gives the same rows: a row already there keeps its created_at (and a
-    recipient its consent_recorded_at); next_delivery_at is the next run after `now`.
+    recipient its consent_recorded_at and email_verified_at); next_delivery_at is the next
+    run after `now`.
     """
     spec = demo_list(resources.files(__package__).joinpath(DEMO_LIST).read_text(encoding="utf-8"))
     now = now or dt.datetime.now(dt.UTC)
@@ -108,9 +112,14 @@ def load_demo_subscriptions(
     recipients = {}
     for i, entry in enumerate(spec.recipients, start=1):
         with _naming(f"recipients[{i}] ({entry.recipient_id})"):
-            recipient = new_recipient(**entry.model_dump(), now=now)
+            recipient = new_recipient(**entry.model_dump(exclude={"email_verified"}), now=now)
+        if entry.email_verified:
+            recipient = dataclasses.replace(recipient, email_verified=True, email_verified_at=now)
         recipients[recipient.recipient_id] = _keep_dates(
-            recipient, earlier_recipients.get(recipient.recipient_id), "consent_recorded_at"
+            recipient,
+            earlier_recipients.get(recipient.recipient_id),
+            "consent_recorded_at",
+            *(("email_verified_at",) if entry.email_verified else ()),
         )
     templates, known_venues = load_templates(layouts_dir), venues(db)
     earlier_subscriptions = {s.subscription_id: s for s in list_subscriptions(db)}

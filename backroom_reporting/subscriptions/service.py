@@ -8,16 +8,21 @@ would be accepted.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import getpass
 import json
 import re
+import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 import polars as pl
 import sqlalchemy as sa
 from croniter import croniter
@@ -30,6 +35,7 @@ from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layou
 from backroom_reporting.rendering.model import FORMATS
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.source_contract import BRANDS
+from backroom_reporting.warehouse.tables.deliveries import consent_events
 from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
 from backroom_reporting.warehouse.types import table_schema
@@ -41,9 +47,23 @@ DEFAULT_CHANNELS = ("email",)
 # Ids become Dagster partition keys and appear in URLs: keep them plain.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# A host name's label (RFC 1123), once an international domain is in its ASCII (IDNA) form.
+DOMAIN_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 MAX_EMAIL = 254  # RFC 5321's longest path
 MAX_NAME = 100
-PHONE_PATTERN = re.compile(r"\+?[0-9][0-9 ]{8,18}[0-9]")
+# Numbers without a country code are read as British: the venues are in the UK.
+PHONE_REGION = "GB"
+PHONE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
+# A Slack conversation id: a public (C) or private (G) channel, a direct message (D) or a member (U).
+SLACK_CHANNEL_PATTERN = re.compile(r"[CGDU][A-Z0-9]{8,11}")
+# Plain http only to a receiver on this machine (tests, a local relay): anything else is https.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+WEBHOOK_SECRET_BYTES = 24
+CONSENT_ACTIONS = ("granted", "withdrawn")
 # Longer than any clock change (one hour in the UK, two at most anywhere).
 CLOCK_CHANGE_MARGIN = dt.timedelta(hours=3)
 
@@ -105,9 +125,12 @@ class Subscription:
     def brand(self) -> str | None:
         return self.filters.get("brand")
 
-    def schedule(self, template: Layout) -> tuple[str, str]:
-        """The cron expression and timezone deliveries follow: the subscription's own, else the template's."""
-        return self.cron or template.cron, self.timezone or template.timezone
+    def delivery_schedule(self, template: Layout, recipient: Recipient) -> tuple[str, str]:
+        """The cron expression and timezone deliveries follow: the subscription's own cron, else the
+        template's, on the clock of the subscription's timezone, else the recipient's, else the
+        template's."""
+        timezone = self.timezone or recipient.timezone or template.timezone
+        return self.cron or template.cron, timezone
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -175,6 +198,73 @@ def _checked_id(what: str, value: str | None, prefix: str) -> str:
     return value
 
 
+def _checked_email(email: str) -> str:
+    """An address in lower case (one address, one recipient), with a plausible domain."""
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.fullmatch(email) or len(email) > MAX_EMAIL:
+        raise SubscriptionError(f"{email!r} is not an email address")
+    domain = email.rpartition("@")[2]
+    try:
+        labels = domain.encode("idna").decode("ascii").split(".")
+    except UnicodeError:
+        labels = []
+    if len(labels) < 2 or not all(DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise SubscriptionError(
+            f"{email!r} is not an email address: {domain!r} is not a domain name "
+            "(letters, digits and hyphens, in at least two parts separated by dots)"
+        )
+    return email
+
+
+def checked_phone(phone: str) -> str:
+    """A number in use, in E.164 (+447700900123); without a country code it is read as British."""
+    refusal = SubscriptionError(
+        f"{phone!r} is not a phone number in use: give a UK mobile or landline number "
+        "(e.g. 0113 496 0123) or an international one starting with + and its country code"
+    )
+    try:
+        number = phonenumbers.parse(phone, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise refusal from None
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in PHONE_TYPES:
+        raise refusal
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _checked_slack_channel(channel: str) -> str:
+    channel = channel.strip()
+    if not SLACK_CHANNEL_PATTERN.fullmatch(channel):
+        raise SubscriptionError(
+            f"{channel!r} is not a Slack channel or member id: C, G, D or U and 8 to 11 upper-case "
+            "letters or digits (e.g. C0123456789; Slack shows it under the channel's details)"
+        )
+    return channel
+
+
+def _checked_webhook_url(url: str) -> str:
+    """An https URL with a host and no credentials or fragment (http only to this machine)."""
+    parts = urlsplit(url.strip())
+    refused = f"webhook URL {url!r} is refused:"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SubscriptionError(f"{refused} give an https URL with a host, e.g. https://example.com/hooks")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise SubscriptionError(
+            f"{refused} reports are only posted over https (http only to {LOCAL_HOSTS[0]})"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise SubscriptionError(
+            f"{refused} it holds a user name or password; the receiver checks the signature instead"
+        )
+    if parts.fragment:
+        raise SubscriptionError(f"{refused} a fragment (#{parts.fragment}) is never sent to the receiver")
+    return parts.geturl()
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: whsec_ and base64 of random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
 def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
     """Refuse channels the recipient cannot be reached by or has not consented to."""
     if not channels:
@@ -195,6 +285,10 @@ def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
                 f"{recipient.name} has not consented to messages by SMS: record their consent "
                 "before choosing the sms channel"
             )
+    if "slack" in channels and not recipient.slack_channel:
+        raise SubscriptionError(
+            f"{recipient.name} has no Slack channel or member id, which the slack channel needs"
+        )
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -260,6 +354,7 @@ def new_recipient(
     *,
     email: str | None = None,
     phone: str | None = None,
+    slack_channel: str | None = None,
     formats: Iterable[str] = (),
     channels: Iterable[str] = (),
     timezone: str = VENUE_TIMEZONE,
@@ -271,18 +366,12 @@ def new_recipient(
     """A checked recipient, not yet stored. Without formats or channels: PDF by email."""
     now = _now(now)
     name = _checked_name(name)
-    if email is not None:
-        # One address, one recipient: compared and stored in lower case.
-        email = email.strip().lower()
-        if not EMAIL_PATTERN.fullmatch(email) or len(email) > MAX_EMAIL:
-            raise SubscriptionError(f"{email!r} is not an email address")
-    if phone is not None and not PHONE_PATTERN.fullmatch(phone):
-        raise SubscriptionError(f"{phone!r} is not a phone number (digits and spaces, e.g. 07700 900123)")
     recipient = Recipient(
         recipient_id=_checked_id("recipient", recipient_id, "rcp"),
         name=name,
-        email=email,
-        phone=phone,
+        email=None if email is None else _checked_email(email),
+        phone=None if phone is None else checked_phone(phone),
+        slack_channel=None if slack_channel is None else _checked_slack_channel(slack_channel),
         role=_one_of("role", role, ROLES),
         preferred_formats=_checked_list("format", formats, FORMATS) or DEFAULT_FORMATS,
         preferred_channels=_checked_list("channel", channels, CHANNELS) or DEFAULT_CHANNELS,
@@ -298,8 +387,11 @@ def new_recipient(
     return recipient
 
 
-def add_recipient(db: Database, name: str, role: str, **details) -> Recipient:
-    """Check and store a new recipient (details as for `new_recipient`)."""
+def add_recipient(
+    db: Database, name: str, role: str, *, how: str = "backroom CLI", by: str | None = None, **details
+) -> Recipient:
+    """Check and store a new recipient (details as for `new_recipient`), with a consent event for
+    each consent given: `how` it was given and who recorded it (`by`, default: this login)."""
     recipient = new_recipient(name, role, **details)
     if _recipients(db, report_recipients.c.recipient_id == recipient.recipient_id):
         raise SubscriptionError(f"recipient {recipient.recipient_id} already exists")
@@ -309,8 +401,36 @@ def add_recipient(db: Database, name: str, role: str, **details) -> Recipient:
             raise SubscriptionError(
                 f"{recipient.email} is already the address of {same[0].name} ({same[0].recipient_id})"
             )
-    store(db, recipients=[recipient])
+    by = by or getpass.getuser()
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(report_recipients).values(_recipient_row(recipient)))
+        for channel, given in (("email", recipient.email_consent), ("sms", recipient.sms_consent)):
+            if given:
+                conn.execute(
+                    consent_event(recipient.recipient_id, channel, "granted", how, by, recipient.created_at)
+                )
     return recipient
+
+
+def consent_event(
+    recipient_id: str,
+    channel: str,
+    action: str,
+    how: str,
+    by: str,
+    at: dt.datetime,
+    subscription_id: str | None = None,
+) -> sa.Insert:
+    """The consent_events row recording that `by` gave or withdrew consent, `how`, `at` a moment."""
+    return sa.insert(consent_events).values(
+        recipient_id=recipient_id,
+        subscription_id=subscription_id,
+        channel=_one_of("channel", channel, CHANNELS),
+        action=_one_of("consent action", action, CONSENT_ACTIONS),
+        at=at,
+        how=how,
+        by=by,
+    )
 
 
 def list_recipients(db: Database) -> list[Recipient]:
@@ -340,11 +460,13 @@ def new_subscription(
     brand: str | None = None,
     channels: Iterable[str] = (),
     formats: Iterable[str] = (),
+    webhook_url: str | None = None,
     subscription_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> Subscription:
     """A checked, active subscription, not yet stored. Without channels it uses the recipient's
-    preferred channels; without formats it follows the recipient's preferred formats."""
+    preferred channels; without formats it follows the recipient's preferred formats. With the
+    webhook channel it gets a new signing secret for its `webhook_url`."""
     now = _now(now)
     template = _template(templates, template_key)
     filters = {"venue_id": _checked_venue(venue_id, known_venues)}
@@ -352,6 +474,12 @@ def new_subscription(
         filters["brand"] = _one_of("brand", brand, BRANDS)
     channels = _checked_list("channel", channels, CHANNELS) or recipient.preferred_channels
     _checked_reach(recipient, channels)
+    if "webhook" in channels and webhook_url is None:
+        raise SubscriptionError("the webhook channel needs a webhook URL to post the reports to")
+    if webhook_url is not None and "webhook" not in channels:
+        raise SubscriptionError(
+            "a webhook URL is only used by the webhook channel: choose it, or leave the URL out"
+        )
     subscription = Subscription(
         subscription_id=_checked_id("subscription", subscription_id, "sub"),
         recipient_id=recipient.recipient_id,
@@ -365,9 +493,12 @@ def new_subscription(
         next_delivery_at=None,
         created_at=now,
         updated_at=now,
+        webhook_url=None if webhook_url is None else _checked_webhook_url(webhook_url),
+        webhook_secret=None if webhook_url is None else new_webhook_secret(),
     )
     return dataclasses.replace(
-        subscription, next_delivery_at=next_delivery(*subscription.schedule(template), now)
+        subscription,
+        next_delivery_at=next_delivery(*subscription.delivery_schedule(template, recipient), now),
     )
 
 
@@ -444,15 +575,54 @@ def resume(
     if not subscription.paused:
         raise SubscriptionError(f"subscription {subscription_id} is already active (not paused)")
     now = _now(now)
-    template = _template(load_templates(layouts_dir), subscription.template_key)
     resumed = dataclasses.replace(
         subscription,
         paused=False,
-        next_delivery_at=next_delivery(*subscription.schedule(template), now),
+        next_delivery_at=_next_delivery_of(db, subscription, now, layouts_dir),
         updated_at=now,
     )
     store(db, subscriptions=[resumed])
     return resumed
+
+
+def advance(
+    db: Database, subscription_id: str, after: dt.datetime, layouts_dir: Path | str | None = None
+) -> Subscription:
+    """Move the next delivery to the first scheduled time after `after` (a period's delivery is
+    recorded); a paused subscription is left as it is."""
+    subscription = get_subscription(db, subscription_id)
+    if subscription.paused:
+        return subscription
+    advanced = dataclasses.replace(
+        subscription, next_delivery_at=_next_delivery_of(db, subscription, _now(after), layouts_dir)
+    )
+    store(db, subscriptions=[advanced])
+    return advanced
+
+
+def _next_delivery_of(
+    db: Database, subscription: Subscription, after: dt.datetime, layouts_dir: Path | str | None
+) -> dt.datetime:
+    template = _template(load_templates(layouts_dir), subscription.template_key)
+    recipient = get_recipient(db, subscription.recipient_id)
+    return next_delivery(*subscription.delivery_schedule(template, recipient), after)
+
+
+def rotate_webhook_secret(db: Database, subscription_id: str, now: dt.datetime | None = None) -> Subscription:
+    """A new signing secret; the current one keeps signing beside it until the receiver has switched."""
+    subscription = get_subscription(db, subscription_id)
+    if subscription.webhook_url is None:
+        raise SubscriptionError(f"subscription {subscription_id} has no webhook, so no secret to rotate")
+    now = _now(now)
+    rotated = dataclasses.replace(
+        subscription,
+        webhook_secret=new_webhook_secret(),
+        webhook_previous_secret=subscription.webhook_secret,
+        webhook_secret_rotated_at=now,
+        updated_at=now,
+    )
+    store(db, subscriptions=[rotated])
+    return rotated
 
 
 # --- rows -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from backroom_reporting.rendering.history import generations_of, latest_report
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.resources.reports import ReportRenderingResource
 from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
 from backroom_reporting.subscriptions import service
@@ -38,6 +39,7 @@ from tests.worlds import night_of, source_rows
 LAYOUTS = Path(__file__).parents[2] / "report_layouts"
 SATURDAY = dt.date(2026, 11, 21)
 REPORTS = [dg.AssetKey("subscription_reports"), dg.AssetKey("report_generation_history")]
+DELIVERIES = [dg.AssetKey("report_deliveries"), dg.AssetKey("report_delivery_history")]
 
 
 class Venue:
@@ -50,6 +52,7 @@ class Venue:
         self.databases = Databases("sqlite", world.databases.source_url, f"sqlite:///{copy}")
         self.source_url = world.databases.source_url
         self.store = ReportStore(tmp_path / "reports")
+        self.outbox = tmp_path / "outbox"
         self.layouts = layouts
         self.db = Database(self.databases.warehouse_url)
         _, self.subscriptions = load_demo_subscriptions(self.db, layouts)
@@ -58,12 +61,20 @@ class Venue:
         self.resources = {
             "warehouse": WarehouseResource(url=self.databases.warehouse_url),
             "reports": ReportRenderingResource(layouts_dir=str(layouts), store_dir=str(self.store.root)),
+            "delivery": DeliveryResource(outbox_dir=str(self.outbox)),
         }
 
     def render(self, subscription_id: str, day: dt.date = SATURDAY, raise_on_error: bool = True):
+        return self.materialize(REPORTS, subscription_id, day, raise_on_error)
+
+    def deliver(self, subscription_id: str, day: dt.date = SATURDAY, raise_on_error: bool = True):
+        """The subscription's report for `day` and its delivery, in one run (as the sensor asks)."""
+        return self.materialize(REPORTS + DELIVERIES, subscription_id, day, raise_on_error)
+
+    def materialize(self, selection, subscription_id: str, day: dt.date, raise_on_error: bool):
         return dg.materialize(
             [*defs.assets],
-            selection=REPORTS,
+            selection=selection,
             partition_key=subscription_id,
             instance=self.instance,
             resources={**defs.resources, **self.resources},

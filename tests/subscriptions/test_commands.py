@@ -49,7 +49,7 @@ def test_add_list_pause_and_resume(run):
             "--email",
             "jo@example.com",
             "--phone",
-            "07700 900123",
+            "0113 496 0123",
             "--role",
             "manager",
             "--format",
@@ -66,14 +66,18 @@ def test_add_list_pause_and_resume(run):
         "NAME",
         "ROLE",
         "EMAIL",
+        "ADDRESS",
         "PHONE",
+        "SLACK",
         "FORMATS",
         "CHANNELS",
         "CONSENT",
         "TIMEZONE",
     ]
     assert re.match(
-        rf"{recipient_id}\s+Jo Bloggs\s+manager\s+jo@example.com\s+07700 900123\s+pdf, html\s+", listed[1]
+        rf"{recipient_id}\s+Jo Bloggs\s+manager\s+jo@example.com\s+unverified\s+"
+        rf"\+441134960123\s+-\s+pdf, html\s+",
+        listed[1],
     )
     assert "Europe/London" in listed[1]
 
@@ -203,3 +207,45 @@ def test_a_warehouse_that_is_not_there_is_not_created(tmp_path):
     assert result.exit_code == 1
     assert f"There is no SQLite database at {missing} for the warehouse" in result.stderr
     assert not missing.parent.exists()
+
+
+def test_slack_and_webhook_details_and_secret_rotation(run, databases):
+    added = ok(
+        run(
+            recipients,
+            "add",
+            "--name",
+            "Ops Room",
+            "--role",
+            "events",
+            "--slack-channel",
+            "C0BACKROOM1",
+            "--channel",
+            "slack",
+        )
+    )
+    recipient_id = re.search(r"Added Ops Room \((rcp-[0-9a-f]{8})\): events, pdf by slack", added)[1]
+    listed = ok(run(recipients, "list")).splitlines()
+    assert re.match(rf"{recipient_id}\s+Ops Room\s+events\s+-\s+-\s+-\s+C0BACKROOM1\s+pdf\s+slack", listed[1])
+    refused(
+        run(recipients, "add", "--name", "Sam", "--role", "events", "--slack-channel", "#events"),
+        "'#events' is not a Slack channel or member id",
+    )
+    add = (subscriptions, "add", "--recipient", recipient_id, "--template", "daily_summary")
+    refused(
+        run(*add, "--channel", "webhook", "--webhook-url", "http://example.com/hook"),
+        "webhook URL 'http://example.com/hook' is refused: reports are only posted over https",
+    )
+    refused(run(*add, "--channel", "webhook"), "the webhook channel needs a webhook URL")
+    added = ok(run(*add, "--channel", "webhook", "--webhook-url", "https://hooks.example.com/backroom"))
+    subscription_id = re.search(r"Added (sub-[0-9a-f]{8})", added)[1]
+    secret = re.search(r"Webhook signing secret: (whsec_\S+)\n", added)[1]
+    assert "https://hooks.example.com/backroom to keep" in added and "not shown again" in added
+    with databases.warehouse as db:
+        assert service.get_subscription(db, subscription_id).webhook_secret == secret
+    rotated = ok(run(subscriptions, "rotate-secret", subscription_id))
+    new = re.search(r"Webhook signing secret: (whsec_\S+)\n", rotated)[1]
+    with databases.warehouse as db:
+        stored = service.get_subscription(db, subscription_id)
+    assert (stored.webhook_secret, stored.webhook_previous_secret) == (new, secret) and new != secret
+    refused(run(subscriptions, "rotate-secret", "sub-nope"), "unknown subscription 'sub-nope'")

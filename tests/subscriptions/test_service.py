@@ -1,5 +1,6 @@
 """Recipients and subscriptions: every refusal says why, schedules follow the London clock."""
 
+import base64
 import dataclasses
 import datetime as dt
 import re
@@ -45,7 +46,7 @@ def jo(**changes) -> service.Recipient:
     details = dict(
         recipient_id="rcp-jo",
         email="jo@example.com",
-        phone="07700 900123",
+        phone="0113 496 0123",
         channels=["email"],
         email_consent=True,
         sms_consent=True,
@@ -135,7 +136,7 @@ def test_a_recipient_is_refused_with_the_reason(changes, message):
             **(
                 dict(
                     email="jo@example.com",
-                    phone="07700 900123",
+                    phone="0113 496 0123",
                     channels=["email"],
                     email_consent=True,
                     sms_consent=True,
@@ -248,8 +249,19 @@ def test_schedule_and_formats_default_to_the_template_and_the_recipient(template
         None,
         ("email",),
     )
-    assert default.schedule(templates["daily_summary"]) == (DAILY_CRON, LONDON)
+    assert default.delivery_schedule(templates["daily_summary"], jo()) == (DAILY_CRON, LONDON)
     assert default.next_delivery_at == at(2026, 3, 28, 22)
+    # Without a timezone of its own, the template's 22:00 is on the recipient's clock:
+    # New York is on EDT (UTC-4) from 8 March.
+    abroad = jo(timezone="America/New_York")
+    in_new_york = service.new_subscription(
+        abroad, "daily_summary", templates=templates, known_venues=LEEDS, now=NOW
+    )
+    assert in_new_york.delivery_schedule(templates["daily_summary"], abroad) == (
+        DAILY_CRON,
+        "America/New_York",
+    )
+    assert in_new_york.next_delivery_at == at(2026, 3, 29, 2)
     own = service.new_subscription(
         jo(),
         "weekly_summary",
@@ -411,7 +423,7 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         "rcp-finance": "finance",
     }
     for r in recipients:
-        assert r.email.endswith("@example.com") and re.fullmatch(r"07700 900\d{3}", r.phone)
+        assert r.email.endswith("@example.com") and re.fullmatch(r"\+441134960\d{3}", r.phone)
         assert r.email_consent and r.consent_recorded_at == NOW
     by_id = {s.subscription_id: s for s in subscriptions}
     assert {(s.recipient_id, s.template_key) for s in subscriptions} == {
@@ -447,3 +459,149 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
     assert owner_daily.next_delivery_at == at(2026, 4, 2, 21)
     assert service.get_recipient(warehouse, "rcp-owner").consent_recorded_at == NOW
     assert warehouse.scalar(sa.select(sa.func.count()).select_from(report_subscriptions)) == 8
+
+
+# --- delivery details -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phone", "e164"),
+    [
+        ("0113 496 0123", "+441134960123"),  # Ofcom's drama range for Leeds
+        ("020 7946 0999", "+442079460999"),  # ... and for London
+        ("+44 113 496 0123", "+441134960123"),
+        ("+1 212-555-0123", "+12125550123"),  # abroad, by its country code
+        ("0909 879 0000", None),  # Ofcom's premium-rate drama range: a valid number, but no phone
+        ("07700 900123", None),  # Ofcom's mobile drama range is reserved, never in use
+        ("0113 496", None),
+        ("call me", None),
+    ],
+)
+def test_phone_numbers_are_stored_in_e164_or_refused(phone, e164):
+    if e164 is None:
+        with pytest.raises(SubscriptionError, match=re.escape(f"{phone!r} is not a phone number in use")):
+            jo(phone=phone)
+    else:
+        assert jo(phone=phone).phone == e164
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("jo@localhost", "'jo@localhost' is not an email address"),
+        ("jo@exa_mple.com", "'exa_mple.com' is not a domain name"),
+        ("jo@-example.com", "'-example.com' is not a domain name"),
+        ("jo@example..com", "'example..com' is not a domain name"),
+    ],
+)
+def test_an_email_domain_needs_a_dot_and_legal_characters(email, message):
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        jo(email=email)
+    assert jo(email="Jo@Bücher.Example").email == "jo@bücher.example"
+
+
+@pytest.mark.parametrize("slack", ["C0BACKROOM1", "U12345678", "G0123456789A", "D0AB12CD3"])
+def test_a_slack_channel_or_member_id_is_kept(slack):
+    assert jo(slack_channel=slack, channels=["slack"]).slack_channel == slack
+
+
+@pytest.mark.parametrize("slack", ["#events", "c0backroom1", "C0123", "X0BACKROOM1", "C0123456789AB"])
+def test_anything_else_is_not_a_slack_id(slack):
+    with pytest.raises(SubscriptionError, match=re.escape(f"{slack!r} is not a Slack channel or member id")):
+        jo(slack_channel=slack)
+
+
+def test_the_slack_channel_needs_a_slack_id(templates):
+    message = "Jo Bloggs has no Slack channel or member id, which the slack channel needs"
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        jo(channels=["slack"])
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        service.new_subscription(
+            jo(), "daily_summary", templates=templates, known_venues=LEEDS, channels=["slack"], now=NOW
+        )
+
+
+def hooked(templates, url: str | None, channels=("webhook",)) -> service.Subscription:
+    return service.new_subscription(
+        jo(), "daily_summary", templates=templates, known_venues=LEEDS, channels=channels, webhook_url=url
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.com/hook", "give an https URL with a host"),
+        ("https:///hook", "give an https URL with a host"),
+        ("example.com/hook", "give an https URL with a host"),
+        ("http://example.com/hook", "reports are only posted over https (http only to 127.0.0.1)"),
+        ("https://user:pw@example.com/hook", "it holds a user name or password"),
+        ("https://example.com/hook#top", "a fragment (#top) is never sent to the receiver"),
+    ],
+)
+def test_a_webhook_url_is_refused_with_the_reason(templates, url, message):
+    with pytest.raises(SubscriptionError, match=re.escape(f"webhook URL {url!r} is refused: {message}")):
+        hooked(templates, url)
+
+
+def test_a_webhook_gets_its_own_secret_and_needs_its_channel(templates):
+    first = hooked(templates, "https://hooks.example.com/backroom?venue=leeds")
+    second = hooked(templates, "http://127.0.0.1:8080/hook")
+    assert first.webhook_url == "https://hooks.example.com/backroom?venue=leeds"
+    for subscription in (first, second):
+        # Standard Webhooks: whsec_ and the base64 of the key's bytes.
+        prefix, key = subscription.webhook_secret[:6], subscription.webhook_secret[6:]
+        assert prefix == "whsec_" and len(base64.b64decode(key, validate=True)) == 24
+        assert subscription.webhook_previous_secret is None
+    assert first.webhook_secret != second.webhook_secret
+    assert hooked(templates, None, channels=("email",)).webhook_secret is None
+    with pytest.raises(SubscriptionError, match="the webhook channel needs a webhook URL"):
+        hooked(templates, None)
+    with pytest.raises(SubscriptionError, match="a webhook URL is only used by the webhook channel"):
+        hooked(templates, "https://hooks.example.com/backroom", channels=("email",))
+
+
+def test_rotating_a_secret_keeps_the_old_one_beside_it(warehouse, layouts):
+    service.add_recipient(warehouse, "Jo Bloggs", "manager", recipient_id="rcp-jo", channels=["dashboard"])
+    added = service.add_subscription(
+        warehouse,
+        "rcp-jo",
+        "daily_summary",
+        layouts_dir=layouts,
+        channels=["webhook"],
+        webhook_url="https://hooks.example.com/backroom",
+        now=NOW,
+    )
+    later = at(2026, 4, 1, 9)
+    rotated = service.rotate_webhook_secret(warehouse, added.subscription_id, now=later)
+    assert rotated.webhook_previous_secret == added.webhook_secret
+    assert rotated.webhook_secret.startswith("whsec_") and rotated.webhook_secret != added.webhook_secret
+    assert rotated.webhook_secret_rotated_at == later
+    assert service.get_subscription(warehouse, added.subscription_id) == rotated
+    plain = service.add_subscription(
+        warehouse, "rcp-jo", "weekly_summary", layouts_dir=layouts, subscription_id="sub-plain"
+    )
+    with pytest.raises(
+        SubscriptionError, match="subscription sub-plain has no webhook, so no secret to rotate"
+    ):
+        service.rotate_webhook_secret(warehouse, plain.subscription_id)
+
+
+def test_advance_moves_the_next_delivery_past_the_recorded_one(warehouse, layouts):
+    service.add_recipient(
+        warehouse,
+        "Jo Bloggs",
+        "manager",
+        recipient_id="rcp-jo",
+        channels=["dashboard"],
+        timezone="Asia/Tokyo",
+    )
+    service.add_subscription(
+        warehouse, "rcp-jo", "daily_summary", layouts_dir=layouts, subscription_id="sub-jo", now=NOW
+    )
+    # 22:00 in Tokyo (UTC+9, no summer time) is 13:00 UTC.
+    assert service.get_subscription(warehouse, "sub-jo").next_delivery_at == at(2026, 3, 28, 13)
+    advanced = service.advance(warehouse, "sub-jo", after=at(2026, 3, 28, 13), layouts_dir=layouts)
+    assert advanced.next_delivery_at == at(2026, 3, 29, 13)
+    assert service.get_subscription(warehouse, "sub-jo") == advanced
+    paused = service.pause(warehouse, "sub-jo")
+    assert service.advance(warehouse, "sub-jo", after=at(2026, 3, 29, 13), layouts_dir=layouts) == paused
