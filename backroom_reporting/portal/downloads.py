@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from backroom_reporting.delivery import ledger, links
-from backroom_reporting.portal.pages import page, refused
+from backroom_reporting.portal.pages import Refusal, page
 from backroom_reporting.portal.reports import figures, reports_of
 from backroom_reporting.portal.state import Store, Warehouse
 from backroom_reporting.portal.tokens import READ_DELIVERIES
@@ -31,19 +31,17 @@ def media_type(name: str) -> str:
     return MEDIA_TYPES.get(extension) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-@router.get("/d/{token}", name="download", response_model=None)
-def download(request: Request, token: str, store: Store) -> FileResponse | HTMLResponse:
+@router.get("/d/{token}", name="download")
+def download(token: str, store: Store) -> FileResponse:
     """A report file under its readable name, for as long as the signed link lasts."""
     payload = links.read("download", token)
     try:
         path = store.path_of(payload["p"])
     except ValueError:
-        return refused(request, "this download link does not point at a report file")
+        raise Refusal("this download link does not point at a report file") from None
     if not path.is_file():
-        return refused(
-            request,
-            "this report's file has been removed: files are kept for a limited time after the report",
-            status_code=410,
+        raise Refusal(
+            "this report's file has been removed: files are kept for a limited time after the report", 410
         )
     # Always an attachment: an HTML report opened from here must not run as the portal's page.
     return FileResponse(path, media_type=media_type(payload["n"]), filename=payload["n"])
@@ -56,7 +54,7 @@ def report_page(request: Request, token: str, db: Warehouse) -> HTMLResponse:
     delivery = ledger.get(db, payload["d"])
     report = reports_of(db, [delivery]).get(delivery.delivery_id) if delivery else None
     if report is None:
-        return refused(request, "this report is no longer kept", status_code=404)
+        raise Refusal("this report is no longer kept", 404)
     return page(request, "report.html", report=report, figures=figures(report), delivery=delivery)
 
 
@@ -65,7 +63,7 @@ def dashboard(request: Request, recipient_id: str, viewer: CurrentViewer, db: Wa
     """Every report delivered to the recipient, newest first, on whichever channels it went."""
     viewer.require(READ_DELIVERIES)
     if viewer.recipient_id != recipient_id:
-        return refused(request, "this dashboard link was made for someone else")
+        raise Refusal("this dashboard link was made for someone else")
     deliveries = ledger.of_recipient(db, recipient_id)
     reports = reports_of(db, deliveries)
     shown = [d for d in deliveries if d.delivery_id in reports]

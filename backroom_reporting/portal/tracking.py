@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.links import LinkError
-from backroom_reporting.portal.pages import refused
+from backroom_reporting.portal.pages import Refusal
 from backroom_reporting.portal.state import Warehouse
+from backroom_reporting.warehouse.database import Database
 
 router = APIRouter(prefix="/t")
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ PIXEL = (
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 
 
-def _record(db, delivery_id: str, status, route: str, detail: str | None = None) -> None:
+def _record(db: Database, delivery_id: str, status, route: str, detail: str | None = None) -> None:
     try:
         ledger.report_event(db, delivery_id, status, dt.datetime.now(dt.UTC), "tracking", detail)
     except KeyError:
@@ -44,13 +45,12 @@ def opened(token: str, db: Warehouse) -> Response:
     return Response(PIXEL, media_type="image/gif", headers=NO_CACHE)
 
 
-@router.get("/c/{token}", name="click", response_model=None)
-def clicked(request: Request, token: str, db: Warehouse) -> RedirectResponse | HTMLResponse:
+@router.get("/c/{token}", name="click")
+def clicked(token: str, db: Warehouse) -> RedirectResponse:
     """Record the click, then send the reader on to the target the message signed (never another)."""
     payload = links.read("click", token)
     target = payload["u"]
     if urlsplit(target).scheme not in ("http", "https"):
-        log.warning("GET /t/c refused: target %r is not a web address", target[:80])
-        return refused(request, "this link does not lead to a web page")
+        raise Refusal(f"this link does not lead to a web page ({target[:40]!r})")
     _record(db, payload["d"], "clicked", "GET /t/c", detail=target)
     return RedirectResponse(target, status_code=303, headers=NO_CACHE)
