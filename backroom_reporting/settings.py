@@ -108,6 +108,12 @@ SMTP_URL = Setting(
     "The mail relay, e.g. smtp://user:password@smtp.sendgrid.net:587 (STARTTLS) or "
     "smtps://user:password@smtp.postmarkapp.com:465 (TLS from the start); empty: the outbox.",
 )
+SMTP_CA_FILE = Setting(
+    "BACKROOM_SMTP_CA_FILE",
+    "",
+    "A PEM file of certificates to trust for the mail relay besides the system's (a company relay "
+    "with its own authority, or the tests' loopback server); empty: the system's only.",
+)
 MAIL_FROM = Setting(
     "BACKROOM_MAIL_FROM",
     "The Backroom Leeds <reports@backroom-leeds.example>",

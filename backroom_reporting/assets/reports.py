@@ -126,7 +126,14 @@ def subscription_reports(
     period = report_period(layout, context)
     now = dt.datetime.now(dt.UTC)
     record_template_versions(db, {layout.key: layout}, now)
-    request = Request(subscription.subscription_id, layout, period, subscription.filters, tuple(formats))
+    request = Request(
+        subscription.subscription_id,
+        layout,
+        period,
+        subscription.filters,
+        tuple(formats),
+        email="email" in subscription.channels,
+    )
     try:
         generation, seconds = generate(
             db, request, reports.charts(), reports.store(), now, context.run.run_id, reports.layouts_path

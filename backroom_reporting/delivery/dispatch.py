@@ -126,14 +126,8 @@ class Dispatcher:
         else:
             if found is None:
                 # The provider never got it: release the claim so it is sent now.
-                ledger.record(
-                    self.db,
-                    row.delivery_id,
-                    "failed",
-                    now,
-                    source,
-                    "the provider has no record of it: sending it",
-                )
+                why = "the provider has no record of it, so it is sent now"
+                ledger.record(self.db, row.delivery_id, "failed", now, source, why, retryable=True)
             else:
                 ledger.record(
                     self.db,

@@ -1,5 +1,5 @@
-"""Charts of a report: a plotly figure from a `Chart`, drawn as static SVG by kaleido (email,
-print) or as interactive plotly HTML (web).
+"""Charts of a report: a plotly figure from a `Chart`, drawn by kaleido as static SVG (print),
+as PNG (email: mail clients show images, not inline SVG) or as interactive plotly HTML (web).
 
 Static drawing needs a headless Chromium. Starting one costs 2-5 s and each figure after that
 0.2-0.4 s, so a `ChartRenderer` keeps one kaleido session open for all the charts of a run.
@@ -27,6 +27,8 @@ from backroom_reporting.rendering.model import Chart, ValueKind
 PALETTE = ("#1f3a5f", "#3d8c95", "#c08a2e", "#8a94a3", "#a4505a", "#5a8f5e")
 FONT = "DejaVu Sans, Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
 SVG_OPTIONS = {"format": "svg", "width": 760, "height": 320}
+# Drawn at twice the size it is shown, so it stays sharp on high-density screens.
+PNG_OPTIONS = {"format": "png", "width": 760, "height": 320, "scale": 2}
 WEB_HEIGHT = "340px"
 # Y-axis tick formats by the kind of the chart's first series (values already in pounds).
 Y_AXIS_FORMATS: dict[str, dict[str, str]] = {
@@ -35,9 +37,8 @@ Y_AXIS_FORMATS: dict[str, dict[str, str]] = {
     "count": {"tickformat": ",d"},
     "score": {"tickformat": ".1f"},
 }
-# Static drawings kept per renderer, so the email and print variants (and a re-render in the
-# same run) draw each chart once.
-SVG_CACHE_SIZE = 256
+# Static drawings kept per renderer, so a re-render in the same run draws each chart once.
+DRAWING_CACHE_SIZE = 256
 
 
 class ChartRendererError(RuntimeError):
@@ -157,7 +158,7 @@ class ChartRenderer:
     def __init__(self, start_timeout_seconds: float = 60.0):
         self.start_timeout_seconds = start_timeout_seconds
         self._open = False
-        self._svgs: dict[str, str] = {}
+        self._drawings: dict[str, str | bytes] = {}
 
     def __enter__(self) -> ChartRenderer:
         path = _chromium_path()
@@ -223,16 +224,28 @@ class ChartRenderer:
 
     def svg(self, chart: Chart, element_id: str = "chart") -> str:
         """The chart as an inline SVG document; ids inside are prefixed by `element_id`."""
+        return self._drawn(
+            "svg", chart, element_id, lambda drawn: _namespaced(drawn.decode("utf-8"), element_id)
+        )
+
+    def png(self, chart: Chart, element_id: str = "chart") -> bytes:
+        """The chart as a PNG image, 760 x 320 shown (drawn at twice that)."""
+        return self._drawn("png", chart, element_id, lambda drawn: drawn)
+
+    def _drawn(self, kind: str, chart: Chart, element_id: str, finish):
         if not self._open:
-            raise ChartRendererError("ChartRenderer.svg needs an open renderer: use `with ChartRenderer()`")
+            raise ChartRendererError(
+                f"ChartRenderer.{kind} needs an open renderer: use `with ChartRenderer()`"
+            )
         fig = figure(chart)
-        key = hashlib.sha256(f"{element_id}\0{fig.to_json()}".encode()).hexdigest()
-        if key not in self._svgs:
-            drawn = kaleido.calc_fig_sync(fig, opts=SVG_OPTIONS).decode("utf-8")
-            if len(self._svgs) >= SVG_CACHE_SIZE:
-                self._svgs.pop(next(iter(self._svgs)))
-            self._svgs[key] = _namespaced(drawn, element_id)
-        return self._svgs[key]
+        key = hashlib.sha256(f"{kind}\0{element_id}\0{fig.to_json()}".encode()).hexdigest()
+        if key not in self._drawings:
+            options = SVG_OPTIONS if kind == "svg" else PNG_OPTIONS
+            drawn = kaleido.calc_fig_sync(fig, opts=options)
+            if len(self._drawings) >= DRAWING_CACHE_SIZE:
+                self._drawings.pop(next(iter(self._drawings)))
+            self._drawings[key] = finish(drawn)
+        return self._drawings[key]
 
     @staticmethod
     def interactive_html(chart: Chart, include_plotlyjs: bool, element_id: str = "chart") -> str:

@@ -35,7 +35,7 @@ def chart_sections(report: Report) -> list[Section]:
 
 
 def static_charts(report: Report, charts: ChartRenderer) -> dict[str, str]:
-    """Inline SVG per chart section; the renderer keeps them, so print and email draw each once."""
+    """Inline SVG per chart section, for the print variant."""
     return {s.key: charts.svg(s.chart, s.key) for s in chart_sections(report)}
 
 
@@ -86,8 +86,3 @@ def render(
             extension, content = render_csv(report)
         files["csv"] = RenderedFile("csv", f"{stem}.{extension}", content, MEDIA_TYPES[extension])
     return [files[f] for f in wanted], seconds
-
-
-def render_email_html(report: Report, charts: ChartRenderer, layouts_dir: Path | str | None = None) -> str:
-    """The email variant: styles inlined, charts as inline SVG (drawn once with the PDF's)."""
-    return render_html(report, "email", static_charts(report, charts), layouts_dir)

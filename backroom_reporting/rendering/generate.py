@@ -12,14 +12,18 @@ import datetime as dt
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backroom_reporting.rendering.build import ReportBuilder, Subject
 from backroom_reporting.rendering.history import Generation, append_generation, reusable_files
 from backroom_reporting.rendering.layouts import Layout
-from backroom_reporting.rendering.model import Report
+from backroom_reporting.rendering.model import RenderedFile, Report
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.database import Database
+
+if TYPE_CHECKING:
+    from backroom_reporting.rendering.email_body import EmailBody
 
 
 def section_rows(report: Report) -> dict[str, int]:
@@ -45,6 +49,21 @@ def key_metrics(report: Report) -> dict[str, float | str | None]:
     return metrics
 
 
+def stored_email_body(body: EmailBody, stem: str, store: ReportStore) -> dict:
+    """The email body put in the store, as report_generation_history's email_parts records it."""
+    html = store.put(RenderedFile("html", f"{stem}.email.html", body.html.encode("utf-8"), "text/html"))
+    text = store.put(RenderedFile("txt", f"{stem}.email.txt", body.text.encode("utf-8"), "text/plain"))
+    images = [
+        {
+            "cid": image.cid,
+            "path": store.put(RenderedFile("png", image.name, image.png, "image/png")).path,
+            "name": image.name,
+        }
+        for image in body.images
+    ]
+    return {"html": html.path, "text": text.path, "images": images}
+
+
 @dataclasses.dataclass(frozen=True)
 class Request:
     subscription_id: str
@@ -52,6 +71,8 @@ class Request:
     period: ReportPeriod
     filters: dict[str, str]
     formats: tuple[str, ...]
+    # The subscription goes by email: keep the report's email body (HTML, text, chart images) too.
+    email: bool = False
 
 
 def generate(
@@ -63,9 +84,10 @@ def generate(
     run_id: str | None = None,
     layouts_dir: Path | None = None,
 ) -> tuple[Generation, dict[str, float]]:
-    """Produce `request`'s report in its formats; returns the history row written and the
-    seconds spent per stage (data, charts, html, pdf, xlsx, csv)."""
+    """Produce `request`'s report in its formats (and its email body when asked); returns the
+    history row written and the seconds spent per stage (data, charts, html, pdf, xlsx, csv, email)."""
     # plotly, WeasyPrint and xlsxwriter load here, not when the code location loads.
+    from backroom_reporting.rendering.email_body import render_email
     from backroom_reporting.rendering.formats import render
 
     began = time.perf_counter()
@@ -93,6 +115,13 @@ def generate(
         missing = [f for f in request.formats if f not in reuse]
         files, timings = render(report, missing, charts, layouts_dir) if missing else ([], {})
         made = {f.format: {**dataclasses.asdict(store.put(f)), "reused_from": None} for f in files}
+        email_parts = None
+        if request.email:
+            started = time.perf_counter()
+            email_parts = stored_email_body(
+                render_email(report, charts, layouts_dir), report.file_stem, store
+            )
+            timings = {**timings, "email": time.perf_counter() - started}
         generation = Generation(
             **base,
             files=[made.get(f) or reuse[f] for f in request.formats],
@@ -103,6 +132,7 @@ def generate(
             status="succeeded",
             error=None,
             expires_at=now + dt.timedelta(minutes=layout.cache_ttl_minutes),
+            email_parts=email_parts,
         )
         store.publish_latest(
             request.subscription_id, f"{layout.key}-{period.slug}", [f["path"] for f in generation.files]

@@ -1,7 +1,7 @@
 """A Report as HTML, in three variants of one Jinja2 template set and one stylesheet.
 
 - web: a single self-contained file (stylesheet in a <style>, interactive plotly charts);
-- email: styles inlined onto the elements, charts as inline SVG, no script;
+- email: styles inlined onto the elements, charts as <img src="cid:…"> (rendering/email_body.py), no script;
 - print: the input of WeasyPrint (static SVG charts, A4 pages, running header, page numbers).
 Numbers are formatted by rendering/formatting.py, shared with the other formats.
 """
@@ -126,8 +126,8 @@ def render_html(
 ) -> str:
     """The report as one HTML document of `variant`.
 
-    `charts` maps a chart section's key to its markup, ready to embed: inline SVG for the
-    email and print variants, plotly's interactive HTML for the web variant.
+    `charts` maps a chart section's key to its markup, ready to embed: an <img> of the PNG for
+    the email variant, inline SVG for print, plotly's interactive HTML for the web variant.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown HTML variant {variant!r}; one of {', '.join(VARIANTS)}")

@@ -28,6 +28,8 @@ STATUS_LABELS: dict[Status | None, str] = {
 }
 Format = Literal["pdf", "html", "xlsx", "csv"]
 FORMATS: tuple[Format, ...] = ("pdf", "html", "xlsx", "csv")
+# What the store keeps besides the report's formats: an email body's plain text and chart images.
+FileFormat = Literal[Format, "txt", "png"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class Report:
 
 @dataclass(frozen=True)
 class RenderedFile:
-    format: Format
+    format: FileFormat
     name: str  # file name, e.g. "daily_summary_backroom-leeds_2026-11-21.pdf"
     content: bytes
     media_type: str

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from backroom_reporting import settings
-from backroom_reporting.rendering.model import Format, RenderedFile
+from backroom_reporting.rendering.model import FileFormat, RenderedFile
 
 STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]+$")
 LATEST = "latest"
@@ -31,7 +31,7 @@ INCOMING = ".incoming-"
 
 @dataclass(frozen=True)
 class StoredReport:
-    format: Format
+    format: FileFormat
     name: str  # the file's readable name, e.g. daily_summary_backroom-leeds_2026-11-21.pdf
     path: str  # relative to the store's root: "ab/abcdef….pdf"
     sha256: str

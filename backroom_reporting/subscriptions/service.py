@@ -58,6 +58,9 @@ PHONE_TYPES = (
     phonenumbers.PhoneNumberType.FIXED_LINE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 )
+# Ofcom keeps 07700 900000-900999 for drama: never assigned, so `phonenumbers` does not know
+# them. They are accepted as mobiles that reach no one: the demo and the tests use them.
+DRAMA_MOBILES = re.compile(r"\+447700900\d{3}")
 # A Slack conversation id: a public (C) or private (G) channel, a direct message (D) or a member (U).
 SLACK_CHANNEL_PATTERN = re.compile(r"[CGDU][A-Z0-9]{8,11}")
 # Plain http only to a receiver on this machine (tests, a local relay): anything else is https.
@@ -220,15 +223,26 @@ def checked_phone(phone: str) -> str:
     """A number in use, in E.164 (+447700900123); without a country code it is read as British."""
     refusal = SubscriptionError(
         f"{phone!r} is not a phone number in use: give a UK mobile or landline number "
-        "(e.g. 0113 496 0123) or an international one starting with + and its country code"
+        "(e.g. 07700 900123) or an international one starting with + and its country code"
     )
     try:
         number = phonenumbers.parse(phone, PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise refusal from None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if DRAMA_MOBILES.fullmatch(e164):
+        return e164
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in PHONE_TYPES:
         raise refusal
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether a stored number can take a text message (a landline cannot)."""
+    if DRAMA_MOBILES.fullmatch(e164):
+        return True
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def _checked_slack_channel(channel: str) -> str:
@@ -280,6 +294,10 @@ def _checked_reach(recipient: Recipient, channels: Sequence[str]) -> None:
     if "sms" in channels:
         if not recipient.phone:
             raise SubscriptionError(f"{recipient.name} has no phone number, which the sms channel needs")
+        if not is_mobile(recipient.phone):
+            raise SubscriptionError(
+                f"{recipient.name}'s number {recipient.phone} is a landline: the sms channel needs a mobile"
+            )
         if not recipient.sms_consent:
             raise SubscriptionError(
                 f"{recipient.name} has not consented to messages by SMS: record their consent "

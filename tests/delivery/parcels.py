@@ -69,6 +69,7 @@ def parcel(
         "manager",
         recipient_id="rcp-jo",
         phone=PHONE,
+        slack_channel="C0BACKROOM1",
         channels=["sms"],
         sms_consent=True,
     )
@@ -78,7 +79,8 @@ def parcel(
         templates=service.load_templates(write_layouts(layouts)),
         known_venues=LEEDS,
         venue_id="backroom-leeds",
-        channels=[channel] if channel != "sms" else ["sms"],
+        channels=[channel],
+        webhook_url=(address or "https://receiver.example/hooks") if channel == "webhook" else None,
         subscription_id=f"sub-jo-{channel}",
     )
     sub = dataclasses.replace(sub, **subscription)

@@ -11,7 +11,8 @@ import openpyxl
 import pypdf
 import pytest
 
-from backroom_reporting.rendering.formats import STAGES, render, render_email_html
+from backroom_reporting.rendering.email_body import render_email
+from backroom_reporting.rendering.formats import STAGES, render
 from backroom_reporting.rendering.model import FORMATS
 
 from .builders import closed_report, daily_report
@@ -33,7 +34,7 @@ def closed(chart_renderer, layouts_dir):
 
 @pytest.fixture(scope="module")
 def email(chart_renderer, layouts_dir):
-    return render_email_html(daily_report(), chart_renderer, layouts_dir)
+    return render_email(daily_report(), chart_renderer, layouts_dir).html
 
 
 def pdf_pages(content: bytes) -> list[str]:
@@ -120,10 +121,11 @@ def test_web_html_is_self_contained_with_interactive_charts(daily):
         assert title in html
 
 
-def test_email_html_has_inline_styles_and_static_charts(email):
+def test_email_html_has_inline_styles_and_charts_as_images(email):
     assert "<script" not in email
     assert "<style" not in email
-    assert email.count("<svg") == 2
+    assert "<svg" not in email
+    assert email.count('<img src="cid:chart-') == 2
     assert 'style="' in email and "£12,345.67" in email
     for title in TITLES:
         assert title in email

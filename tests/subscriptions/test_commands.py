@@ -49,7 +49,7 @@ def test_add_list_pause_and_resume(run):
             "--email",
             "jo@example.com",
             "--phone",
-            "0113 496 0123",
+            "07700 900123",
             "--role",
             "manager",
             "--format",
@@ -76,7 +76,7 @@ def test_add_list_pause_and_resume(run):
     ]
     assert re.match(
         rf"{recipient_id}\s+Jo Bloggs\s+manager\s+jo@example.com\s+unverified\s+"
-        rf"\+441134960123\s+-\s+pdf, html\s+",
+        rf"\+447700900123\s+-\s+pdf, html\s+",
         listed[1],
     )
     assert "Europe/London" in listed[1]

@@ -26,7 +26,7 @@ def warehouse(databases, tmp_path):
         "manager",
         recipient_id="rcp-jo",
         email="jo@example.com",
-        phone="0113 496 0123",
+        phone="07700 900123",
         channels=["email", "sms"],
         email_consent=True,
         sms_consent=True,
@@ -122,18 +122,18 @@ def test_a_hard_bounce_suppresses_the_address_once(warehouse):
 
 def test_stop_and_start_by_sms_find_the_recipient_by_number(warehouse):
     # Twilio gives the sender in E.164; a number written the British way is the same number.
-    stopped = consent.sms_opt_out(warehouse, "+441134960123", NOW)
+    stopped = consent.sms_opt_out(warehouse, "+447700900123", NOW)
     assert [(r.recipient_id, r.sms_consent, r.consent_recorded_at) for r in stopped] == [
         ("rcp-jo", False, NOW)
     ]
     assert not service.get_recipient(warehouse, "rcp-jo").sms_consent
     later = NOW + dt.timedelta(hours=2)
-    started = consent.sms_opt_in(warehouse, "0113 496 0123", later)
+    started = consent.sms_opt_in(warehouse, "07700 900123", later)
     assert [r.sms_consent for r in started] == [True]
     assert consent.sms_opt_out(warehouse, "+442079460999", NOW) == []  # nobody has that number
     assert events(warehouse)[2:] == [
-        ("rcp-jo", None, "sms", "withdrawn", NOW, "SMS STOP", "+441134960123"),
-        ("rcp-jo", None, "sms", "granted", later, "SMS START", "+441134960123"),
+        ("rcp-jo", None, "sms", "withdrawn", NOW, "SMS STOP", "+447700900123"),
+        ("rcp-jo", None, "sms", "granted", later, "SMS START", "+447700900123"),
     ]
 
 

@@ -46,7 +46,7 @@ def jo(**changes) -> service.Recipient:
     details = dict(
         recipient_id="rcp-jo",
         email="jo@example.com",
-        phone="0113 496 0123",
+        phone="07700 900123",
         channels=["email"],
         email_consent=True,
         sms_consent=True,
@@ -136,7 +136,7 @@ def test_a_recipient_is_refused_with_the_reason(changes, message):
             **(
                 dict(
                     email="jo@example.com",
-                    phone="0113 496 0123",
+                    phone="07700 900123",
                     channels=["email"],
                     email_consent=True,
                     sms_consent=True,
@@ -423,7 +423,7 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         "rcp-finance": "finance",
     }
     for r in recipients:
-        assert r.email.endswith("@example.com") and re.fullmatch(r"\+441134960\d{3}", r.phone)
+        assert r.email.endswith("@example.com") and re.fullmatch(r"\+447700900\d{3}", r.phone)
         assert r.email_consent and r.consent_recorded_at == NOW
     by_id = {s.subscription_id: s for s in subscriptions}
     assert {(s.recipient_id, s.template_key) for s in subscriptions} == {
@@ -472,7 +472,8 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         ("+44 113 496 0123", "+441134960123"),
         ("+1 212-555-0123", "+12125550123"),  # abroad, by its country code
         ("0909 879 0000", None),  # Ofcom's premium-rate drama range: a valid number, but no phone
-        ("07700 900123", None),  # Ofcom's mobile drama range is reserved, never in use
+        ("07700 900123", "+447700900123"),  # Ofcom's mobile drama range: reserved, taken as a mobile
+        ("07700 901123", None),  # next to it, not in use
         ("0113 496", None),
         ("call me", None),
     ],
