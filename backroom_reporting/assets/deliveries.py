@@ -99,7 +99,7 @@ def report_deliveries(
     now = dt.datetime.now(dt.UTC)
     run_id = context.run.run_id
     planned = plan(subscription, recipient, report)
-    channels = delivery.channels(reports.store())
+    channels = delivery.channels(reports.store(), venues=service.venues(db))
     ledger.queue(db, [p.parcel for p in planned], now, run_id)
     held = [p for p in planned if p.settle is not None]
     rows = ledger.by_ids(db, [p.parcel.delivery_id for p in held])

@@ -12,16 +12,15 @@ import dataclasses
 import email.headerregistry
 import email.message
 import email.utils
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.model import CannotTell, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.subscriptions.service import list_recipients
 from backroom_reporting.warehouse.database import Database
 
@@ -31,9 +30,9 @@ BOUNCE_CODES = (550, 551, 553)
 
 
 class Mailer:
-    def __init__(self, smtp_url: str | None = None, outbox: Path | str | None = None):
+    def __init__(self, smtp_url: str | None = None, outbox: Outbox | None = None):
         self.smtp_url = settings.SMTP_URL.get() if smtp_url is None else smtp_url
-        self.outbox = Path(settings.OUTBOX_DIR.get() if outbox is None else outbox)
+        self.outbox = outbox or Outbox()
         self.ca_file = settings.SMTP_CA_FILE.get() or None
         self._relay = _Relay.parse(self.smtp_url) if self.smtp_url else None
 
@@ -45,7 +44,7 @@ class Mailer:
         if self._relay:
             self._relay.send(message, self.ca_file)
         else:
-            self._write(message, message_id)
+            self.outbox.write(self.outbox_file(message_id).name, message.as_bytes())
         return message_id
 
     def has_sent(self, message_id: str) -> bool:
@@ -55,20 +54,7 @@ class Mailer:
 
     def outbox_file(self, message_id: str) -> Path:
         """Where the outbox keeps the message of this Message-ID."""
-        return self.outbox / f"{_file_name(message_id)}.eml"
-
-    def _write(self, message: email.message.EmailMessage, message_id: str) -> None:
-        # Temp file then rename: a reader (or a crash) never sees half a message.
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        target = self.outbox_file(message_id)
-        handle, temp = tempfile.mkstemp(dir=self.outbox, prefix=".", suffix=".eml.part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(message.as_bytes())
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        return self.outbox.folder / f"{_file_name(message_id)}.eml"
 
 
 def _file_name(message_id: str) -> str:

@@ -53,7 +53,7 @@ class ReportStore:
         target = self.root / relative
         if not target.exists():
             # Two writers racing on the same content both rename equal bytes into place.
-            _write_into_place(target, lambda out: out.write(file.content))
+            write_into_place(target, lambda out: out.write(file.content))
         return StoredReport(file.format, file.name, relative, digest, len(file.content))
 
     def path_of(self, relative: str) -> Path:
@@ -88,7 +88,7 @@ class ReportStore:
             source = self.path_of(relative)
             target = folder / f"{stem}{source.suffix}"
             with source.open("rb") as content:
-                _write_into_place(target, lambda out, content=content: shutil.copyfileobj(content, out))
+                write_into_place(target, lambda out, content=content: shutil.copyfileobj(content, out))
             published.append(target)
         for old in folder.iterdir():
             if old not in published and not old.name.startswith(INCOMING):
@@ -96,7 +96,7 @@ class ReportStore:
         return published
 
 
-def _write_into_place(target: Path, write) -> None:
+def write_into_place(target: Path, write) -> None:
     """`write(file)` to a temporary file beside `target`, then rename it over `target`: a reader
     sees the old file or the whole new one, never half of it."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from backroom_reporting.delivery import links
 from backroom_reporting.delivery.channels.email import EmailChannel, verification_message
 from backroom_reporting.delivery.mailer import Mailer
 from backroom_reporting.delivery.model import CannotTell, Headline, Outcome, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from tests.delivery.conftest import DELIVERY_ID, Relay, jo, parcel_of
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -66,7 +67,7 @@ def mail_settings(monkeypatch):
 def channel(rendered, tmp_path):
     store, _ = rendered
     return EmailChannel(
-        store, Mailer("", tmp_path / "outbox"), venues={"backroom-leeds": "The Backroom Leeds"}
+        store, Mailer("", Outbox(tmp_path / "outbox")), venues={"backroom-leeds": "The Backroom Leeds"}
     )
 
 

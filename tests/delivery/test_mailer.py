@@ -13,6 +13,7 @@ import pytest
 
 from backroom_reporting.delivery.mailer import Mailer, tell_owner
 from backroom_reporting.delivery.model import CannotTell, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.subscriptions import service
 from tests.delivery.conftest import PASSWORD, USER, Relay, free_port
 
@@ -116,7 +117,7 @@ def test_a_bad_relay_url_is_refused_without_showing_its_password(url, said):
 
 
 def test_without_a_relay_the_message_is_written_whole_to_the_outbox(tmp_path):
-    mailer = Mailer("", tmp_path / "outbox")
+    mailer = Mailer("", Outbox(tmp_path / "outbox"))
     assert not mailer.has_sent("<dlv-1@backroom-reporting>")
     mailer.send(note())
     assert mailer.has_sent("<dlv-1@backroom-reporting>")
@@ -154,7 +155,7 @@ def test_the_owners_with_a_working_address_are_told(warehouse, tmp_path):
         "Jo Bloggs", "manager", email="jo@example.com", email_consent=True, recipient_id="rcp-jo"
     )
     service.store(warehouse, recipients=[owner, dataclasses.replace(gone, suppressed=True), no_mail, manager])
-    mailer = Mailer("", tmp_path)
+    mailer = Mailer("", Outbox(tmp_path))
     told = tell_owner(warehouse, "A report bounced", "jo@example.com does not take mail.", mailer=mailer)
     assert told == ["sam@example.com"]
     [written] = tmp_path.glob("*.eml")

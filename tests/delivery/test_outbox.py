@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from backroom_reporting.delivery import ledger, links, outbox
+from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.registry import channels_from_settings
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.rendering.store import ReportStore
 from tests.delivery import parcels
 
@@ -47,7 +48,7 @@ def three_parcels(store, tmp_path):
 
 def test_each_channel_writes_what_it_would_send_once(folder, store, tmp_path, warehouse):
     sms, slack, webhook = three_parcels(store, tmp_path)
-    channels = channels_from_settings(store)
+    channels = channels_from_settings(store, Outbox(folder))
     [settled] = parcels.dispatcher(warehouse, channels["sms"], []).deliver([sms])
     assert settled.status == "sent"
 
@@ -80,7 +81,7 @@ def test_each_channel_writes_what_it_would_send_once(folder, store, tmp_path, wa
 
 
 def test_a_crash_after_writing_is_found_in_the_outbox(folder, store, tmp_path, warehouse):
-    channels = channels_from_settings(store)
+    channels = channels_from_settings(store, Outbox(folder))
     for one in three_parcels(store, tmp_path):
         parcels.crashed_after_send(warehouse, channels[one.channel], one)
         [settled] = parcels.dispatcher(warehouse, channels[one.channel], []).deliver([one])
@@ -92,16 +93,16 @@ def test_a_crash_after_writing_is_found_in_the_outbox(folder, store, tmp_path, w
 
 
 def test_a_crash_before_writing_writes_it_now(folder, store, tmp_path, warehouse):
-    channels = channels_from_settings(store)
+    channels = channels_from_settings(store, Outbox(folder))
     for one in three_parcels(store, tmp_path):
         parcels.crashed_before_send(warehouse, one)
-        assert outbox.look_up(one.delivery_id, one.channel) is None
+        assert Outbox(folder).look_up(one.delivery_id, one.channel) is None
         [settled] = parcels.dispatcher(warehouse, channels[one.channel], []).deliver([one])
         assert (settled.status, settled.sent_now) == ("sent", True)
-        assert outbox.path(one.delivery_id, one.channel).exists()
+        assert Outbox(folder).path(one.delivery_id, one.channel).exists()
 
 
 def test_nothing_half_written_is_left_behind(folder, store, tmp_path):
     sms = three_parcels(store, tmp_path)[0]
-    outbox.write_json(sms.delivery_id, "sms", {"body": "x" * 100_000})
+    Outbox(folder).write_json(sms.delivery_id, "sms", {"body": "x" * 100_000})
     assert [p.name for p in folder.iterdir()] == [f"{sms.delivery_id}.sms.json"]

@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from backroom_reporting import settings
-from backroom_reporting.delivery import links, outbox
+from backroom_reporting.delivery import links
 from backroom_reporting.delivery.model import CannotTell, DeliverableReport, Outcome, Parcel, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.rendering.formatting import format_count, format_money
 from backroom_reporting.rendering.store import ReportStore
 
@@ -87,7 +88,8 @@ class SlackChannel:
     # chat.postMessage allows about one message a second per channel.
     per_second = 1.0
 
-    def __init__(self, store: ReportStore) -> None:
+    def __init__(self, store: ReportStore, outbox: Outbox | None = None) -> None:
+        self.outbox = outbox or Outbox()
         self.store = store
         token = settings.SLACK_BOT_TOKEN.get()
         self.client: WebClient | None = None
@@ -119,7 +121,7 @@ class SlackChannel:
         pdfs = [f for f in parcel.report.files if f.format == "pdf"]
         if self.client is None:
             attachments = [{"filename": f.name, "path": str(self.store.path_of(f.path))} for f in pdfs]
-            return outbox.write_json(parcel.delivery_id, self.name, message | {"files": attachments})
+            return self.outbox.write_json(parcel.delivery_id, self.name, message | {"files": attachments})
         with self._lock:
             ts = self._posted.get(parcel.delivery_id)
         try:
@@ -145,7 +147,7 @@ class SlackChannel:
 
     def look_up(self, parcel: Parcel) -> Outcome | None:
         if self.client is None:
-            return outbox.look_up(parcel.delivery_id, self.name)
+            return self.outbox.look_up(parcel.delivery_id, self.name)
         try:
             # The report was made before the delivery was claimed: nothing older can be it.
             pages = self.client.conversations_history(

@@ -15,8 +15,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from backroom_reporting import settings
-from backroom_reporting.delivery import links, outbox
+from backroom_reporting.delivery import links
 from backroom_reporting.delivery.model import CannotTell, DeliverableReport, Outcome, Parcel, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.rendering.formatting import format_count, format_money
 
 TWILIO_API = "https://api.twilio.com"
@@ -97,7 +98,8 @@ class SmsChannel:
     # Twilio sends from one long code at about one message a second and queues the rest.
     per_second = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: Outbox | None = None) -> None:
+        self.outbox = outbox or Outbox()
         self.account_sid = settings.TWILIO_ACCOUNT_SID.get()
         self.sender = settings.TWILIO_FROM.get()
         self.client: Client | None = None
@@ -132,7 +134,7 @@ class SmsChannel:
             )
         message = self.message(parcel)
         if self.client is None:
-            return outbox.write_json(parcel.delivery_id, self.name, message)
+            return self.outbox.write_json(parcel.delivery_id, self.name, message)
         try:
             sent = self.client.messages.create(**message)
         except TwilioException as exc:
@@ -143,7 +145,7 @@ class SmsChannel:
 
     def look_up(self, parcel: Parcel) -> Outcome | None:
         if self.client is None:
-            return outbox.look_up(parcel.delivery_id, self.name)
+            return self.outbox.look_up(parcel.delivery_id, self.name)
         mark = f"(ref {reference(parcel.delivery_id)})"
         try:
             # The report was made before the delivery was claimed: nothing older can be it.

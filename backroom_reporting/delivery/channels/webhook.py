@@ -20,8 +20,9 @@ from collections.abc import Callable
 import httpx
 from standardwebhooks import Webhook
 
-from backroom_reporting.delivery import links, outbox
+from backroom_reporting.delivery import links
 from backroom_reporting.delivery.model import CannotTell, Outcome, Parcel, SendError
+from backroom_reporting.delivery.outbox import Outbox
 from backroom_reporting.subscriptions.service import Subscription
 
 EVENT_TYPE = "report.delivered"
@@ -106,7 +107,8 @@ class WebhookChannel:
     concurrency = 8
     per_second = 20.0
 
-    def __init__(self, clock: Callable[[], dt.datetime] = _utc_now) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime] = _utc_now, outbox: Outbox | None = None) -> None:
+        self.outbox = outbox or Outbox()
         self.clock = clock
         self.http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
@@ -115,7 +117,7 @@ class WebhookChannel:
         event = payload(parcel, now)
         url = parcel.subscription.webhook_url
         if not url:
-            return outbox.write_json(parcel.delivery_id, self.name, event)
+            return self.outbox.write_json(parcel.delivery_id, self.name, event)
         secrets = signing_secrets(parcel.subscription, now)
         if not secrets:
             raise SendError(
@@ -141,5 +143,5 @@ class WebhookChannel:
 
     def look_up(self, parcel: Parcel) -> Outcome | None:
         if not parcel.subscription.webhook_url:
-            return outbox.look_up(parcel.delivery_id, self.name)
+            return self.outbox.look_up(parcel.delivery_id, self.name)
         raise CannotTell("a webhook receiver cannot be asked whether it received the report")
