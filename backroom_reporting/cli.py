@@ -15,6 +15,7 @@ import click
 from backroom_reporting import settings
 from backroom_reporting.choices import one_of
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
+from backroom_reporting.portal.commands import tokens_group
 from backroom_reporting.subscriptions.commands import (
     open_warehouse,
     recipients,
@@ -66,6 +67,7 @@ def main() -> None:
 
 main.add_command(subscriptions)
 main.add_command(recipients)
+main.add_command(tokens_group)
 
 
 # --- the warehouse schema -----------------------------------------------------------------
@@ -358,6 +360,19 @@ def dev() -> None:
     dagster_home()
     command = ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"]
     os.execvp(command[0], command)
+
+
+@main.command("portal")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+def portal(host: str, port: int) -> None:
+    """Serve the web app: downloads, dashboard, API, tracking, unsubscribe and provider callbacks."""
+    import uvicorn
+
+    from backroom_reporting.portal.app import create_app
+
+    click.echo(f"the web app is at http://{host}:{port} (links in messages use ${settings.PORTAL_URL.env})")
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
 
 
 def _latest_reports(warehouse) -> list[dict]:

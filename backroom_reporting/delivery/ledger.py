@@ -222,6 +222,16 @@ def report_event(
     return moves
 
 
+def note(db: Database, delivery: str, at: dt.datetime, source: str, detail: str) -> None:
+    """What a provider said that changes nothing (a deferral, a soft bounce): kept in the
+    history under the delivery's current status."""
+    with db.engine.begin() as conn:
+        current = conn.scalar(sa.select(DELIVERIES.c.status).where(DELIVERIES.c.delivery_id == delivery))
+        if current is None:
+            raise KeyError(delivery)
+        _event(conn, delivery, current, at, detail, source)
+
+
 def _deliveries(db: Database, *where: sa.ColumnElement[bool]) -> list[Delivery]:
     with db.engine.connect() as conn:
         rows = conn.execute(sa.select(DELIVERIES).where(*where).order_by(DELIVERIES.c.queued_at)).mappings()
@@ -249,6 +259,11 @@ def of_subscription(db: Database, subscription_id: str, period: str | None = Non
     if period is not None:
         where.append(DELIVERIES.c.period == period)
     return _deliveries(db, *where)
+
+
+def of_recipient(db: Database, recipient_id: str) -> list[Delivery]:
+    """Every delivery to a recipient, on every channel, oldest first."""
+    return _deliveries(db, DELIVERIES.c.recipient_id == recipient_id)
 
 
 def in_flight(db: Database) -> list[Delivery]:

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backroom_reporting import settings
 
-Purpose = Literal["download", "unsubscribe", "verify", "open", "click", "report"]
+Purpose = Literal["download", "unsubscribe", "verify", "open", "click", "report", "dashboard"]
 # How long each kind of link works. Unsubscribe links work for as long as a mail may be
 # kept (RFC 8058 asks that they keep working); tracking links likewise.
 LIFETIMES: dict[Purpose, dt.timedelta] = {
@@ -25,6 +25,7 @@ LIFETIMES: dict[Purpose, dt.timedelta] = {
     "verify": dt.timedelta(days=7),
     "open": dt.timedelta(days=365),
     "click": dt.timedelta(days=365),
+    "dashboard": dt.timedelta(days=30),
 }
 PATHS: dict[Purpose, str] = {
     "download": "/d/",
@@ -34,6 +35,7 @@ PATHS: dict[Purpose, str] = {
     "open": "/t/o/",
     "click": "/t/c/",
 }
+# The dashboard link names its recipient in the path: /recipients/<id>/reports?t=<token>.
 
 
 class LinkError(ValueError):
@@ -58,6 +60,13 @@ def url(purpose: Purpose, payload: Any, *, base: str | None = None, secret: str 
     """The absolute link, e.g. http://127.0.0.1:8000/d/<token>."""
     root = (base or settings.PORTAL_URL.get()).rstrip("/")
     return f"{root}{PATHS[purpose]}{quote(token(purpose, payload, secret), safe='')}"
+
+
+def dashboard_url(recipient_id: str, *, base: str | None = None, secret: str | None = None) -> str:
+    """The signed link to a recipient's dashboard of delivered reports (payload {"r": recipient_id})."""
+    root = (base or settings.PORTAL_URL.get()).rstrip("/")
+    signed = quote(token("dashboard", {"r": recipient_id}, secret), safe="")
+    return f"{root}/recipients/{quote(recipient_id, safe='')}/reports?t={signed}"
 
 
 def read(purpose: Purpose, signed: str, *, secret: str | None = None, now: dt.datetime | None = None) -> Any:

@@ -1,0 +1,41 @@
+"""The web app: `create_app()` gathers the routers around one warehouse and one report store.
+
+It reads and writes the warehouse (the delivery ledger, consents, API tokens) and reads the
+report store; it never runs Dagster assets. `backroom portal` serves it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from backroom_reporting import settings
+from backroom_reporting.delivery.links import LinkError
+from backroom_reporting.portal import api, callbacks, downloads, subscribers, tracking
+from backroom_reporting.portal.pages import Refusal, link_refused, route_refused, viewer_refused
+from backroom_reporting.portal.viewers import NotAllowed
+from backroom_reporting.rendering.store import ReportStore
+from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+from backroom_reporting.warehouse.database import Database
+
+
+def create_app(warehouse_url: str | None = None, store_dir: Path | str | None = None) -> FastAPI:
+    db = Database(warehouse_url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.warehouse = db
+    app.state.store = ReportStore(store_dir)
+    for module in (downloads, api, tracking, subscribers, callbacks):
+        app.include_router(module.router)
+    app.add_exception_handler(LinkError, link_refused)
+    app.add_exception_handler(NotAllowed, viewer_refused)
+    app.add_exception_handler(Refusal, route_refused)
+    return app

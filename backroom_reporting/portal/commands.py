@@ -1,0 +1,80 @@
+"""`backroom tokens`: the API channel's bearer tokens, made, listed and revoked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from backroom_reporting.portal import tokens
+from backroom_reporting.portal.tokens import TokenError
+from backroom_reporting.subscriptions.commands import (
+    Refused,
+    _print_table,
+    _when,
+    open_warehouse,
+    warehouse_url_option,
+)
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens: each reads one recipient's deliveries (GET /api/deliveries/ID)."""
+
+
+@tokens_group.command("add")
+@click.option("--recipient", "recipient_id", required=True, metavar="ID", help="Whose deliveries it reads.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=tokens.DEFAULT_DAYS,
+    show_default=True,
+    help="Days until it expires.",
+)
+@warehouse_url_option
+def tokens_add(recipient_id: str, days: int, url: str | None) -> None:
+    """Make a token; it is printed once, and only its hash is kept."""
+    with open_warehouse(url) as db:
+        token, presented = tokens.issue(db, recipient_id, dt.datetime.now(dt.UTC), days)
+    click.echo(f"API token {token.token_id} for {recipient_id}, until {_when(token.expires_at)}:")
+    click.echo(presented)
+    click.echo("It is shown only now: keep it somewhere safe.", err=True)
+
+
+@tokens_group.command("list")
+@warehouse_url_option
+def tokens_list(url: str | None) -> None:
+    """Every token: its recipient, scopes, and whether it still works."""
+    now = dt.datetime.now(dt.UTC)
+    with open_warehouse(url) as db:
+        found = tokens.all_tokens(db)
+    if not found:
+        click.echo("no API tokens yet: `backroom tokens add --recipient ID` makes one")
+        return
+    _print_table(
+        ("token", "recipient", "scopes", "created", "expires", "state"),
+        [
+            (
+                t.token_id,
+                t.recipient_id,
+                ", ".join(t.scopes),
+                _when(t.created_at),
+                _when(t.expires_at),
+                t.state(now),
+            )
+            for t in found
+        ],
+    )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id")
+@warehouse_url_option
+def tokens_revoke(token_id: str, url: str | None) -> None:
+    """Stop a token working at once."""
+    with open_warehouse(url) as db:
+        try:
+            token = tokens.revoke(db, token_id, dt.datetime.now(dt.UTC))
+        except TokenError as exc:
+            raise Refused(str(exc)) from exc
+    click.echo(f"revoked API token {token.token_id} of {token.recipient_id}")
