@@ -20,6 +20,7 @@ from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.channels.email import verification_message
 from backroom_reporting.delivery.dispatch import ABANDONED_AFTER, Dispatcher
 from backroom_reporting.delivery.ledger import Delivery
+from backroom_reporting.delivery.mailer import tell_owner
 from backroom_reporting.delivery.plan import plan
 from backroom_reporting.delivery.reports import deliverable, generation_for
 from backroom_reporting.partitions import subscriptions
@@ -44,11 +45,12 @@ def _claim_alive(instance: dg.DagsterInstance):
 
 def _tell_owner_of_unknown(delivery_resource: DeliveryResource, db):
     def tell(row: Delivery, why: str) -> None:
-        delivery_resource.mailer().tell_owner(
+        tell_owner(
             db,
             f"Delivery outcome unknown: {row.subscription_id} {row.period} by {row.channel}",
             f"The {row.channel} delivery of {row.subscription_id} for {row.period} to {row.address} "
             f"({row.delivery_id}): {why}.\nCheck with the recipient, then resend or leave it.",
+            mailer=delivery_resource.mailer(),
         )
 
     return tell
