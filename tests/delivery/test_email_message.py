@@ -250,3 +250,30 @@ def test_a_report_file_no_longer_in_the_store_is_not_sent_without_it(channel, re
         channel.send(parcel_of(dataclasses.replace(report, files=(missing, xlsx))))
     assert not refused.value.retryable
     assert not channel.look_up(parcel_of(report))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "subject"),
+    [
+        (
+            dt.date(2026, 11, 23),
+            dt.date(2026, 11, 29),
+            "Weekly Summary - 23-29 Nov 2026 - The Backroom Leeds",
+        ),
+        (
+            dt.date(2026, 11, 30),
+            dt.date(2026, 12, 6),
+            "Weekly Summary - 30 Nov-6 Dec 2026 - The Backroom Leeds",
+        ),
+        (
+            dt.date(2026, 12, 28),
+            dt.date(2027, 1, 3),
+            "Weekly Summary - 28 Dec 2026-3 Jan 2027 - The Backroom Leeds",
+        ),
+    ],
+)
+def test_a_weeks_subject_fits_on_one_line(channel, report, first, last, subject):
+    weekly = dataclasses.replace(report, title="Weekly Summary", period_first_day=first, period_last_day=last)
+    raw = channel.compose(parcel_of(weekly), now=NOW).as_bytes()
+    assert f"Subject: {subject}\n".encode() in raw.replace(b"\r\n", b"\n")
+    assert parsed(channel.compose(parcel_of(weekly), now=NOW))["Subject"] == subject

@@ -49,9 +49,16 @@ def message_id(delivery_id: str) -> str:
 
 
 def period_words(report: DeliverableReport) -> str:
-    """Sat 28 Nov 2026, or Mon 23 Nov 2026 to Sun 29 Nov 2026 for a week."""
+    """Sat 28 Nov 2026; a week 23-29 Nov 2026 (or 30 Nov-6 Dec 2026): short enough that the
+    subject fits one line and a phone's inbox."""
     first, last = report.period_first_day, report.period_last_day
-    return format_date(first) if first == last else f"{format_date(first)} to {format_date(last)}"
+    if first == last:
+        return format_date(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}-{last.day} {last:%b %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b}-{last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y}-{last.day} {last:%b %Y}"
 
 
 class EmailChannel:
