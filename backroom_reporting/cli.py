@@ -164,6 +164,7 @@ def demo(ctx: click.Context, venues: int, start, end, days: int, seed: int) -> N
     from backroom_reporting.warehouse.migrate import upgrade
 
     warehouse_url = settings.WAREHOUSE_URL.get()
+    _start_fresh(warehouse_url)
     click.echo(f"Upgrading warehouse schema at {warehouse_url}")
     upgrade(warehouse_url)
     with Database(settings.SOURCE_URL.get()) as source:
@@ -171,6 +172,18 @@ def demo(ctx: click.Context, venues: int, start, end, days: int, seed: int) -> N
     _record_history_start(first)
     _materialise_everything(BusinessWindow(first, window.last_day))
     _summary(warehouse_url, time.perf_counter() - began)
+
+
+def _start_fresh(warehouse_url: str) -> None:
+    """A SQLite warehouse built from an earlier demo booking system is removed: the booking
+    system was just generated anew (its ids depend on the range, so a demo on another day
+    numbers rows differently). A PostgreSQL warehouse is never dropped by the demo."""
+    from backroom_reporting.warehouse.connections import sqlite_file
+
+    path = sqlite_file(warehouse_url)
+    if path is not None and path.exists():
+        click.echo(f"Starting a fresh warehouse at {path}: the demo booking system was generated anew")
+        path.unlink()
 
 
 @demo.command("generate")
@@ -233,6 +246,7 @@ def _materialise_everything(window: BusinessWindow) -> None:
     """The whole graph over the window; then the demo subscriptions, and their reports."""
     import dagster as dg
 
+    from backroom_reporting.assets.nights import AS_OF_TAG
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
     from backroom_reporting.instance import instance
@@ -257,9 +271,15 @@ def _materialise_everything(window: BusinessWindow) -> None:
             "rendering and delivering"
         )
         # One Chromium for every subscription's run: each run's renderer joins this session.
+        # Reports stand at the morning after the demo's last night (which --end may set in the past).
         with ChartRenderer():
             backfill(
-                defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in REPORT_ASSETS]
+                defs,
+                window,
+                dagster,
+                on_stage=progress,
+                selection=[dg.AssetKey(k) for k in REPORT_ASSETS],
+                tags={AS_OF_TAG: window.end.isoformat()},
             )
         backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in JOB_TABLES])
 
