@@ -227,3 +227,16 @@ def daily_subscription() -> Subscription:
 def parcel_of(report: DeliverableReport, delivery_id: str = DELIVERY_ID) -> Parcel:
     recipient = jo()
     return Parcel(delivery_id, "email", recipient.email, daily_subscription(), recipient, report)
+
+
+@pytest.fixture
+def store(tmp_path) -> ReportStore:
+    return ReportStore(tmp_path / "reports")
+
+
+@pytest.fixture
+def warehouse(databases):
+    """The test's warehouse (SQLite and PostgreSQL), closed after it."""
+    db = databases.warehouse
+    yield db
+    db.close()

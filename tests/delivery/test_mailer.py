@@ -134,13 +134,6 @@ def test_the_outbox_and_relay_default_to_the_settings(tmp_path, monkeypatch):
     assert (tmp_path / "box" / "dlv-1@backroom-reporting.eml").is_file()
 
 
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
-
-
 def test_the_owners_with_a_working_address_are_told(warehouse, tmp_path):
     owner = service.new_recipient(
         "Sam Owner", "owner", email="sam@example.com", email_consent=True, recipient_id="rcp-sam"

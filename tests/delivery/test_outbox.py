@@ -10,7 +10,6 @@ import pytest
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.registry import channels_from_settings
 from backroom_reporting.delivery.outbox import Outbox
-from backroom_reporting.rendering.store import ReportStore
 from tests.delivery import parcels
 
 PROVIDERS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL", "SLACK_BOT_TOKEN")
@@ -23,18 +22,6 @@ def folder(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKROOM_OUTBOX", str(tmp_path / "outbox"))
     monkeypatch.setenv("BACKROOM_PORTAL_URL", "https://reports.backroom-leeds.example")
     return tmp_path / "outbox"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ReportStore(tmp_path / "reports")
-
-
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
 
 
 def three_parcels(store, tmp_path):

@@ -10,7 +10,6 @@ import pytest
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.slack import SlackChannel
-from backroom_reporting.rendering.store import ReportStore
 from tests.delivery import parcels
 from tests.delivery.loopback import Loopback, Reply, serve
 
@@ -107,18 +106,6 @@ def slack(monkeypatch, tmp_path):
         monkeypatch.setenv("SLACK_BASE_URL", f"{server.url}/api/")
         monkeypatch.setenv("BACKROOM_OUTBOX", str(tmp_path / "outbox"))
         yield SlackStandIn(server)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ReportStore(tmp_path / "reports")
-
-
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
 
 
 def slack_parcel(store, tmp_path):

@@ -13,7 +13,6 @@ import pytest
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.sms import SmsChannel, reference, sms_text
-from backroom_reporting.rendering.store import ReportStore
 from tests.delivery import parcels
 from tests.delivery.loopback import Loopback, Reply, serve
 
@@ -116,18 +115,6 @@ def twilio(monkeypatch, tmp_path):
         monkeypatch.setenv("BACKROOM_PORTAL_URL", "https://reports.backroom-leeds.example")
         monkeypatch.setenv("BACKROOM_OUTBOX", str(tmp_path / "outbox"))
         yield TwilioStandIn(server)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ReportStore(tmp_path / "reports")
-
-
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
 
 
 def sms_parcel(store, tmp_path, **subscription):

@@ -12,7 +12,6 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.webhook import WebhookChannel
-from backroom_reporting.rendering.store import ReportStore
 from tests.delivery import parcels
 from tests.delivery.loopback import Loopback, Reply, serve, then
 
@@ -48,18 +47,6 @@ def server(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKROOM_PORTAL_URL", "https://reports.backroom-leeds.example")
     monkeypatch.setenv("BACKROOM_OUTBOX", str(tmp_path / "outbox"))
     yield from serve()
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ReportStore(tmp_path / "reports")
-
-
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
 
 
 def hook_parcel(store, tmp_path, url: str, **subscription):
