@@ -16,7 +16,7 @@ from tests.delivery.standins import HOOK, SECRET, Receiver
 # More parcels of the throttled channel than threads a single shared pool had (16), so they
 # would have taken every thread.
 EACH = 40
-RECEIVER_RATE = 8.0  # webhooks a second the receiver takes
+RECEIVER_RATE = 4.0  # webhooks a second the receiver takes
 
 
 @pytest.fixture
@@ -59,6 +59,6 @@ def test_a_throttled_channel_does_not_hold_up_the_others(server, tmp_path, wareh
     rows = [ledger.get(warehouse, p.delivery_id) for p in batch]
     dashboard_done = max(r.status_at for r in rows if r.channel == "dashboard")
     hooks_by_then = sum(1 for r in rows if r.channel == "webhook" and r.status_at <= dashboard_done)
-    # The webhooks take EACH / RECEIVER_RATE = 5 s; the dashboard is done long before a quarter
-    # of them have gone.
-    assert hooks_by_then < EACH / 4
+    # The webhooks take EACH / RECEIVER_RATE = 10 s; the dashboard is done before half of them
+    # have gone (in one shared pool it waited for all but the pool's 16).
+    assert hooks_by_then < EACH / 2
