@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_analytics.py day --history 90 --history 730
 	$(BIN)/python benchmarks/bench_analytics.py refresh --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python -m benchmarks.bench_delivery --subscriptions 1 --subscriptions 7 --subscriptions 50
 
 clean:
 	rm -rf var

@@ -1,13 +1,16 @@
 """Sending parcels exactly once: queue, reconcile what a dead process left, claim, send, record.
 
-Sends run on a bounded thread pool; each channel also has its own limit of sends at once
-and per second (a provider's rate), so a slow or throttled channel does not hold up the
-others. A transient refusal is retried inside the claim with exponential backoff (or the
-provider's Retry-After); a permanent one is recorded as failed (or bounced) and not sent.
+Each channel's sends run on a thread pool of its own, as many threads as its provider takes
+sends at once, paced to the provider's rate; the channels' pools run side by side, so a slow
+or throttled channel (Twilio's one SMS a second) does not hold up the others. A transient
+refusal is retried inside the claim with exponential backoff (or the provider's Retry-After);
+a permanent one is recorded as failed (or bounced) and not sent.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import random
@@ -25,7 +28,6 @@ from backroom_reporting.warehouse.database import Database
 # the run's retries and later runs, up to MAX_ATTEMPTS, then left failed for a person.
 TRIES_PER_CLAIM = 3
 MAX_ATTEMPTS = 9
-POOL_SIZE = 16
 # A claim older than this whose run cannot be found is taken as abandoned.
 ABANDONED_AFTER = dt.timedelta(minutes=30)
 
@@ -77,7 +79,6 @@ class Dispatcher:
     sleep: Callable[[float], None] = time.sleep
     backoff_seconds: float = 2.0
     max_attempts: int = MAX_ATTEMPTS
-    pool_size: int = POOL_SIZE
     # Whether the holder of a claim (a run id) may still be sending: in a run, Dagster is asked.
     claim_alive: Callable[[str, dt.datetime], bool] = lambda _holder, claimed_at: (
         _utc_now() - claimed_at < ABANDONED_AFTER
@@ -101,8 +102,21 @@ class Dispatcher:
                 to_send.append(parcel)
             else:
                 settled.append(Settled(row.delivery_id, row.channel, row.status, row.detail, False))
-        with ThreadPoolExecutor(max_workers=max(1, min(self.pool_size, len(to_send)))) as pool:
-            settled.extend(pool.map(self._send, to_send))
+        # A send waiting for its channel's pace holds a thread: in one pool shared by all
+        # channels, the SMS waiting on Twilio's rate would take every thread while the emails
+        # queued behind them.
+        with contextlib.ExitStack() as pools:
+            pool = {
+                name: pools.enter_context(
+                    ThreadPoolExecutor(
+                        max_workers=max(1, min(self.channels[name].concurrency, count)),
+                        thread_name_prefix=f"deliver-{name}",
+                    )
+                )
+                for name, count in collections.Counter(p.channel for p in to_send).items()
+            }
+            sending = [pool[parcel.channel].submit(self._send, parcel) for parcel in to_send]
+            settled.extend(future.result() for future in sending)
         return settled
 
     def _reconcile(self, parcel: Parcel, row: Delivery) -> Delivery:

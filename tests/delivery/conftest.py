@@ -167,16 +167,14 @@ def chart_renderer() -> Iterator[ChartRenderer]:
         yield charts
 
 
-@pytest.fixture(scope="session")
-def rendered(chart_renderer, tmp_path_factory) -> tuple[ReportStore, DeliverableReport]:
+def rendered_report(store: ReportStore, charts: ChartRenderer) -> DeliverableReport:
     """The hand-made daily report of tests/rendering, rendered to PDF and Excel with its email
-    body, kept in a report store as generation would."""
-    store = ReportStore(tmp_path_factory.mktemp("reports"))
+    body, kept in `store` as generation would."""
     report = daily_report()
-    files, _ = render(report, ["pdf", "xlsx"], chart_renderer, LAYOUTS_DIR)
+    files, _ = render(report, ["pdf", "xlsx"], charts, LAYOUTS_DIR)
     stored = [store.put(f) for f in files]
-    parts = stored_email_body(render_email(report, chart_renderer, LAYOUTS_DIR), report.file_stem, store)
-    deliverable = DeliverableReport(
+    parts = stored_email_body(render_email(report, charts, LAYOUTS_DIR), report.file_stem, store)
+    return DeliverableReport(
         generation_id="gen-0123456789ab",
         template_key=report.template_key,
         title=report.title,
@@ -192,7 +190,12 @@ def rendered(chart_renderer, tmp_path_factory) -> tuple[ReportStore, Deliverable
         headline=Headline(1_539_617, 287, "The no-show rate of 12.3% is above its 8% target."),
         generated_at=GENERATED_AT,
     )
-    return store, deliverable
+
+
+@pytest.fixture(scope="session")
+def rendered(chart_renderer, tmp_path_factory) -> tuple[ReportStore, DeliverableReport]:
+    store = ReportStore(tmp_path_factory.mktemp("reports"))
+    return store, rendered_report(store, chart_renderer)
 
 
 def jo() -> Recipient:

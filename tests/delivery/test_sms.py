@@ -4,112 +4,22 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
-import email.utils
 import re
-import uuid
 
 import pytest
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.sms import SmsChannel, reference, sms_text
 from tests.delivery import parcels
-from tests.delivery.loopback import Loopback, Reply, serve
-
-SID = "AC" + "0" * 32
-TOKEN = "twilio-test-token"
-SENDER = "+447700900000"
-MESSAGES = rf"/2010-04-01/Accounts/{SID}/Messages\.json"
-
-
-class TwilioStandIn:
-    """Messages.json as Twilio documents it: create from a form, list newest first, filtered by To
-    and DateSent>."""
-
-    def __init__(self, server: Loopback):
-        self.server = server
-        self.messages: list[dict] = []
-        self.create_faults: list[Reply] = []
-        server.route("POST", MESSAGES, lambda request, match: self._faulty(request))
-        server.route("GET", MESSAGES, lambda request, match: self._list(request))
-
-    def _faulty(self, request) -> Reply:
-        return self.create_faults.pop(0) if self.create_faults else self._create(request)
-
-    def _create(self, request) -> Reply:
-        form = request.form()
-        now = email.utils.format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
-        sid = "SM" + uuid.uuid4().hex
-        message = {
-            "account_sid": SID,
-            "api_version": "2010-04-01",
-            "body": form["Body"],
-            "date_created": now,
-            "date_sent": now,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
-            "num_media": "0",
-            "num_segments": "2",
-            "price": None,
-            "price_unit": "GBP",
-            "sid": sid,
-            "status": "queued",
-            "to": form["To"],
-            "uri": f"/2010-04-01/Accounts/{SID}/Messages/{sid}.json",
-        }
-        self.messages.insert(0, message)
-        return Reply(201, message)
-
-    def _list(self, request) -> Reply:
-        to = request.query["To"][-1]
-        after = dt.datetime.fromisoformat(request.query["DateSent>"][-1])
-        found = [
-            m
-            for m in self.messages
-            if m["to"] == to
-            and email.utils.parsedate_to_datetime(m["date_sent"]) > after - dt.timedelta(seconds=1)
-        ]
-        uri = f"/2010-04-01/Accounts/{SID}/Messages.json"
-        return Reply(
-            200,
-            {
-                "messages": found,
-                "end": len(found) - 1,
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "page": 0,
-                "page_size": 50,
-                "previous_page_uri": None,
-                "start": 0,
-                "uri": uri,
-            },
-        )
-
-    def creates(self):
-        return self.server.received("POST", MESSAGES)
-
-
-def twilio_error(status: int, code: int, message: str) -> Reply:
-    return Reply(
-        status,
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-    )
+from tests.delivery.loopback import serve
+from tests.delivery.standins import MESSAGES, SENDER, SID, TWILIO_TOKEN, TwilioStandIn, twilio_error
 
 
 @pytest.fixture
 def twilio(monkeypatch, tmp_path):
     for server in serve():
         monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
-        monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
         monkeypatch.setenv("TWILIO_FROM", SENDER)
         monkeypatch.setenv("TWILIO_BASE_URL", server.url)
         monkeypatch.setenv("BACKROOM_PORTAL_URL", "https://reports.backroom-leeds.example")
@@ -176,7 +86,7 @@ def test_a_twilio_500_is_retried_and_the_sms_sent_once(twilio, store, tmp_path, 
     assert "£12,345.67 taken, 456 admissions" in form["Body"]
     assert (
         creates[-1].headers["authorization"]
-        == "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        == "Basic " + base64.b64encode(f"{SID}:{TWILIO_TOKEN}".encode()).decode()
     )
     row = ledger.get(warehouse, one.delivery_id)
     assert (row.status, row.provider_message_id, row.attempts) == ("sent", twilio.messages[0]["sid"], 2)

@@ -8,38 +8,15 @@ import json
 import socket
 
 import pytest
-from standardwebhooks import Webhook, WebhookVerificationError
+from standardwebhooks import Webhook
 
 from backroom_reporting.delivery import ledger, links
 from backroom_reporting.delivery.channels.webhook import WebhookChannel
 from tests.delivery import parcels
-from tests.delivery.loopback import Loopback, Reply, serve, then
+from tests.delivery.loopback import Reply, serve
+from tests.delivery.standins import HOOK, SECRET, Receiver
 
-HOOK = "/hooks/backroom"
-SECRET = "whsec_" + base64.b64encode(b"the receiver's secret, 32 bytes!").decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"the secret before the rotation!!").decode()
-
-
-class Receiver:
-    """A receiver as the spec asks one to be written: verify with the secret it was given, keep
-    each webhook-id once, answer 2xx."""
-
-    def __init__(self, server: Loopback, secret: str, *faults: Reply):
-        self.server = server
-        self.secret = secret
-        self.events: dict[str, dict] = {}  # webhook-id -> the verified event
-        server.route("POST", HOOK, then(*faults, after=self._receive))
-
-    def _receive(self, request, _match) -> Reply:
-        try:
-            event = Webhook(self.secret).verify(request.body, request.headers)
-        except WebhookVerificationError as exc:
-            return Reply(401, f"signature refused: {exc}")
-        self.events.setdefault(request.headers["webhook-id"], event)
-        return Reply(204)
-
-    def posts(self):
-        return self.server.received("POST", HOOK)
 
 
 @pytest.fixture
