@@ -24,13 +24,6 @@ def server():
     yield from serve()
 
 
-@pytest.fixture
-def warehouse(databases):
-    db = databases.warehouse
-    yield db
-    db.close()
-
-
 def test_a_throttled_channel_does_not_hold_up_the_others(server, tmp_path, warehouse):
     receiver = Receiver(server, SECRET)
     store = ReportStore(tmp_path / "reports")
