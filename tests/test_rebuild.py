@@ -38,7 +38,13 @@ from tests.worlds import at, small_world, write_source
 HISTORY = BusinessWindow(dt.date(2026, 2, 23), dt.date(2026, 3, 15))
 WEEK = BusinessWindow(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
 CORRECTED_NIGHT, REFUNDED_NIGHT = dt.date(2026, 3, 6), dt.date(2026, 3, 7)
-NOT_REBUILT = {"subscription_reports", "report_generation_history"}
+# Reports and deliveries go out when subscriptions are due, never by a rebuild.
+NOT_REBUILT = {
+    "subscription_reports",
+    "report_generation_history",
+    "report_deliveries",
+    "report_delivery_history",
+}
 JOB_TABLES = {"scheduled_jobs", "job_dependencies", "job_execution_history"}
 # Tables written by night, week or month, and the column that places each row.
 PLACED_BY = {

@@ -26,7 +26,7 @@ from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
 from tests.delivery import parcels
 from tests.delivery.conftest import daily_subscription, jo
-from tests.delivery.test_webhook import SECRET
+from tests.delivery.standins import SECRET
 
 CHANNELS: dict[str, type[Channel]] = {"email": EmailChannel, "sms": SmsChannel, "webhook": WebhookChannel}
 DEAD_RUN = "run-doomed"

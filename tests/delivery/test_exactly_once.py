@@ -25,8 +25,7 @@ from tests.delivery import parcels
 from tests.delivery.conftest import Relay, jo
 from tests.delivery.doomed_sender import CHANNELS, DEAD_RUN, parcel_for, store_in
 from tests.delivery.loopback import serve
-from tests.delivery.test_sms import MESSAGES, SENDER, SID, TOKEN, TwilioStandIn
-from tests.delivery.test_webhook import HOOK, SECRET, Receiver
+from tests.delivery.standins import HOOK, MESSAGES, SECRET, SENDER, SID, TWILIO_TOKEN, Receiver, TwilioStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 NEXT_RUN = "run-after"
@@ -81,7 +80,7 @@ def server():
 def twilio(monkeypatch):
     for server in serve():
         monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
-        monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
         monkeypatch.setenv("TWILIO_FROM", SENDER)
         monkeypatch.setenv("TWILIO_BASE_URL", server.url)
         yield TwilioStandIn(server)
