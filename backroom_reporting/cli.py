@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from backroom_reporting import settings
+from backroom_reporting.alerting.commands import alerts
 from backroom_reporting.choices import one_of
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
 from backroom_reporting.portal.commands import tokens_group
@@ -68,6 +69,7 @@ def main() -> None:
 main.add_command(subscriptions)
 main.add_command(recipients)
 main.add_command(tokens_group)
+main.add_command(alerts)
 
 
 # --- the warehouse schema -----------------------------------------------------------------

@@ -24,6 +24,7 @@ from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.resources.reports import ReportRenderingResource
 from backroom_reporting.schedules.maintenance import MAINTENANCE_JOBS, MAINTENANCE_SCHEDULES
 from backroom_reporting.schedules.nightly import NIGHTLY_JOBS, NIGHTLY_SCHEDULES
+from backroom_reporting.sensors.alerts import alert_on_run_failure, resolve_on_run_success
 from backroom_reporting.sensors.automation import follow_inputs
 from backroom_reporting.sensors.dead_runs import dead_runs
 from backroom_reporting.sensors.deliveries import deliveries_due
@@ -40,7 +41,14 @@ defs = with_automation(
         jobs=[*NIGHTLY_JOBS, *MAINTENANCE_JOBS],
         schedules=[*NIGHTLY_SCHEDULES, *MAINTENANCE_SCHEDULES],
         # Reports go out when each subscription is due (its cron on its recipient's clock).
-        sensors=[follow_inputs, dead_runs, subscription_partitions, deliveries_due],
+        sensors=[
+            follow_inputs,
+            dead_runs,
+            subscription_partitions,
+            deliveries_due,
+            alert_on_run_failure,
+            resolve_on_run_success,
+        ],
         resources={
             "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),
             "warehouse": WarehouseResource(url=settings.WAREHOUSE_URL.for_resource()),

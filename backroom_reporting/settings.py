@@ -55,6 +55,11 @@ LAYOUTS_DIR = Setting(
     "Folder of report layouts (YAML), their Jinja2 templates and stylesheet; a layout added "
     "here becomes a report with its own schedule.",
 )
+ALERT_RULES = Setting(
+    "BACKROOM_ALERT_RULES",
+    "report_layouts/alerts/rules.yaml",
+    "The alert rules (YAML): what the platform watches, how severe, whom it tells and how it escalates.",
+)
 REPORT_STORE = Setting(
     "BACKROOM_REPORT_STORE",
     "var/reports",

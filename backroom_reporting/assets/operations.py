@@ -7,7 +7,9 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, every_hour_at
+from backroom_reporting import settings
+from backroom_reporting.alerting.rules import parse_rules, rules_fingerprint, rules_frame
+from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, every_hour_at, on_change_of_definition
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.operations.records import (
     execution_rows,
@@ -15,6 +17,7 @@ from backroom_reporting.operations.records import (
     scheduled_jobs_frame,
 )
 from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.warehouse.tables.alerts import job_alerts as alerts_table
 from backroom_reporting.warehouse.tables.operations import job_dependencies as dependencies_table
 from backroom_reporting.warehouse.tables.operations import job_execution_history as history_table
 from backroom_reporting.warehouse.tables.operations import scheduled_jobs as scheduled_table
@@ -109,5 +112,27 @@ def job_execution_history(
             "runs": len(run_ids),
             "failed_runs": rows.filter((pl.col("step_key") == "") & (pl.col("status") == "FAILURE")).height,
             **({CURSOR: through.isoformat()} if through else {}),
+        }
+    )
+
+
+@dg.asset(
+    **COMMON,
+    code_version=rules_fingerprint(settings.ALERT_RULES.get()),
+    # Changed rules are recorded as soon as the code location reloads.
+    automation_condition=on_change_of_definition(),
+)
+@measured
+def job_alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The alert rules in force (report_layouts/alerts/rules.yaml), one row per rule: its kind,
+    jobs, thresholds, severity, channels, escalation policy and the rules file's hash."""
+    known_jobs = {job.name for job in _project_definitions().get_repository_def().get_all_jobs()}
+    rules = parse_rules(settings.ALERT_RULES.get(), known_jobs)
+    warehouse.database().replace(alerts_table, rules_frame(rules, dt.datetime.now(dt.UTC)))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rules.rules),
+            "rules_hash": rules.content_hash,
+            "rules": dg.MetadataValue.json({r.key: r.kind for r in rules.rules}),
         }
     )

@@ -7,6 +7,7 @@ table on WAREHOUSE, which is what migrations are compared against.
 
 from backroom_reporting.warehouse.tables import (
     aggregations,
+    alerts,
     customers,
     deliveries,
     events,
@@ -21,6 +22,7 @@ from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
 __all__ = [
     "WAREHOUSE",
     "aggregations",
+    "alerts",
     "customers",
     "deliveries",
     "events",
