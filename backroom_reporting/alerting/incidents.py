@@ -80,26 +80,34 @@ def raise_incident(
                 found = _open(conn, dedup_key)
                 if found is not None:
                     _count_occurrence(conn, found.incident_number, detail, now)
-                    return get_incident(db, found.incident_number)
-                number = conn.execute(
-                    sa.insert(INCIDENTS)
-                    .values(
-                        dedup_key=dedup_key,
-                        rule_key=rule.key,
-                        severity=rule.severity,
-                        title=title,
-                        detail=detail,
-                        first_seen_at=now,
-                        last_seen_at=now,
-                        occurrences=1,
-                        status="triggered",
-                    )
-                    .returning(INCIDENTS.c.incident_number)
-                ).scalar_one()
+                    number = found.incident_number
+                else:
+                    number = _insert(conn, rule, dedup_key, title, detail, now)
+            # Read once committed: another connection sees the row only then.
             return get_incident(db, number)
         except sa.exc.IntegrityError:
             continue
     raise RuntimeError(f"could not open or find the incident for {dedup_key}")  # pragma: no cover
+
+
+def _insert(
+    conn: sa.Connection, rule: AlertRule, dedup_key: str, title: str, detail: str | None, now: dt.datetime
+) -> int:
+    return conn.execute(
+        sa.insert(INCIDENTS)
+        .values(
+            dedup_key=dedup_key,
+            rule_key=rule.key,
+            severity=rule.severity,
+            title=title,
+            detail=detail,
+            first_seen_at=now,
+            last_seen_at=now,
+            occurrences=1,
+            status="triggered",
+        )
+        .returning(INCIDENTS.c.incident_number)
+    ).scalar_one()
 
 
 def get_incident(db: Database, number: int) -> Incident:
