@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 from dagster._core.execution.retries import auto_reexecution_should_retry_run
 from dagster._core.storage.tags import WILL_RETRY_TAG
+from dagster._utils.error import SerializableErrorInfo
 
 from backroom_reporting.alerting.incidents import (
     Incident,
@@ -31,12 +32,15 @@ def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     return auto_reexecution_should_retry_run(instance, run, None)
 
 
-def first_error(failure: dg.DagsterEvent | None, step_errors: list[str]) -> str:
-    """The first thing that went wrong, in one line."""
+def first_error(step_errors: list[SerializableErrorInfo], run_message: str | None) -> str:
+    """The first thing that went wrong, in one line: the root cause of the first failed step
+    (Dagster wraps it in "Error occurred while executing op ..."), else the run's message."""
     if step_errors:
-        return step_errors[0].strip().splitlines()[0]
-    message = failure.message if failure is not None else None
-    return (message or "no error recorded").strip().splitlines()[0]
+        error = step_errors[0]
+        while error.cause is not None:
+            error = error.cause
+        return (error.message.strip().splitlines() or [error.cls_name or "an error"])[0]
+    return (run_message or "no error recorded").strip().splitlines()[0]
 
 
 def run_failed(

@@ -22,11 +22,9 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: Warehou
     if will_be_retried(context.instance, run):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} will be retried by Dagster")
     steps = [
-        e.step_failure_data.error.message
-        for e in context.get_step_failure_events()
-        if e.step_failure_data.error
+        e.step_failure_data.error for e in context.get_step_failure_events() if e.step_failure_data.error
     ]
-    error = first_error(context.failure_event, steps)
+    error = first_error(steps, context.failure_event.message)
     raised = run_failed(
         warehouse.database(),
         parse_rules(settings.ALERT_RULES.get()),

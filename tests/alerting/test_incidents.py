@@ -97,7 +97,7 @@ def test_a_resolved_incident_cannot_be_acknowledged_or_resolved_again(ledger):
 
 def test_an_unknown_number_is_refused(ledger):
     db, _ = ledger
-    with pytest.raises(IncidentRefused, match="^There is no incident 4821.$"):
+    with pytest.raises(IncidentRefused, match=r"^There is no incident 4821\.$"):
         acknowledge(db, 4821, "Sam", "cli", T0)
-    with pytest.raises(IncidentRefused, match="^There is no incident 4821.$"):
+    with pytest.raises(IncidentRefused, match=r"^There is no incident 4821\.$"):
         resolve(db, 4821, "Sam", "cli", T0)
