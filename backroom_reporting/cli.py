@@ -15,14 +15,10 @@ import click
 from backroom_reporting import settings
 from backroom_reporting.alerting.commands import alerts
 from backroom_reporting.choices import one_of
+from backroom_reporting.command_line import open_warehouse, warehouse_url_option
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
 from backroom_reporting.portal.commands import tokens_group
-from backroom_reporting.subscriptions.commands import (
-    open_warehouse,
-    recipients,
-    subscriptions,
-    warehouse_url_option,
-)
+from backroom_reporting.subscriptions.commands import recipients, subscriptions
 from backroom_reporting.warehouse.source_contract import CONTRACT
 
 DEFAULT_SEED = 20261127

@@ -12,13 +12,7 @@ from backroom_reporting import settings
 from backroom_reporting.alerting import incidents
 from backroom_reporting.alerting.incidents import Incident, IncidentRefused
 from backroom_reporting.alerting.rules import AlertRulesError, parse_rules
-from backroom_reporting.subscriptions.commands import (
-    Refused,
-    _print_table,
-    _when,
-    open_warehouse,
-    warehouse_url_option,
-)
+from backroom_reporting.command_line import Refused, open_warehouse, print_table, warehouse_url_option, when
 
 CHANNEL = "cli"
 _by_option = click.option(
@@ -45,7 +39,7 @@ def alerts_list(only_open: bool, url: str | None) -> None:
     if not found:
         click.echo("No open incidents." if only_open else "No incidents.")
         return
-    _print_table(
+    print_table(
         ("#", "status", "severity", "rule", "seen", "last seen", "title"),
         [
             (
@@ -54,7 +48,7 @@ def alerts_list(only_open: bool, url: str | None) -> None:
                 i.severity,
                 i.rule_key,
                 i.occurrences,
-                _when(i.last_seen_at),
+                when(i.last_seen_at),
                 i.title,
             )
             for i in found
@@ -69,18 +63,18 @@ def _show(incident: Incident) -> None:
         f"  severity     {incident.severity}",
         f"  rule         {incident.rule_key}",
         f"  dedup key    {incident.dedup_key}",
-        f"  first seen   {_when(incident.first_seen_at)}",
-        f"  last seen    {_when(incident.last_seen_at)} ({incident.occurrences} occurrence(s))",
+        f"  first seen   {when(incident.first_seen_at)}",
+        f"  last seen    {when(incident.last_seen_at)} ({incident.occurrences} occurrence(s))",
         f"  detail       {incident.detail or '-'}",
     ]
     if incident.acknowledged_at:
         lines.append(
-            f"  acknowledged {_when(incident.acknowledged_at)} by {incident.acknowledged_by} "
+            f"  acknowledged {when(incident.acknowledged_at)} by {incident.acknowledged_by} "
             f"via {incident.acknowledged_via}"
         )
     if incident.resolved_at:
         lines.append(
-            f"  resolved     {_when(incident.resolved_at)} by {incident.resolved_by} "
+            f"  resolved     {when(incident.resolved_at)} by {incident.resolved_by} "
             f"via {incident.resolved_via}"
         )
     click.echo("\n".join(lines))

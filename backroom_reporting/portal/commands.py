@@ -6,15 +6,9 @@ import datetime as dt
 
 import click
 
+from backroom_reporting.command_line import Refused, open_warehouse, print_table, warehouse_url_option, when
 from backroom_reporting.portal import tokens
 from backroom_reporting.portal.tokens import TokenError
-from backroom_reporting.subscriptions.commands import (
-    Refused,
-    _print_table,
-    _when,
-    open_warehouse,
-    warehouse_url_option,
-)
 
 
 @click.group("tokens")
@@ -36,7 +30,7 @@ def tokens_add(recipient_id: str, days: int, url: str | None) -> None:
     """Make a token; it is printed once, and only its hash is kept."""
     with open_warehouse(url) as db:
         token, presented = tokens.issue(db, recipient_id, dt.datetime.now(dt.UTC), days)
-    click.echo(f"API token {token.token_id} for {recipient_id}, until {_when(token.expires_at)}:")
+    click.echo(f"API token {token.token_id} for {recipient_id}, until {when(token.expires_at)}:")
     click.echo(presented)
     click.echo("It is shown only now: keep it somewhere safe.", err=True)
 
@@ -51,15 +45,15 @@ def tokens_list(url: str | None) -> None:
     if not found:
         click.echo("no API tokens yet: `backroom tokens add --recipient ID` makes one")
         return
-    _print_table(
+    print_table(
         ("token", "recipient", "scopes", "created", "expires", "state"),
         [
             (
                 t.token_id,
                 t.recipient_id,
                 ", ".join(t.scopes),
-                _when(t.created_at),
-                _when(t.expires_at),
+                when(t.created_at),
+                when(t.expires_at),
                 t.state(now),
             )
             for t in found

@@ -5,14 +5,11 @@ A refused request prints the service's reason and exits with status 2, without a
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-from collections.abc import Iterator, Sequence
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
 
 import click
 
-from backroom_reporting import settings
+from backroom_reporting.command_line import open_warehouse, print_table, warehouse_url_option, when
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.rendering.model import FORMATS
 from backroom_reporting.subscriptions import service
@@ -21,64 +18,14 @@ from backroom_reporting.subscriptions.service import (
     ROLES,
     Recipient,
     Subscription,
-    SubscriptionError,
 )
-from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.faults import Place
 from backroom_reporting.warehouse.source_contract import BRANDS
-
-
-class Refused(click.ClickException):
-    """A request the service refused: its message, exit status 2 (as for a usage error)."""
-
-    exit_code = 2
-
-
-@contextlib.contextmanager
-def open_warehouse(url: str | None) -> Iterator[Database]:
-    """The warehouse at `url` (default: settings), once its schema is current; refusals become exit 2."""
-    # Alembic is imported here, not at load: the code location has no use for it.
-    from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
-    from backroom_reporting.warehouse.migrate import SchemaOutOfDate, require_schema_at_head
-
-    url = url or settings.WAREHOUSE_URL.get()
-    place = Place("the warehouse", url, settings.WAREHOUSE_URL.env)
-    with Database(url, search_path=REPORTING_SCHEMA, place=place, must_exist=True) as db:
-        try:
-            require_schema_at_head(db)
-        except SchemaOutOfDate as exc:
-            raise Refused(str(exc)) from exc
-        try:
-            yield db
-        except SubscriptionError as exc:
-            raise Refused(str(exc)) from exc
-
-
-def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in (headers, *rows):
-        click.echo(
-            "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        )
-
-
-def _when(moment: dt.datetime | None) -> str:
-    """A delivery time on the venue's clock, e.g. Mon 30 Mar 2026 22:00 BST."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(ZoneInfo(VENUE_TIMEZONE)).strftime("%a %d %b %Y %H:%M %Z")
 
 
 def _joined(values: Sequence[str] | None, otherwise: str = "-") -> str:
     return ", ".join(values) if values else otherwise
 
 
-# The warehouse to act on, shared by every command that takes one.
-warehouse_url_option = click.option(
-    "--url",
-    default=None,
-    help=f"Warehouse URL (default: ${settings.WAREHOUSE_URL.env} or {settings.WAREHOUSE_URL.default}).",
-)
 _format_option = click.option(
     "--format", "formats", multiple=True, metavar="FORMAT", help=f"Repeatable: {', '.join(FORMATS)}."
 )
@@ -130,7 +77,7 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
         recipient = service.get_recipient(db, recipient_id)
     click.echo(
         f"Added {added.subscription_id}: {added.template_key} for {recipient}, venue {added.venue_id}; "
-        f"next delivery {_when(added.next_delivery_at)}"
+        f"next delivery {when(added.next_delivery_at)}"
     )
     if added.webhook_secret:
         _print_secret(added)
@@ -171,7 +118,7 @@ def subscriptions_list(
     if not found:
         click.echo("No subscriptions match.")
         return
-    _print_table(
+    print_table(
         (
             "ID",
             "RECIPIENT",
@@ -200,7 +147,7 @@ def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
         _joined(s.channels),
         _joined(s.formats, "recipient's"),
         "paused" if s.paused else "active",
-        _when(s.next_delivery_at),
+        when(s.next_delivery_at),
     )
 
 
@@ -225,7 +172,7 @@ def subscriptions_resume(subscription_id: str, url: str | None) -> None:
         resumed = service.resume(db, subscription_id)
     click.echo(
         f"Resumed {resumed.subscription_id} ({resumed.template_key}); "
-        f"next delivery {_when(resumed.next_delivery_at)}"
+        f"next delivery {when(resumed.next_delivery_at)}"
     )
 
 
@@ -270,7 +217,7 @@ def recipients_list(url: str | None) -> None:
     if not found:
         click.echo("No recipients yet.")
         return
-    _print_table(
+    print_table(
         (
             "ID",
             "NAME",
