@@ -284,12 +284,12 @@ def in_flight(db: Database) -> list[Delivery]:
 def awaiting_fresh(db: Database, since: dt.datetime) -> list[Delivery]:
     """One stale delivery (queued since `since`) per (subscription, period) whose fresh report
     has not yet been queued: the periods whose report is still to be made again."""
+    stale = DELIVERIES.alias("stale")
     fresh = sa.select(DELIVERIES.c.delivery_id).where(
-        DELIVERIES.c.subscription_id == sa.literal_column("stale.subscription_id"),
-        DELIVERIES.c.period == sa.literal_column("stale.period"),
+        DELIVERIES.c.subscription_id == stale.c.subscription_id,
+        DELIVERIES.c.period == stale.c.period,
         DELIVERIES.c.stale_reason.is_(None),
     )
-    stale = DELIVERIES.alias("stale")
     with db.engine.connect() as conn:
         rows = conn.execute(
             sa.select(stale)
