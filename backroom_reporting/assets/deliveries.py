@@ -3,9 +3,10 @@
 report_deliveries follows subscription_reports in the same partition (one per subscription)
 and the same run: it finds the report generated for the run's period, plans one parcel per
 channel, and hands them to the dispatcher, which claims, sends and records each
-(delivery/dispatch.py). A report that failed is never sent as if fresh: there is nothing
-to deliver until it succeeds. Once every parcel has its outcome, the subscription's
-next_delivery_at moves on to its next time.
+(delivery/dispatch.py). A report that failed is never sent as if fresh: the last good
+report goes out instead, marked stale, in deliveries of their own, and the step then
+fails; the period's fresh report still goes out once when a later render succeeds. Once
+every parcel has its outcome, the subscription's next_delivery_at moves on to its next time.
 """
 
 import datetime as dt
@@ -21,13 +22,26 @@ from backroom_reporting.delivery.channels.email import verification_message
 from backroom_reporting.delivery.dispatch import ABANDONED_AFTER, Dispatcher
 from backroom_reporting.delivery.ledger import Delivery
 from backroom_reporting.delivery.mailer import tell_owner
+from backroom_reporting.delivery.model import DeliverableReport
 from backroom_reporting.delivery.plan import plan
-from backroom_reporting.delivery.reports import deliverable, generation_for
+from backroom_reporting.delivery.reports import (
+    deliverable,
+    generation_for,
+    good_generation_for,
+    last_good_before,
+    stale,
+    why_failed,
+)
 from backroom_reporting.partitions import subscriptions
+from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.resources.reports import ReportRenderingResource
 from backroom_reporting.subscriptions import consent, service
+
+# Set by deliveries_due on a run making a period sent stale again: its fresh report goes out,
+# and the subscription's next delivery stays where it is.
+FRESH_FOR_TAG = "backroom/fresh_for"
 
 
 def _claim_alive(instance: dg.DagsterInstance):
@@ -91,14 +105,7 @@ def report_deliveries(
     recipient = service.get_recipient(db, subscription.recipient_id)
     layout = reports.layouts()[subscription.template_key]
     period = report_period(layout, context)
-    generation = generation_for(db, subscription.subscription_id, period)
-    if generation is None or generation["status"] != "succeeded":
-        raise dg.Failure(
-            f"{layout.title} for {period.label} has no good report to deliver to {recipient}: "
-            + ("it was never generated" if generation is None else f"it failed ({generation['error']})"),
-            allow_retries=False,
-        )
-    report = deliverable(db, generation, layout, period)
+    report = _report_to_send(db, subscription.subscription_id, layout, period, recipient)
     now = dt.datetime.now(dt.UTC)
     run_id = context.run.run_id
     planned = plan(subscription, recipient, report)
@@ -130,12 +137,14 @@ def report_deliveries(
     metadata = {
         "period": period.slug,
         "generation_id": report.generation_id,
+        "stale": report.stale.reason if report.stale else False,
         "statuses": dg.MetadataValue.json(dict(statuses)),
         "sent_now": sum(s.sent_now for s in settled),
         "deliveries": dg.MetadataValue.md(_table(final.values())),
     }
-    # Every outcome recorded (a refusal for good is an outcome): the subscription moves on.
-    if not for_now:
+    # Every outcome recorded (a refusal for good is an outcome): the subscription moves on; a
+    # run for a period sent stale earlier leaves the schedule to the period due.
+    if not for_now and FRESH_FOR_TAG not in context.run.tags:
         moved = service.advance(db, subscription.subscription_id, now)
         metadata["next_delivery_at"] = str(moved.next_delivery_at or "paused")
     if failed:
@@ -149,6 +158,35 @@ def report_deliveries(
     yield dg.MaterializeResult(asset_key="report_deliveries", metadata=metadata)
     yield dg.MaterializeResult(
         asset_key="report_delivery_history", metadata={"deliveries": len(final), "period": period.slug}
+    )
+    if report.stale:
+        # The stale report is handed over and recorded; the run still fails, so the report's
+        # failure is seen (and alerted on) as one.
+        raise dg.Failure(
+            f"{report.stale.reason[0].upper()}{report.stale.reason[1:]}; the last good report "
+            f"({report.period}, generation {report.generation_id}) went out instead, marked stale.",
+            metadata=metadata,
+            allow_retries=False,
+        )
+
+
+def _report_to_send(db, subscription_id: str, layout, period, recipient) -> DeliverableReport:
+    """The period's good report; else the last good one before it, marked stale; else a Failure."""
+    good = good_generation_for(db, subscription_id, period)
+    if good is not None:
+        return deliverable(db, good, layout, period)
+    reason = why_failed(generation_for(db, subscription_id, period), layout.title, period)
+    last = last_good_before(db, subscription_id, period)
+    if last is None:
+        raise dg.Failure(
+            f"{layout.title} for {period.label} has no good report to deliver to {recipient}, "
+            f"nor an earlier one to send marked stale: {reason}.",
+            allow_retries=False,
+        )
+    return stale(
+        deliverable(db, last, layout, period_containing(layout.period, last["period_first_day"])),
+        period,
+        reason,
     )
 
 

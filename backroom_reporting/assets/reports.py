@@ -27,6 +27,8 @@ from backroom_reporting.subscriptions.service import get_recipient, get_subscrip
 
 GROUP = "reports"
 REPORT_DAY_TAG = "backroom/report_day"
+# The check a report whose figures were refused fails (the last good report then goes out stale).
+RENDERED = "report_rendered"
 # What a report reads; a report depends on all of their partitions, since any may be in it.
 REPORT_INPUTS = (
     "daily_aggregations",
@@ -106,6 +108,15 @@ def report_period(layout, context: dg.AssetExecutionContext):
             kinds={"sql"},
         ),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            RENDERED,
+            asset="subscription_reports",
+            description="The subscription's report for the run's period rendered: fails when its figures "
+            "were refused (not ready, or failing their checks); its delivery then sends the last good "
+            "report, marked stale.",
+        )
+    ],
 )
 @measured
 def subscription_reports(
@@ -146,16 +157,31 @@ def subscription_reports(
             if last
             else "There is no earlier report for this subscription."
         )
-        raise dg.Failure(
-            description=f"{layout.title} for {period.label} could not be rendered: {exc}. {kept}",
-            metadata={
-                "error": str(exc),
-                "stale_generation": last.generation["generation_id"] if last else None,
-            },
-            # The builder refuses figures that are not ready or failed their checks: trying
-            # again will not change that. Anything else (a database gone away) is retried.
-            allow_retries=not isinstance(exc, ReportInputError),
-        ) from exc
+        failure = f"{layout.title} for {period.label} could not be rendered: {exc}. {kept}"
+        metadata = {"error": str(exc), "stale_generation": last.generation["generation_id"] if last else None}
+        if not isinstance(exc, ReportInputError):
+            # Anything but refused figures (a database gone away) may work when tried again.
+            raise dg.Failure(description=failure, metadata=metadata, allow_retries=True) from exc
+        # The builder refused the figures (not ready, or failing their checks): trying again
+        # will not change that. The failure is recorded (report_generation_history) and shown
+        # by the failed check; the step does not fail, so report_deliveries in the same run
+        # still sends the last good report, marked stale, and then fails the run itself.
+        yield dg.MaterializeResult(
+            asset_key="subscription_reports",
+            metadata={"status": "failed", "period": period.label, **metadata},
+        )
+        yield dg.MaterializeResult(
+            asset_key="report_generation_history", metadata={"status": "failed", "error": str(exc)}
+        )
+        yield dg.AssetCheckResult(
+            asset_key="subscription_reports",
+            check_name=RENDERED,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=failure,
+            metadata=metadata,
+        )
+        return
     files = {f["format"]: f for f in generation.files}
     yield dg.MaterializeResult(
         asset_key="subscription_reports",
@@ -173,4 +199,10 @@ def subscription_reports(
     yield dg.MaterializeResult(
         asset_key="report_generation_history",
         metadata={"generation_id": generation.generation_id, "status": generation.status},
+    )
+    yield dg.AssetCheckResult(
+        asset_key="subscription_reports",
+        check_name=RENDERED,
+        passed=True,
+        metadata={"generation_id": generation.generation_id, "period": period.label},
     )

@@ -27,9 +27,12 @@ DELIVERIES = report_deliveries
 HISTORY = report_delivery_history
 
 
-def delivery_id(subscription_id: str, period: str, channel: str, address: str) -> str:
-    """The idempotency key of (subscription, period, channel, address): the same four, the same key."""
-    digest = hashlib.sha256("\x1f".join((subscription_id, period, channel, address)).encode()).hexdigest()
+def delivery_id(subscription_id: str, period: str, channel: str, address: str, *, stale: bool = False) -> str:
+    """The idempotency key of (subscription, period, channel, address): the same four, the same key.
+    A stale delivery (the last good report, sent because the period's report failed) has a key
+    of its own, so the period's fresh report still goes out once when it later succeeds."""
+    parts = (subscription_id, period, channel, address, *(("stale",) if stale else ()))
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return f"dlv-{digest[:24]}"
 
 
@@ -47,6 +50,8 @@ class Delivery:
     channel: str
     address: str
     generation_id: str
+    # Set on a stale delivery: why the period's own report could not be sent.
+    stale_reason: str | None
     status: Status
     status_at: dt.datetime
     detail: str | None
@@ -82,25 +87,30 @@ def queue(db: Database, parcels: list[Parcel], now: dt.datetime, source: str) ->
             if parcel.delivery_id in known:
                 continue
             report = parcel.report
+            period, first_day, last_day = report.due_period
             conn.execute(
                 sa.insert(DELIVERIES).values(
                     delivery_id=parcel.delivery_id,
                     subscription_id=parcel.subscription.subscription_id,
                     recipient_id=parcel.recipient.recipient_id,
                     template_key=report.template_key,
-                    period=report.period,
-                    period_first_day=report.period_first_day,
-                    period_last_day=report.period_last_day,
+                    period=period,
+                    period_first_day=first_day,
+                    period_last_day=last_day,
                     channel=parcel.channel,
                     address=parcel.address,
                     generation_id=report.generation_id,
+                    stale_reason=report.stale.reason if report.stale else None,
                     status="queued",
                     status_at=now,
                     attempts=0,
                     queued_at=now,
                 )
             )
-            _event(conn, parcel.delivery_id, "queued", now, f"report {report.generation_id}", source)
+            what = f"report {report.generation_id}"
+            if report.stale:
+                what = f"stale: report {report.generation_id} of {report.period}; {report.stale.reason}"
+            _event(conn, parcel.delivery_id, "queued", now, what, source)
             known.add(parcel.delivery_id)
             added.append(parcel.delivery_id)
     return added
@@ -269,6 +279,27 @@ def of_recipient(db: Database, recipient_id: str) -> list[Delivery]:
 def in_flight(db: Database) -> list[Delivery]:
     """Deliveries claimed and not yet recorded: being sent now, or left by a process that died."""
     return _deliveries(db, DELIVERIES.c.status == "sending")
+
+
+def awaiting_fresh(db: Database, since: dt.datetime) -> list[Delivery]:
+    """One stale delivery (queued since `since`) per (subscription, period) whose fresh report
+    has not yet been queued: the periods whose report is still to be made again."""
+    stale = DELIVERIES.alias("stale")
+    fresh = sa.select(DELIVERIES.c.delivery_id).where(
+        DELIVERIES.c.subscription_id == stale.c.subscription_id,
+        DELIVERIES.c.period == stale.c.period,
+        DELIVERIES.c.stale_reason.is_(None),
+    )
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(stale)
+            .where(stale.c.stale_reason.is_not(None), stale.c.queued_at >= since, ~sa.exists(fresh))
+            .order_by(stale.c.queued_at)
+        ).mappings()
+        first = {}
+        for row in rows:
+            first.setdefault((row["subscription_id"], row["period"]), Delivery(**row))
+    return list(first.values())
 
 
 def held(db: Database) -> list[Delivery]:

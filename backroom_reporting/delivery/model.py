@@ -54,6 +54,17 @@ class Headline:
 
 
 @dataclasses.dataclass(frozen=True)
+class Stale:
+    """Why a report goes out in place of the one due: the due period's report failed, so the
+    last good report is sent instead, its figures as of its own period."""
+
+    period: str  # the period due, whose report failed, e.g. 2026-11-21
+    period_first_day: dt.date
+    period_last_day: dt.date
+    reason: str  # why that report failed, in one line
+
+
+@dataclasses.dataclass(frozen=True)
 class DeliverableReport:
     """One generated report, as the channels need it."""
 
@@ -72,6 +83,16 @@ class DeliverableReport:
     warnings: tuple[str, ...]
     headline: Headline
     generated_at: dt.datetime
+    # Set when this is the last good report sent because the due one failed.
+    stale: Stale | None = None
+
+    @property
+    def due_period(self) -> tuple[str, dt.date, dt.date]:
+        """The period this delivery stands for: the report's own, or, for a stale report, the
+        period whose report failed."""
+        if self.stale is None:
+            return self.period, self.period_first_day, self.period_last_day
+        return self.stale.period, self.stale.period_first_day, self.stale.period_last_day
 
 
 @dataclasses.dataclass(frozen=True)

@@ -59,7 +59,9 @@ def plan(subscription: Subscription, recipient: Recipient, report: DeliverableRe
                 f"{subscription.subscription_id} has the {channel} channel but nowhere to send it"
             )
         parcel = Parcel(
-            delivery_id=delivery_id(subscription.subscription_id, report.period, channel, address),
+            delivery_id=delivery_id(
+                subscription.subscription_id, report.due_period[0], channel, address, stale=bool(report.stale)
+            ),
             channel=channel,
             address=address,
             subscription=subscription,

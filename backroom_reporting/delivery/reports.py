@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 import sqlalchemy as sa
 
-from backroom_reporting.delivery.model import DeliverableReport, Headline, ReportFile
+from backroom_reporting.delivery.model import DeliverableReport, Headline, ReportFile, Stale
 from backroom_reporting.rendering.layouts import Layout
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.warehouse.database import Database
@@ -78,3 +79,43 @@ def generation_for(db: Database, subscription_id: str, period: ReportPeriod) -> 
         table.c.period_last_day == period.last_day,
     ).sort("generated_at")
     return rows.row(-1, named=True) if rows.height else None
+
+
+def good_generation_for(db: Database, subscription_id: str, period: ReportPeriod) -> dict | None:
+    """The newest succeeded generation of the subscription's report for `period`: a later failed
+    re-render does not undo a good report of the same figures."""
+    table = report_generation_history
+    rows = db.read_table(
+        table,
+        table.c.subscription_id == subscription_id,
+        table.c.period_first_day == period.first_day,
+        table.c.period_last_day == period.last_day,
+        table.c.status == "succeeded",
+    ).sort("generated_at")
+    return rows.row(-1, named=True) if rows.height else None
+
+
+def last_good_before(db: Database, subscription_id: str, period: ReportPeriod) -> dict | None:
+    """The subscription's newest succeeded report of a period before `period`: what goes out,
+    marked stale, when `period`'s own report failed."""
+    table = report_generation_history
+    rows = db.read_table(
+        table,
+        table.c.subscription_id == subscription_id,
+        table.c.period_last_day < period.first_day,
+        table.c.status == "succeeded",
+    ).sort("period_last_day", "generated_at")
+    return rows.row(-1, named=True) if rows.height else None
+
+
+def why_failed(generation: dict | None, title: str, period: ReportPeriod) -> str:
+    """One line: why `period`'s report cannot be sent (its newest generation failed, or never ran)."""
+    if generation is None:
+        return f"the {title} for {period.label} was never generated"
+    error = (generation["error"] or "no error was recorded").strip().splitlines()[0]
+    return f"the {title} for {period.label} failed: {error[:200]}"
+
+
+def stale(report: DeliverableReport, period: ReportPeriod, reason: str) -> DeliverableReport:
+    """`report` (the last good one) sent for `period`, whose own report failed for `reason`."""
+    return dataclasses.replace(report, stale=Stale(period.slug, period.first_day, period.last_day, reason))

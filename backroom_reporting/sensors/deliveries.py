@@ -8,6 +8,10 @@ asset has recorded every outcome, so a run that fails leaves the subscription du
 subscription resumed after weeks gets the latest period only: the missed ones are not a
 backlog (a past period is asked for by materialising with the `backroom/report_day` tag).
 
+When a period's report failed, its delivery sent the last good report, marked stale; the
+sensor then asks, once an hour for a week, for that period's report and delivery again, so
+the fresh report goes out once it renders.
+
 It also sends the deliveries held for an unverified address once the address is verified.
 The run key (subscription and cron time) makes a second tick, or a restarted daemon, ask
 for nothing twice.
@@ -19,6 +23,7 @@ import datetime as dt
 
 import dagster as dg
 
+from backroom_reporting.assets.deliveries import FRESH_FOR_TAG
 from backroom_reporting.assets.nights import AS_OF_TAG
 from backroom_reporting.assets.reports import REPORT_DAY_TAG
 from backroom_reporting.delivery import ledger
@@ -32,6 +37,10 @@ REPORT_AND_DELIVERY = dg.AssetSelection.assets(
     "subscription_reports", "report_generation_history", "report_deliveries", "report_delivery_history"
 )
 DELIVERY_ONLY = [dg.AssetKey("report_deliveries"), dg.AssetKey("report_delivery_history")]
+# A period sent stale is made again at most once an hour, for up to a week, until its fresh
+# report goes out.
+FRESH_RETRY_EVERY = dt.timedelta(hours=1)
+FRESH_RETRY_FOR = dt.timedelta(days=7)
 
 
 def latest_tick(cron: str, timezone: str, due: dt.datetime, now: dt.datetime) -> dt.datetime:
@@ -65,6 +74,7 @@ def due_requests(db, layouts: dict, now: dt.datetime) -> tuple[list[dg.RunReques
                 tags={AS_OF_TAG: tick.isoformat()},
             )
         )
+    requests += fresh_requests(db, {s.subscription_id for s in active_subscriptions(db)}, now)
     for held in ledger.held(db):
         recipient = recipients.get(held.recipient_id)
         if recipient is None or not recipient.email_verified or held.address != recipient.email:
@@ -78,6 +88,23 @@ def due_requests(db, layouts: dict, now: dt.datetime) -> tuple[list[dg.RunReques
             )
         )
     return requests, waiting
+
+
+def fresh_requests(db, active: set[str], now: dt.datetime) -> list[dg.RunRequest]:
+    """A run per period sent stale whose fresh report has not gone out: its report made again
+    and, when it renders, delivered. One run key an hour, so a report still failing is tried
+    hourly, not every tick."""
+    hour = int(now.timestamp() // FRESH_RETRY_EVERY.total_seconds())
+    return [
+        dg.RunRequest(
+            run_key=f"fresh:{stale.subscription_id}:{stale.period}:{hour}",
+            partition_key=stale.subscription_id,
+            tags={REPORT_DAY_TAG: stale.period_first_day.isoformat(), FRESH_FOR_TAG: stale.period},
+        )
+        for stale in ledger.awaiting_fresh(db, since=now - FRESH_RETRY_FOR)
+        if stale.subscription_id in active
+        and not not_ready(db, stale.period_first_day, stale.period_last_day)
+    ]
 
 
 @dg.sensor(

@@ -117,7 +117,11 @@ def test_a_failed_render_is_recorded_and_the_last_good_report_stays_available_ma
         )
     engine.dispose()
     result = venue.render("sub-owner-daily", raise_on_error=False)
-    assert not result.success
+    # Refused figures do not fail the step (its delivery still sends the last good report,
+    # tests/reports/test_stale_fallback.py): the report's check fails and says why.
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("report_rendered", False)
+    assert "matches_hourly" in check.description
     failed = venue.latest("sub-owner-daily")
     assert failed["status"] == "failed" and "matches_hourly" in failed["error"]
     latest = latest_report(venue.db, "sub-owner-daily")

@@ -55,14 +55,16 @@ class Venue:
         """The subscription's report for `day` and its delivery, in one run (as the sensor asks)."""
         return self.materialize(REPORTS + DELIVERIES, subscription_id, day, raise_on_error)
 
-    def materialize(self, selection, subscription_id: str, day: dt.date, raise_on_error: bool):
+    def materialize(
+        self, selection, subscription_id: str, day: dt.date, raise_on_error: bool, tags: dict | None = None
+    ):
         return dg.materialize(
             [*defs.assets],
             selection=selection,
             partition_key=subscription_id,
             instance=self.instance,
             resources={**defs.resources, **self.resources},
-            tags={REPORT_DAY_TAG: day.isoformat()},
+            tags={REPORT_DAY_TAG: day.isoformat(), **(tags or {})},
             raise_on_error=raise_on_error,
         )
 

@@ -93,7 +93,8 @@ class EmailChannel:
         report = parcel.report
         venue = self.venues.get(report.venue_id or "", report.venue_id or "The Backroom")
         message = _addressed(parcel.recipient.name, parcel.address, now)
-        message["Subject"] = f"{report.title} - {period_words(report)} - {venue}"
+        subject = f"{report.title} - {period_words(report)} - {venue}"
+        message["Subject"] = f"[Stale] {subject}" if report.stale else subject
         message["Message-ID"] = message_id(parcel.delivery_id)
         unsubscribe = links.url(
             "unsubscribe", {"s": parcel.subscription.subscription_id, "r": parcel.recipient.recipient_id}
@@ -122,6 +123,8 @@ class EmailChannel:
             _fallback_html(report, venue),
             [],
         )
+        if report.stale:
+            text, body = _stale_text(report) + text, _with_stale_banner(body, report)
         message.set_content(text.rstrip("\n") + "\n\n" + footer.text())
         message.add_alternative(footer.into_html(body), subtype="html")
         html_part = message.get_payload()[1]
@@ -261,6 +264,36 @@ class _Footer:
         if "</body>" in body:
             return body.replace("</body>", f"{footer}\n</body>", 1)
         return f"{body}\n{footer}"
+
+
+def stale_banner(report: DeliverableReport) -> tuple[str, str]:
+    """The two lines atop a stale report: what its figures are as of, and why it was sent."""
+    made = report.generated_at.astimezone(dt.UTC)
+    return (
+        f"Stale: figures as of {period_words(report)} (made {made:%d %b %Y %H:%M} UTC)",
+        f"Sent in place of the report due, which could not be made: {report.stale.reason}.",
+    )
+
+
+def _stale_text(report: DeliverableReport) -> str:
+    first, why = stale_banner(report)
+    return f"{first}\n{why}\n{'=' * len(first)}\n\n"
+
+
+def _with_stale_banner(body: str, report: DeliverableReport) -> str:
+    """`body` with the stale banner first inside <body> (or first of all)."""
+    first, why = stale_banner(report)
+    banner = (
+        '<table role="presentation" cellpadding="0" cellspacing="0" width="100%"><tr>'
+        '<td style="padding: 12px 16px; background-color: #fbeaea; border-left: 4px solid #a4505a;">'
+        f'<p style="{TEXT} margin: 0; font-weight: bold; color: #a4505a;">{escape(first)}</p>'
+        f'<p style="{TEXT} margin: 4px 0 0 0;">{escape(why)}</p>'
+        "</td></tr></table>"
+    )
+    opening = re.search(r"<body[^>]*>", body)
+    if opening is None:
+        return banner + body
+    return body[: opening.end()] + banner + body[opening.end() :]
 
 
 def _fallback_text(report: DeliverableReport, venue: str) -> str:

@@ -45,6 +45,13 @@ def summary(report: DeliverableReport, link: str) -> list[dict]:
         {"type": "header", "text": {"type": "plain_text", "text": report.title[:MAX_HEADER]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Period: *{report.period}*"}]},
     ]
+    if report.stale:
+        # First after the title: the figures below are of an earlier period than the one due.
+        stale = (
+            f":hourglass: *Stale: figures as of {report.period}.* The report for {report.stale.period} "
+            f"could not be made: {report.stale.reason}."
+        )
+        blocks.insert(1, {"type": "section", "text": {"type": "mrkdwn", "text": stale[:MAX_SECTION]}})
     if figures:
         blocks.append({"type": "section", "fields": figures})
     if report.warnings:
@@ -79,7 +86,8 @@ def _fallback_text(report: DeliverableReport) -> str:
         )
         if text
     ]
-    return f"{report.title}, {report.period}" + (f": {', '.join(figures)}" if figures else "")
+    stale = f"[Stale] figures as of {report.period}, " if report.stale else ""
+    return f"{stale}{report.title}, {report.period}" + (f": {', '.join(figures)}" if figures else "")
 
 
 class SlackChannel:

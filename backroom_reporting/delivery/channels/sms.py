@@ -54,15 +54,20 @@ def _length(text: str) -> tuple[int, int]:
 
 
 def sms_text(report: DeliverableReport, link: str, ref: str) -> str:
-    """E.g. "Daily Summary 2026-11-28: £12,345.67 taken, 456 admissions. Warning: ... <link> (ref 3f9a1c)"."""
+    """E.g. "Daily Summary 2026-11-28: £12,345.67 taken, 456 admissions. Warning: ... <link> (ref 3f9a1c)";
+    a stale one starts "STALE (figures as of 2026-11-27; 2026-11-28 failed) "."""
     headline = report.headline
     figures = []
     if headline.revenue_pence is not None:
         figures.append(f"{format_money(headline.revenue_pence)} taken")
     if headline.admissions is not None:
         figures.append(f"{format_count(headline.admissions)} admissions")
-    opening = f"{report.title} {report.period}: {', '.join(figures) or 'the report is ready'}.".translate(
-        PLAIN
+    # A stale report says so first: its figures are of an earlier period than the one due.
+    stale = f"STALE (figures as of {report.period}; {report.stale.period} failed) " if report.stale else ""
+    opening = (
+        f"{stale}{report.title} {report.period}: {', '.join(figures) or 'the report is ready'}.".translate(
+            PLAIN
+        )
     )
     closing = f" Report: {link} (ref {ref})"
     if not headline.warning:

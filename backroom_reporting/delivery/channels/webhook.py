@@ -36,7 +36,8 @@ def _utc_now() -> dt.datetime:
 
 
 def payload(parcel: Parcel, now: dt.datetime) -> dict:
-    """The event: what the report is, its key figures and a signed link to each of its files."""
+    """The event: what the report is, its key figures, a signed link to each of its files, and
+    whether it is stale."""
     report = parcel.report
     files = [
         {
@@ -66,6 +67,16 @@ def payload(parcel: Parcel, now: dt.datetime) -> dict:
             "key_metrics": report.key_metrics,
             "warnings": list(report.warnings),
             "files": files,
+            # Null for a fresh report; for the last good report sent because the period due
+            # failed: that period and why (the figures above are of `period`).
+            "stale": None
+            if report.stale is None
+            else {
+                "period": report.stale.period,
+                "period_first_day": report.stale.period_first_day.isoformat(),
+                "period_last_day": report.stale.period_last_day.isoformat(),
+                "reason": report.stale.reason,
+            },
         },
     }
 

@@ -17,7 +17,8 @@ EventId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 report_deliveries = sa.Table(
     "report_deliveries",
     WAREHOUSE,
-    # The idempotency key: a hash of (subscription, period, channel, address).
+    # The idempotency key: a hash of (subscription, period, channel, address), and "stale" for
+    # the last good report sent in place of the period's failed one.
     sa.Column("delivery_id", sa.Text, primary_key=True),
     sa.Column("subscription_id", sa.Text, nullable=False),
     sa.Column("recipient_id", sa.Text, nullable=False),
@@ -30,6 +31,8 @@ report_deliveries = sa.Table(
     # or the recipient id for the dashboard and API.
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("generation_id", sa.Text, nullable=False),  # the report delivered
+    # A stale delivery: the last good report sent because this period's report failed, and why.
+    sa.Column("stale_reason", sa.Text, nullable=True),
     sa.Column("status", sa.Text, nullable=False),  # the latest status of its lifecycle
     sa.Column("status_at", UtcTimestamp, nullable=False),
     sa.Column("detail", sa.Text, nullable=True),  # why, in one sentence, when not plain sailing
