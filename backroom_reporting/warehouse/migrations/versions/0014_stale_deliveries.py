@@ -3,8 +3,8 @@
 report_deliveries.stale_reason says why a delivery carries the last good report instead of
 its period's own (docs/delivery.md, "When a report goes out"). Existing rows keep null: fresh.
 
-Revision ID: 0013_stale_deliveries
-Revises: 0012_delivery
+Revision ID: 0014_stale_deliveries
+Revises: 0013_alerts
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_stale_deliveries"
-down_revision: str | None = "0012_delivery"
+revision: str = "0014_stale_deliveries"
+down_revision: str | None = "0013_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
