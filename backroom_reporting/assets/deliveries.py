@@ -27,7 +27,6 @@ from backroom_reporting.delivery.plan import plan
 from backroom_reporting.delivery.reports import (
     deliverable,
     generation_for,
-    good_generation_for,
     last_good_before,
     stale,
     why_failed,
@@ -172,7 +171,7 @@ def report_deliveries(
 
 def _report_to_send(db, subscription_id: str, layout, period, recipient) -> DeliverableReport:
     """The period's good report; else the last good one before it, marked stale; else a Failure."""
-    good = good_generation_for(db, subscription_id, period)
+    good = generation_for(db, subscription_id, period, good_only=True)
     if good is not None:
         return deliverable(db, good, layout, period)
     reason = why_failed(generation_for(db, subscription_id, period), layout.title, period)

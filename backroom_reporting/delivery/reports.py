@@ -69,29 +69,21 @@ def deliverable(db: Database, generation: dict, layout: Layout, period: ReportPe
     )
 
 
-def generation_for(db: Database, subscription_id: str, period: ReportPeriod) -> dict | None:
-    """The newest generation of the subscription's report for `period` (None when there is none)."""
+def generation_for(
+    db: Database, subscription_id: str, period: ReportPeriod, *, good_only: bool = False
+) -> dict | None:
+    """The newest generation of the subscription's report for `period` (None when there is none);
+    with `good_only`, the newest that succeeded: a later failed re-render does not undo a good
+    report of the same figures."""
     table = report_generation_history
-    rows = db.read_table(
-        table,
+    where = [
         table.c.subscription_id == subscription_id,
         table.c.period_first_day == period.first_day,
         table.c.period_last_day == period.last_day,
-    ).sort("generated_at")
-    return rows.row(-1, named=True) if rows.height else None
-
-
-def good_generation_for(db: Database, subscription_id: str, period: ReportPeriod) -> dict | None:
-    """The newest succeeded generation of the subscription's report for `period`: a later failed
-    re-render does not undo a good report of the same figures."""
-    table = report_generation_history
-    rows = db.read_table(
-        table,
-        table.c.subscription_id == subscription_id,
-        table.c.period_first_day == period.first_day,
-        table.c.period_last_day == period.last_day,
-        table.c.status == "succeeded",
-    ).sort("generated_at")
+    ]
+    if good_only:
+        where.append(table.c.status == "succeeded")
+    rows = db.read_table(table, *where).sort("generated_at")
     return rows.row(-1, named=True) if rows.height else None
 
 

@@ -10,6 +10,7 @@ from backroom_reporting.alerting.incidents import get_incident, job_dedup_key, r
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.cli import main
 from tests.alerting import write_rules
+from tests.commands import ok, refused
 
 T0 = dt.datetime(2026, 11, 28, 23, 40, tzinfo=dt.UTC)
 
@@ -43,17 +44,6 @@ def incident(databases, rules_file) -> int:
                 T0,
             ).incident_number
     return number
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def refused(result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert f"Error: {message}" in result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_list_show_ack_resolve(run, databases, incident):

@@ -22,7 +22,7 @@ NOT_CHUNKED = {
     "job_execution_history",
 }
 # When a row was written, not what it says.
-MOMENTS = {"loaded_at", "as_of", "aggregated_at", "computed_at", "expires_at"}
+MOMENTS = {"loaded_at", "as_of", "aggregated_at", "computed_at", "expires_at", "recorded_at"}
 
 
 def warehouse_tables(databases) -> dict[str, list]:

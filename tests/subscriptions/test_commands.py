@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from backroom_reporting.cli import main
 from backroom_reporting.subscriptions import service
 from backroom_reporting.subscriptions.commands import recipients, subscriptions
+from tests.commands import ok, refused
 from tests.subscriptions import LEEDS, set_venues, write_layouts
 
 
@@ -26,17 +27,6 @@ def run(databases, tmp_path):
         return CliRunner().invoke(group, list(args), env=env)
 
     return invoke
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def refused(result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert f"Error: {message}" in result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_add_list_pause_and_resume(run):
