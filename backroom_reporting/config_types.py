@@ -114,3 +114,21 @@ def dotted(location: Sequence[str | int]) -> str:
     for part in location:
         text += f"[{part + 1}]" if isinstance(part, int) else f".{part}"
     return text.lstrip(".")
+
+
+def keyed_field(raw: dict, location: Sequence[str | int], listed: str) -> str:
+    """A field as a person finds it in the file: an entry of the list `listed` by its position and
+    key, e.g. sections[3] (bookings) query.limit; any other field dotted."""
+    if len(location) >= 2 and location[0] == listed and isinstance(location[1], int):
+        entry = raw[listed][location[1]]
+        key = entry.get("key") if isinstance(entry, dict) else None
+        named = f"{listed}[{location[1] + 1}]" + (f" ({key})" if isinstance(key, str) else "")
+        return f"{named} {dotted(location[2:])}".rstrip()
+    return dotted(location)
+
+
+def require_distinct_keys(listed: str, what: str, keys: Sequence[str]) -> None:
+    """A FieldProblem on `listed` naming the keys that repeat, e.g. "section keys repeat: bookings"."""
+    if len(set(keys)) != len(keys):
+        repeated = ", ".join(sorted({k for k in keys if keys.count(k) > 1}))
+        raise FieldProblem(listed, f"{what} keys repeat: {repeated}")

@@ -18,7 +18,14 @@ import polars as pl
 import yaml
 from pydantic import Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
 
-from backroom_reporting.config_types import Choice, ConfigModel, FieldProblem, dotted, problems
+from backroom_reporting.config_types import (
+    Choice,
+    ConfigModel,
+    FieldProblem,
+    keyed_field,
+    problems,
+    require_distinct_keys,
+)
 
 KINDS = (
     "run_failure",  # a job's run failed
@@ -148,21 +155,8 @@ class _RulesSpec(ConfigModel):
 
     @model_validator(mode="after")
     def _keys_differ(self) -> _RulesSpec:
-        keys = [r.key for r in self.rules]
-        if len(set(keys)) != len(keys):
-            repeated = ", ".join(sorted({k for k in keys if keys.count(k) > 1}))
-            raise FieldProblem("rules", f"rule keys repeat: {repeated}")
+        require_distinct_keys("rules", "rule", [entry.key for entry in self.rules])
         return self
-
-
-def _field(raw: dict, location: tuple[str | int, ...]) -> str:
-    """rules[3] (slow_runs) multiple: the rule as a person finds it in the file."""
-    if len(location) >= 2 and location[0] == "rules" and isinstance(location[1], int):
-        rule = raw["rules"][location[1]]
-        key = rule.get("key") if isinstance(rule, dict) else None
-        named = f"rules[{location[1] + 1}]" + (f" ({key})" if isinstance(key, str) else "")
-        return f"{named} {dotted(location[2:])}".rstrip()
-    return dotted(location)
 
 
 def parse_rules(path: Path | str, known_jobs: set[str] | None = None) -> AlertRules:
@@ -186,7 +180,7 @@ def parse_rules(path: Path | str, known_jobs: set[str] | None = None) -> AlertRu
         found = problems(exc)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         location, message = found[0]
-        raise AlertRulesError(f"{where}: {_field(raw, location)}: {message}{more}") from None
+        raise AlertRulesError(f"{where}: {keyed_field(raw, location, 'rules')}: {message}{more}") from None
     rules = tuple(r.rule() for r in spec.rules)
     for i, rule in enumerate(rules):
         unknown = sorted(set(rule.jobs or ()) - known_jobs) if known_jobs is not None else []

@@ -23,8 +23,9 @@ from backroom_reporting.config_types import (
     Cron,
     FieldProblem,
     Timezone,
-    dotted,
+    keyed_field,
     problems,
+    require_distinct_keys,
 )
 from backroom_reporting.rendering.model import FORMATS, Column
 from backroom_reporting.rendering.sources import DERIVED_SOURCES, TABLE_SOURCES, PeriodKind
@@ -247,21 +248,8 @@ class _LayoutSpec(_LayoutPart):
 
     @model_validator(mode="after")
     def _section_keys_differ(self) -> _LayoutSpec:
-        keys = [s.key for s in self.sections]
-        if len(set(keys)) != len(keys):
-            repeated = ", ".join(sorted({k for k in keys if keys.count(k) > 1}))
-            raise FieldProblem("sections", f"section keys repeat: {repeated}")
+        require_distinct_keys("sections", "section", [entry.key for entry in self.sections])
         return self
-
-
-def _field(raw: dict, location: tuple[str | int, ...]) -> str:
-    """A field of a layout as a person finds it: schedule.cron, sections[3] (bookings) query.limit."""
-    if len(location) >= 2 and location[0] == "sections" and isinstance(location[1], int):
-        section = raw["sections"][location[1]]
-        key = section.get("key") if isinstance(section, dict) else None
-        named = f"sections[{location[1] + 1}]" + (f" ({key})" if isinstance(key, str) else "")
-        return f"{named} {dotted(location[2:])}".rstrip()
-    return dotted(location)
 
 
 def presentation_bytes(folder: Path) -> bytes:
@@ -292,7 +280,7 @@ def parse_layout(path: Path, shared: bytes = b"") -> Layout:
         found = problems(exc)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         location, message = found[0]
-        raise LayoutError(f"{where}: {_field(raw, location)}: {message}{more}") from None
+        raise LayoutError(f"{where}: {keyed_field(raw, location, 'sections')}: {message}{more}") from None
     if spec.key != path.stem:
         raise LayoutError(f"{where}: key: {spec.key!r} must match the file name {path.stem!r}")
     return Layout(
