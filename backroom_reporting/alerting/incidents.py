@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal
 
 import sqlalchemy as sa
@@ -123,6 +124,28 @@ def open_incident(db: Database, dedup_key: str) -> Incident | None:
         return _open(conn, dedup_key)
 
 
+def open_incidents_of(db: Database, rule_key: str) -> list[Incident]:
+    """Every incident of the rule not yet resolved, oldest first."""
+    query = (
+        sa.select(INCIDENTS)
+        .where(INCIDENTS.c.rule_key == rule_key, INCIDENTS.c.status != "resolved")
+        .order_by(INCIDENTS.c.incident_number)
+    )
+    with db.engine.connect() as conn:
+        return [Incident(**row._mapping) for row in conn.execute(query)]
+
+
+def raised_before(db: Database, dedup_keys: Iterable[str]) -> set[str]:
+    """Those of `dedup_keys` that ever raised an incident, open or resolved: for an alert that
+    goes out once, however often its cause is seen again."""
+    keys = sorted(set(dedup_keys))
+    if not keys:
+        return set()
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.select(INCIDENTS.c.dedup_key).where(INCIDENTS.c.dedup_key.in_(keys)))
+        return set(found.scalars())
+
+
 def list_incidents(db: Database, only_open: bool = False, limit: int = 50) -> list[Incident]:
     """The latest incidents first (by when last seen)."""
     query = sa.select(INCIDENTS).order_by(INCIDENTS.c.last_seen_at.desc(), INCIDENTS.c.incident_number.desc())
@@ -161,6 +184,18 @@ def resolve(db: Database, number: int, who: str, channel: str, now: dt.datetime)
             f"at {_when(incident.resolved_at)}."
         )
     return _step(db, incident, incident.status, "resolved", who, channel, now)
+
+
+def resolve_open(db: Database, dedup_key: str, who: str, channel: str, now: dt.datetime) -> Incident | None:
+    """Resolve the open incident of `dedup_key`, if there is one: its cause has gone. None when
+    there is none, or someone resolved it in the meantime."""
+    found = open_incident(db, dedup_key)
+    if found is None:
+        return None
+    try:
+        return resolve(db, found.incident_number, who, channel, now)
+    except IncidentRefused:
+        return None
 
 
 def _step(

@@ -26,6 +26,7 @@ from backroom_reporting.config_types import (
     problems,
     require_distinct_keys,
 )
+from backroom_reporting.metrics.business_time import DEFAULT_CUTOFF
 
 KINDS = (
     "run_failure",  # a job's run failed
@@ -92,9 +93,15 @@ class AlertRules:
 
 def _deadline(value: str) -> str:
     try:
-        dt.time.fromisoformat(value)
+        moment = dt.time.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. '07:00'") from None
+    # The deadline is on the morning after the night, which closes at the cutoff.
+    if moment <= DEFAULT_CUTOFF:
+        raise ValueError(
+            f"{value!r} comes before the night closes at {DEFAULT_CUTOFF:%H:%M}; "
+            "a deadline is later that morning, e.g. '07:00'"
+        )
     return value
 
 

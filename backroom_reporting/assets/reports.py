@@ -173,13 +173,21 @@ def subscription_reports(
         yield dg.MaterializeResult(
             asset_key="report_generation_history", metadata={"status": "failed", "error": str(exc)}
         )
+        # What on call is told (alerting/figures.py): whose report, for when, and what went instead.
+        stale_period = period_containing(layout.period, last.generation["period_first_day"]) if last else None
         yield dg.AssetCheckResult(
             asset_key="subscription_reports",
             check_name=RENDERED,
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=failure,
-            metadata=metadata,
+            metadata={
+                **metadata,
+                "recipient": recipient.name,
+                "template": layout.title,
+                "period": period.label,
+                "stale_period": stale_period.label if stale_period else None,
+            },
         )
         return
     files = {f["format"]: f for f in generation.files}

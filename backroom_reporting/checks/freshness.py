@@ -6,27 +6,16 @@ that load, and no blocking check failed.
 """
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from backroom_reporting.assets.nights import as_of
-from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
-from backroom_reporting.metrics.nights import night_statuses, readiness
+from backroom_reporting.metrics.nights import night_due, night_statuses, readiness
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.warehouse.tables.aggregations import night_status
 
 FIGURES_READY = "figures_ready_by_0700"
 DEADLINE = dt.time(7, 0)
-
-
-def night_due(moment: dt.datetime) -> tuple[dt.date, dt.datetime]:
-    """The night whose figures must be ready at `moment`, and the deadline that makes it so:
-    at 07:00 on a morning, the night that closed at 06:00 that morning."""
-    local = moment.astimezone(ZoneInfo(VENUE_TIMEZONE))
-    morning = local.date() if local.time() >= DEADLINE else local.date() - dt.timedelta(days=1)
-    deadline = dt.datetime.combine(morning, DEADLINE, tzinfo=ZoneInfo(VENUE_TIMEZONE))
-    return morning - dt.timedelta(days=1), deadline
 
 
 @dg.asset_check(
@@ -38,7 +27,7 @@ def night_due(moment: dt.datetime) -> tuple[dt.date, dt.datetime]:
 def figures_ready_by_seven(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    night, deadline = night_due(as_of(context))
+    night, deadline = night_due(as_of(context), DEADLINE)
     rows = warehouse.database().read_table(night_status, night_status.c.business_date == night)
     status = night_statuses(rows).get(night)
     problem = readiness(status, night)

@@ -7,10 +7,11 @@ night_status tells them apart, so a report says "figures not ready" rather than 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from backroom_reporting.metrics.business_time import BusinessWindow
+from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow
 from backroom_reporting.warehouse.source_contract import FACT_TABLES
 from backroom_reporting.warehouse.tables.aggregations import night_status as night_status_table
 from backroom_reporting.warehouse.types import table_schema
@@ -59,6 +60,16 @@ def readiness(status: dict | None, night: dt.date) -> str | None:
             "so the previous figures were kept."
         )
     return None
+
+
+def night_due(moment: dt.datetime, by: dt.time) -> tuple[dt.date, dt.datetime]:
+    """The night whose figures must be ready at `moment`, and the deadline that makes it so:
+    from `by` (e.g. 07:00) on a morning, London time whatever the season, the night that
+    closed at 06:00 that morning."""
+    local = moment.astimezone(ZoneInfo(VENUE_TIMEZONE))
+    morning = local.date() if local.time() >= by else local.date() - dt.timedelta(days=1)
+    deadline = dt.datetime.combine(morning, by, tzinfo=ZoneInfo(VENUE_TIMEZONE))
+    return morning - dt.timedelta(days=1), deadline
 
 
 def night_statuses(rows: pl.DataFrame) -> dict[dt.date, dict]:

@@ -1,18 +1,22 @@
 """The fallback to the last good report, through Dagster: when Saturday's report fails, its
-delivery sends Friday's, marked stale and saying why, and the run still fails; once Saturday's
-figures are put right, the fresh Saturday report goes out once, and nothing more after that."""
+delivery sends Friday's, marked stale and saying why, and the run still fails, and on call hears
+whose report it was; once Saturday's figures are put right, the fresh Saturday report goes out
+once, and nothing more after that."""
 
 import dataclasses
 import datetime as dt
 
+import dagster as dg
 import sqlalchemy as sa
 
+from backroom_reporting.alerting.incidents import list_incidents
 from backroom_reporting.assets.deliveries import FRESH_FOR_TAG
 from backroom_reporting.assets.reports import REPORT_DAY_TAG
 from backroom_reporting.delivery import ledger
 from backroom_reporting.rendering.history import generations_of
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.sensors.deliveries import due_requests
+from backroom_reporting.sensors.figure_alerts import alert_on_failed_checks
 from backroom_reporting.subscriptions import service
 from tests.reports.test_delivery_assets import outbox_mails
 from tests.reports.venue import DELIVERIES, LAYOUTS, REPORTS, SATURDAY
@@ -58,7 +62,16 @@ def nothing_else_due(venue) -> None:
         service.store(venue.db, subscriptions=[later])
 
 
-def test_a_failed_report_sends_the_last_good_one_marked_stale_then_the_fresh_one_once(venue):
+def check_alerts(venue, cursor: str | None) -> str:
+    """A tick of the check_failed sensor (the shipped rules); the cursor for the next."""
+    with dg.build_sensor_context(
+        instance=venue.instance, cursor=cursor, resources=venue.resources
+    ) as context:
+        return alert_on_failed_checks(context).cursor
+
+
+def test_a_failed_report_sends_the_last_good_one_marked_stale_then_the_fresh_one_once(venue, monkeypatch):
+    monkeypatch.setenv("BACKROOM_ALERT_RULES", str(LAYOUTS / "alerts" / "rules.yaml"))
     venue.deliver(SUBSCRIPTION, day=FRIDAY)
     friday_generation = venue.latest(SUBSCRIPTION)["generation_id"]
     shift_saturday_bar_takings(venue, 100)
@@ -92,12 +105,26 @@ def test_a_failed_report_sends_the_last_good_one_marked_stale_then_the_fresh_one
         if d.channel == "dashboard"
     ]
     assert (dashboard.status, dashboard.stale_reason) == ("delivered", stale.stale_reason)
+    # On call hears of it once, by the rule for reports: whose report, and what went instead.
+    cursor = check_alerts(venue, None)
+    [incident] = list_incidents(venue.db)
+    assert (incident.rule_key, incident.dedup_key) == (
+        "report_failed",
+        "report_failed:check:subscription_reports:report_rendered:sub-manager-daily",
+    )
+    assert incident.title == (
+        "Subscription sub-manager-daily (Priya Hollins): the Daily Summary for Saturday 21 November 2026 "
+        "failed to render; its recipients were sent the last good report (Friday 20 November 2026), "
+        "marked stale."
+    )
     # The subscription moves on: the next tick does not send the stale report again.
     assert service.get_subscription(venue.db, SUBSCRIPTION).next_delivery_at > dt.datetime.now(dt.UTC)
 
-    # A second failed run sends no second stale report.
+    # A second failed run sends no second stale report; on call sees a second occurrence.
     venue.deliver(SUBSCRIPTION, raise_on_error=False)
     assert len(outbox_mails(venue)) == 2
+    cursor = check_alerts(venue, cursor)
+    assert [(i.status, i.occurrences) for i in list_incidents(venue.db)] == [("triggered", 2)]
 
     shift_saturday_bar_takings(venue, -100)
     venue.deliver(SUBSCRIPTION)
@@ -111,6 +138,14 @@ def test_a_failed_report_sends_the_last_good_one_marked_stale_then_the_fresh_one
 
     venue.deliver(SUBSCRIPTION)
     assert len(outbox_mails(venue)) == 3
+    # The report rendered: its incident is resolved.
+    check_alerts(venue, cursor)
+    [incident] = list_incidents(venue.db)
+    assert (incident.status, incident.resolved_by, incident.resolved_via) == (
+        "resolved",
+        "dagster",
+        "check passed",
+    )
     assert sorted((d.period, d.stale_reason is not None) for d in email_rows(venue)) == [
         ("2026-11-20", False),
         ("2026-11-21", False),
