@@ -83,6 +83,11 @@ def _with(line_from: str, line_to: str) -> str:
             "    escalation: none\n    deadline: '7am'\n",
             "rules[4] (fresh) deadline: '7am' is not a time of day; write HH:MM",
         ),
+        (
+            RULES + "  - key: fresh\n    kind: not_fresh\n    severity: info\n    channels: [email]\n"
+            "    escalation: none\n    deadline: '05:30'\n",
+            "rules[4] (fresh) deadline: '05:30' comes before the night closes at 06:00",
+        ),
         (RULES.replace("key: tiny_slow", "key: tiny_failed"), "rules: rule keys repeat: tiny_failed"),
         ("rules: [", "not valid YAML"),
         ("- a list", "an alert rules file is a mapping"),
