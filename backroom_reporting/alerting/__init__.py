@@ -1,2 +1,2 @@
-"""On call: alert rules (rules.py), the incidents they raise (incidents.py), and the sensors
-that watch runs for them (sensors/alerts.py)."""
+"""On call: alert rules (rules.py), the incidents they raise (incidents.py), what runs
+(runs.py, sensors/alerts.py) and the figures (figures.py, sensors/figure_alerts.py) raise."""

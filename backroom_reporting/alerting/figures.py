@@ -29,7 +29,7 @@ from backroom_reporting.alerting.incidents import (
     raised_before,
     resolve_open,
 )
-from backroom_reporting.alerting.rules import AlertRule, AlertRules
+from backroom_reporting.alerting.rules import KPI_STATUSES, AlertRule, AlertRules
 from backroom_reporting.alerting.runs import RESOLVED_BY
 from backroom_reporting.assets.reports import RENDERED
 from backroom_reporting.metrics.business_time import last_closed_business_day
@@ -182,44 +182,45 @@ def _listed(names: Iterable[str]) -> str:
 def figures_late(db: Database, rules: AlertRules, now: dt.datetime) -> list[Incident]:
     """For each not_fresh rule past its deadline, an incident (or another occurrence) when the
     night just closed is not ready to report, naming the venues and why."""
-    due = {rule.key: night_due(now, _deadline(rule)) for rule in rules.of_kind("not_fresh")}
+    due = [(rule, *night_due(now, _deadline(rule))) for rule in rules.of_kind("not_fresh")]
     if not due:
         return []
-    statuses = _statuses(db, {night for night, _ in due.values()})
+    statuses = _statuses(db, {night for _, night, _ in due})
+    late = [
+        (rule, night, deadline, problem)
+        for rule, night, deadline in due
+        if (problem := readiness(statuses.get(night), night)) is not None
+    ]
+    if not late:
+        return []
     venues = _listed(_venue_names(db).values()) or "every venue"
-    raised = []
-    for rule in rules.of_kind("not_fresh"):
-        night, deadline = due[rule.key]
-        problem = readiness(statuses.get(night), night)
-        if problem is None:
-            continue
-        raised.append(
-            raise_incident(
-                db,
-                rule,
-                night_dedup_key(rule, night),
-                f"Past the {deadline:%H:%M} deadline for {venues}: {problem}",
-                f"night {night.isoformat()}, deadline {deadline.isoformat()}: {problem}",
-                now,
-            )
+    return [
+        raise_incident(
+            db,
+            rule,
+            night_dedup_key(rule, night),
+            f"Past the {deadline:%H:%M} deadline for {venues}: {problem}",
+            f"night {night.isoformat()}, deadline {deadline.isoformat()}: {problem}",
+            now,
         )
-    return raised
+        for rule, night, deadline, problem in late
+    ]
 
 
 def figures_landed(db: Database, rules: AlertRules, now: dt.datetime) -> list[Incident]:
     """Resolve each open not_fresh incident whose night is now ready to report."""
     waiting = {
-        incident.dedup_key: (rule, dt.date.fromisoformat(incident.dedup_key.rsplit(":", 1)[1]))
+        incident.dedup_key: dt.date.fromisoformat(incident.dedup_key.rsplit(":", 1)[1])
         for rule in rules.of_kind("not_fresh")
         for incident in open_incidents_of(db, rule.key)
         if incident.dedup_key.startswith(f"{rule.key}:night:")
     }
     if not waiting:
         return []
-    statuses = _statuses(db, {night for _, night in waiting.values()})
+    statuses = _statuses(db, set(waiting.values()))
     resolved = [
         resolve_open(db, key, RESOLVED_BY, FIGURES_READY, now)
-        for key, (_, night) in waiting.items()
+        for key, night in waiting.items()
         if readiness(statuses.get(night), night) is None
     ]
     return [incident for incident in resolved if incident is not None]
@@ -280,12 +281,11 @@ def kpis_judged(
     recent = sorted({night for night in nights if night >= news_from(now)})
     if not watching or not recent:
         return []
-    calculations = kpi_calculations
     rows = db.read_table(
-        calculations,
-        (calculations.c.period_type == "day")
-        & calculations.c.period_end.in_(recent)
-        & calculations.c.status.in_(["warning", "critical"]),
+        kpi_calculations,
+        (kpi_calculations.c.period_type == "day")
+        & kpi_calculations.c.period_end.in_(recent)
+        & kpi_calculations.c.status.in_(KPI_STATUSES),
     )
     if rows.is_empty():
         return []

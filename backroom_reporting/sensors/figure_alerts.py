@@ -54,7 +54,7 @@ def finished_runs(
     and the cursor after them."""
     ended, moved = [], dict(cursor)
     for ending in FINISHED:
-        after = cursor.get(ending.value)
+        after = cursor.get(ending.name)
         found = instance.fetch_run_status_changes(
             dg.RunStatusChangeRecordsFilter(
                 ending,
@@ -66,7 +66,7 @@ def finished_runs(
         ).records
         ended += found
         if found:
-            moved[ending.value] = found[-1].storage_id
+            moved[ending.name] = found[-1].storage_id
     return ended, moved
 
 
