@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from typing import Literal
 
 import sqlalchemy as sa
@@ -42,12 +43,18 @@ class Incident:
     last_seen_at: dt.datetime
     occurrences: int
     status: IncidentStatus
+    channels: tuple[str, ...]  # the rule's, when it opened
+    escalation: str  # the rule's escalation policy, when it opened
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     acknowledged_via: str | None
     resolved_at: dt.datetime | None
     resolved_by: str | None
     resolved_via: str | None
+
+
+def _incident(row: sa.Row) -> Incident:
+    return Incident(**{**row._mapping, "channels": tuple(json.loads(row.channels))})
 
 
 def job_dedup_key(rule: AlertRule, job_name: str) -> str:
@@ -59,7 +66,7 @@ def _open(conn: sa.Connection, dedup_key: str) -> Incident | None:
     row = conn.execute(
         sa.select(INCIDENTS).where(INCIDENTS.c.dedup_key == dedup_key, INCIDENTS.c.status != "resolved")
     ).first()
-    return Incident(**row._mapping) if row else None
+    return _incident(row) if row else None
 
 
 def _count_occurrence(conn: sa.Connection, number: int, detail: str | None, now: dt.datetime) -> None:
@@ -105,6 +112,8 @@ def _insert(
             last_seen_at=now,
             occurrences=1,
             status="triggered",
+            channels=json.dumps(list(rule.channels)),
+            escalation=rule.escalation,
         )
         .returning(INCIDENTS.c.incident_number)
     ).scalar_one()
@@ -115,7 +124,7 @@ def get_incident(db: Database, number: int) -> Incident:
         row = conn.execute(sa.select(INCIDENTS).where(INCIDENTS.c.incident_number == number)).first()
     if row is None:
         raise IncidentRefused(f"There is no incident {number}.")
-    return Incident(**row._mapping)
+    return _incident(row)
 
 
 def open_incident(db: Database, dedup_key: str) -> Incident | None:
@@ -129,7 +138,7 @@ def list_incidents(db: Database, only_open: bool = False, limit: int = 50) -> li
     if only_open:
         query = query.where(INCIDENTS.c.status != "resolved")
     with db.engine.connect() as conn:
-        return [Incident(**row._mapping) for row in conn.execute(query.limit(limit))]
+        return [_incident(row) for row in conn.execute(query.limit(limit))]
 
 
 def _when(moment: dt.datetime | None) -> str:
