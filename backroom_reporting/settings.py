@@ -60,6 +60,12 @@ ALERT_RULES = Setting(
     "report_layouts/alerts/rules.yaml",
     "The alert rules (YAML): what the platform watches, how severe, whom it tells and how it escalates.",
 )
+ON_CALL = Setting(
+    "BACKROOM_ON_CALL",
+    "report_layouts/alerts/on_call.yaml",
+    "Who is on call when, whom the last step texts, the Slack channel for incidents, and each "
+    "escalation policy's timings (YAML).",
+)
 REPORT_STORE = Setting(
     "BACKROOM_REPORT_STORE",
     "var/reports",
@@ -152,4 +158,13 @@ POSTMARK_WEBHOOK_CREDENTIALS = Setting(
     "POSTMARK_WEBHOOK_CREDENTIALS",
     "",
     "user:password that Postmark's webhook sends by basic auth; empty: Postmark events are refused.",
+)
+ALERT_WEBHOOK_URL = Setting(
+    "BACKROOM_ALERT_WEBHOOK_URL",
+    "",
+    "Where alert rules with the webhook channel POST their incidents (signed as report webhooks "
+    "are); empty: those go to the outbox.",
+)
+ALERT_WEBHOOK_SECRET = Setting(
+    "BACKROOM_ALERT_WEBHOOK_SECRET", "", "The secret (whsec_…) that signs the alert webhook's requests."
 )

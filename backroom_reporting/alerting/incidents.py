@@ -141,6 +141,18 @@ def list_incidents(db: Database, only_open: bool = False, limit: int = 50) -> li
         return [_incident(row) for row in conn.execute(query.limit(limit))]
 
 
+def to_page(db: Database, resolved_since: dt.datetime) -> list[Incident]:
+    """What paging looks at: every incident still triggered, and those resolved since then."""
+    query = sa.select(INCIDENTS).where(
+        sa.or_(
+            INCIDENTS.c.status == "triggered",
+            sa.and_(INCIDENTS.c.status == "resolved", INCIDENTS.c.resolved_at >= resolved_since),
+        )
+    )
+    with db.engine.connect() as conn:
+        return [_incident(row) for row in conn.execute(query)]
+
+
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
