@@ -53,7 +53,8 @@ def test_the_hand_over_stays_at_ten_on_the_wall_clock_across_the_clocks_changing
 def test_an_override_takes_the_turn_for_its_hours(tmp_path):
     text = ON_CALL.replace(
         "  starting: 2026-11-23\n",
-        "  starting: 2026-11-23\n  overrides:\n    - {name: Alex Reid, from: 2026-11-24 18:00, until: 2026-11-25 10:00}\n",
+        "  starting: 2026-11-23\n  overrides:\n"
+        "    - {name: Alex Reid, from: 2026-11-24 18:00, until: 2026-11-25 10:00}\n",
     )
     roster = parse_on_call(write_on_call(tmp_path, text)).roster(db=None)
     assert who(roster, local(2026, 11, 24, 17, 59)) == "Sam Okafor"
