@@ -22,6 +22,12 @@ rules:
     channels: [slack]
     escalation: none
     multiple: 3
+  - key: sensors_stopped
+    kind: sensors_silent
+    severity: critical
+    channels: [sms, email]
+    escalation: on_call
+    minutes: 5
 """
 
 
