@@ -28,6 +28,7 @@ from backroom_reporting.sensors.alerts import alert_on_run_failure, resolve_on_r
 from backroom_reporting.sensors.automation import follow_inputs
 from backroom_reporting.sensors.dead_runs import dead_runs
 from backroom_reporting.sensors.deliveries import deliveries_due
+from backroom_reporting.sensors.on_call import page_on_call
 from backroom_reporting.sensors.subscriptions import subscription_partitions
 
 # One module per stage of the graph; each holds its assets and the checks that guard them.
@@ -48,6 +49,7 @@ defs = with_automation(
             deliveries_due,
             alert_on_run_failure,
             resolve_on_run_success,
+            page_on_call,
         ],
         resources={
             "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),
