@@ -1,5 +1,6 @@
-"""The providers on call is paged through, on loopback: a mail relay (aiosmtpd), Slack's Web
-API and Twilio's Messages (tests/delivery/standins.py), and an on-call file naming two people."""
+"""The warehouse the alert sensors write incidents to, with the rules they read; and the providers
+on call is paged through, on loopback: a mail relay (aiosmtpd), Slack's Web API and Twilio's
+Messages (tests/delivery/standins.py), with an on-call file naming two people."""
 
 from __future__ import annotations
 
@@ -10,12 +11,34 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.alerting import write_on_call, write_rules
+from backroom_reporting.resources.databases import WarehouseResource
+from tests.alerting import RULES, write_on_call, write_rules
 from tests.delivery.conftest import Relay, free_port
 from tests.delivery.loopback import Loopback
 from tests.delivery.standins import SENDER, SID, SLACK_TOKEN, TWILIO_TOKEN, SlackStandIn, TwilioStandIn
 
 PORTAL = "https://reports.backroom-leeds.example"
+
+
+@pytest.fixture
+def rules_text() -> str:
+    """The rules file's text (a test module overrides this fixture for other rules)."""
+    return RULES
+
+
+@pytest.fixture
+def warehouse(databases, tmp_path, monkeypatch, rules_text):
+    """The warehouse resource; the sensors page the test's on-call people through the outbox."""
+    monkeypatch.setenv("BACKROOM_ALERT_RULES", str(write_rules(tmp_path / "alerts", rules_text)))
+    monkeypatch.setenv("BACKROOM_ON_CALL", str(write_on_call(tmp_path / "alerts")))
+    monkeypatch.setenv("BACKROOM_OUTBOX", str(tmp_path / "outbox"))
+    return WarehouseResource(url=databases.warehouse_url)
+
+
+@pytest.fixture
+def db(databases):
+    with databases.warehouse as db:
+        yield db
 
 
 @dataclass

@@ -43,7 +43,9 @@ def test_silence_past_the_limit_texts_once_and_the_next_tick_resolves_it(watched
     assert incident.occurrences == 5
     [(to, body)] = [(m["to"], m["body"]) for m in providers.twilio.messages]
     assert to == SAM_PHONE
-    assert body.startswith(f"[CRITICAL] #{incident.incident_number} The alert sensors have not ticked for 6 min")
+    assert body.startswith(
+        f"[CRITICAL] #{incident.incident_number} The alert sensors have not ticked for 6 min"
+    )
     assert len(providers.relay.messages()) == 1
 
     beat(db, PAGING_SENSOR, T0 + 11 * MIN)
