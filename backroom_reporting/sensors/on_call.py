@@ -41,7 +41,10 @@ def summary(sent: list[Notification]) -> str:
     if not sent:
         return "nothing due"
     failed = [n for n in sent if n.status == "failed"]
-    told = sorted({f"#{n.incident_number} {n.step_key} {n.channel}" for n in sent if n.status == "sent"})
+    # A resolution's step key names its address; the summary needs only that it was one.
+    told = sorted(
+        {f"#{n.incident_number} {n.step_key.split(':')[0]} {n.channel}" for n in sent if n.status == "sent"}
+    )
     text = f"sent {', '.join(told) or 'nothing'}"
     if failed:
         text += "; failed " + "; ".join(f"#{n.incident_number} {n.channel}: {n.detail}" for n in failed)
