@@ -101,8 +101,8 @@ PORTAL_URL = Setting(
 LINK_SECRET = Setting(
     "BACKROOM_LINK_SECRET",
     "backroom-demo-link-secret",
-    "Secret that signs the links in messages (downloads, unsubscribe, verification, tracking); "
-    "set your own in production: changing it invalidates every link already sent.",
+    "Secret that signs the links in messages (downloads, unsubscribe, verification, tracking, "
+    "incidents); set your own in production: changing it invalidates every link already sent.",
 )
 DOWNLOAD_LINK_DAYS = Setting(
     "BACKROOM_DOWNLOAD_LINK_DAYS", "7", "Days a signed download link in a message keeps working."
@@ -148,6 +148,12 @@ SLACK_BOT_TOKEN = Setting(
 )
 SLACK_BASE_URL = Setting(
     "SLACK_BASE_URL", "", "Another address for Slack's Web API (tests point it at a loopback server)."
+)
+SLACK_SIGNING_SECRET = Setting(
+    "BACKROOM_SLACK_SIGNING_SECRET",
+    "",
+    "The Slack app's signing secret, which checks its button clicks (an incident's Acknowledge); "
+    "empty: every Slack request is refused.",
 )
 SENDGRID_WEBHOOK_PUBLIC_KEY = Setting(
     "SENDGRID_WEBHOOK_PUBLIC_KEY",

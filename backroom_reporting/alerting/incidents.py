@@ -29,6 +29,10 @@ class IncidentRefused(ValueError):
     """A step an incident cannot take (unknown, already acknowledged or resolved), in one sentence."""
 
 
+class NoSuchIncident(IncidentRefused):
+    """No incident has that number (a web page answers 404 rather than 409)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Incident:
     """A row of alert_incidents."""
@@ -123,7 +127,7 @@ def get_incident(db: Database, number: int) -> Incident:
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(INCIDENTS).where(INCIDENTS.c.incident_number == number)).first()
     if row is None:
-        raise IncidentRefused(f"There is no incident {number}.")
+        raise NoSuchIncident(f"There is no incident {number}.")
     return _incident(row)
 
 
@@ -132,9 +136,14 @@ def open_incident(db: Database, dedup_key: str) -> Incident | None:
         return _open(conn, dedup_key)
 
 
-def list_incidents(db: Database, only_open: bool = False, limit: int = 50) -> list[Incident]:
-    """The latest incidents first (by when last seen)."""
-    query = sa.select(INCIDENTS).order_by(INCIDENTS.c.last_seen_at.desc(), INCIDENTS.c.incident_number.desc())
+def list_incidents(
+    db: Database, only_open: bool = False, limit: int = 50, open_first: bool = False
+) -> list[Incident]:
+    """The latest incidents first (by when last seen); with `open_first`, the open ones before
+    the resolved ones, as the on-call page lists them."""
+    newest = (INCIDENTS.c.last_seen_at.desc(), INCIDENTS.c.incident_number.desc())
+    resolved_last = (sa.case((INCIDENTS.c.status == "resolved", 1), else_=0),) if open_first else ()
+    query = sa.select(INCIDENTS).order_by(*resolved_last, *newest)
     if only_open:
         query = query.where(INCIDENTS.c.status != "resolved")
     with db.engine.connect() as conn:
@@ -182,6 +191,14 @@ def resolve(db: Database, number: int, who: str, channel: str, now: dt.datetime)
             f"at {_when(incident.resolved_at)}."
         )
     return _step(db, incident, incident.status, "resolved", who, channel, now)
+
+
+def step_taken(incident: Incident) -> str:
+    """What acknowledging or resolving `incident` did, in one sentence for whoever did it."""
+    number = incident.incident_number
+    if incident.status == "acknowledged":
+        return f"Incident {number} acknowledged by {incident.acknowledged_by}: escalation stopped."
+    return f"Incident {number} resolved by {incident.resolved_by}."
 
 
 def _step(

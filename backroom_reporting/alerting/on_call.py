@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import yaml
 from pydantic import Field, StrictInt, StrictStr, ValidationError, field_validator, model_validator
 
+from backroom_reporting import settings
 from backroom_reporting.alerting.rules import ESCALATION_POLICIES
 from backroom_reporting.config_types import ConfigModel, FieldProblem, Timezone, dotted, problems
 from backroom_reporting.subscriptions.service import SubscriptionError, checked_phone
@@ -261,6 +262,11 @@ class Roster:
         except SubscriptionError:
             return None
         return next((p for p in self.people if p.phone == e164), None)
+
+
+def person_by_phone(db: Database, number: str) -> Person | None:
+    """Who on the on-call list (BACKROOM_ON_CALL, else the staff table's managers) has this phone."""
+    return parse_on_call(settings.ON_CALL.get()).roster(db).by_phone(number)
 
 
 def managers(db: Database) -> tuple[Person, ...]:
