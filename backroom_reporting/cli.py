@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from backroom_reporting import settings
-from backroom_reporting.alerting.commands import alerts
+from backroom_reporting.alerting.commands import alerts, watchdog_command
 from backroom_reporting.choices import one_of
 from backroom_reporting.command_line import open_warehouse, warehouse_url_option
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
@@ -66,6 +66,7 @@ main.add_command(subscriptions)
 main.add_command(recipients)
 main.add_command(tokens_group)
 main.add_command(alerts)
+main.add_command(watchdog_command)
 
 
 # --- the warehouse schema -----------------------------------------------------------------

@@ -33,6 +33,7 @@ from backroom_reporting.sensors.figure_alerts import (
     alert_on_kpi_status,
     alert_on_late_figures,
 )
+from backroom_reporting.sensors.on_call import page_on_call
 from backroom_reporting.sensors.subscriptions import subscription_partitions
 
 # One module per stage of the graph; each holds its assets and the checks that guard them.
@@ -56,6 +57,7 @@ defs = with_automation(
             alert_on_failed_checks,
             alert_on_late_figures,
             alert_on_kpi_status,
+            page_on_call,
         ],
         resources={
             "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),

@@ -60,6 +60,12 @@ ALERT_RULES = Setting(
     "report_layouts/alerts/rules.yaml",
     "The alert rules (YAML): what the platform watches, how severe, whom it tells and how it escalates.",
 )
+ON_CALL = Setting(
+    "BACKROOM_ON_CALL",
+    "report_layouts/alerts/on_call.yaml",
+    "Who is on call when, whom the last step texts, the Slack channel for incidents, and each "
+    "escalation policy's timings (YAML).",
+)
 REPORT_STORE = Setting(
     "BACKROOM_REPORT_STORE",
     "var/reports",
@@ -95,8 +101,8 @@ PORTAL_URL = Setting(
 LINK_SECRET = Setting(
     "BACKROOM_LINK_SECRET",
     "backroom-demo-link-secret",
-    "Secret that signs the links in messages (downloads, unsubscribe, verification, tracking); "
-    "set your own in production: changing it invalidates every link already sent.",
+    "Secret that signs the links in messages (downloads, unsubscribe, verification, tracking, "
+    "incidents); set your own in production: changing it invalidates every link already sent.",
 )
 DOWNLOAD_LINK_DAYS = Setting(
     "BACKROOM_DOWNLOAD_LINK_DAYS", "7", "Days a signed download link in a message keeps working."
@@ -143,6 +149,12 @@ SLACK_BOT_TOKEN = Setting(
 SLACK_BASE_URL = Setting(
     "SLACK_BASE_URL", "", "Another address for Slack's Web API (tests point it at a loopback server)."
 )
+SLACK_SIGNING_SECRET = Setting(
+    "BACKROOM_SLACK_SIGNING_SECRET",
+    "",
+    "The Slack app's signing secret, which checks its button clicks (an incident's Acknowledge); "
+    "empty: every Slack request is refused.",
+)
 SENDGRID_WEBHOOK_PUBLIC_KEY = Setting(
     "SENDGRID_WEBHOOK_PUBLIC_KEY",
     "",
@@ -152,4 +164,13 @@ POSTMARK_WEBHOOK_CREDENTIALS = Setting(
     "POSTMARK_WEBHOOK_CREDENTIALS",
     "",
     "user:password that Postmark's webhook sends by basic auth; empty: Postmark events are refused.",
+)
+ALERT_WEBHOOK_URL = Setting(
+    "BACKROOM_ALERT_WEBHOOK_URL",
+    "",
+    "Where alert rules with the webhook channel POST their incidents (signed as report webhooks "
+    "are); empty: those go to the outbox.",
+)
+ALERT_WEBHOOK_SECRET = Setting(
+    "BACKROOM_ALERT_WEBHOOK_SECRET", "", "The secret (whsec_…) that signs the alert webhook's requests."
 )

@@ -9,8 +9,10 @@ import getpass
 import click
 
 from backroom_reporting import settings
-from backroom_reporting.alerting import incidents
+from backroom_reporting.alerting import incidents, watchdog
 from backroom_reporting.alerting.incidents import Incident, IncidentRefused
+from backroom_reporting.alerting.on_call import OnCallError, parse_on_call
+from backroom_reporting.alerting.paging import Pager, notifications_of
 from backroom_reporting.alerting.rules import AlertRulesError, parse_rules
 from backroom_reporting.command_line import Refused, open_warehouse, print_table, warehouse_url_option, when
 
@@ -56,7 +58,7 @@ def alerts_list(only_open: bool, url: str | None) -> None:
     )
 
 
-def _show(incident: Incident) -> None:
+def _show(incident: Incident, db) -> None:
     lines = [
         f"Incident {incident.incident_number}: {incident.title}",
         f"  status       {incident.status}",
@@ -77,6 +79,11 @@ def _show(incident: Incident) -> None:
             f"  resolved     {when(incident.resolved_at)} by {incident.resolved_by} "
             f"via {incident.resolved_via}"
         )
+    for sent in notifications_of(db, incident.incident_number):
+        lines.append(
+            f"  message      step {sent.step_key} {sent.channel} to {sent.person or '-'} "
+            f"({sent.address or 'no address'}): {sent.status}" + (f", {sent.detail}" if sent.detail else "")
+        )
     click.echo("\n".join(lines))
 
 
@@ -86,7 +93,7 @@ def _step(step, number: int, who: str | None, url: str | None) -> None:
             incident = step(db, number, who or getpass.getuser(), CHANNEL, _now())
         except IncidentRefused as exc:
             raise Refused(str(exc)) from None
-    _show(incident)
+        _show(incident, db)
 
 
 @alerts.command("show")
@@ -96,7 +103,7 @@ def alerts_show(number: int, url: str | None) -> None:
     """One incident in full: who acknowledged and resolved it, when and how."""
     with open_warehouse(url) as db:
         try:
-            _show(incidents.get_incident(db, number))
+            _show(incidents.get_incident(db, number), db)
         except IncidentRefused as exc:
             raise Refused(str(exc)) from None
 
@@ -139,4 +146,28 @@ def alerts_test(rule_key: str, url: str | None) -> None:
             f"`backroom alerts resolve N`",
             now,
         )
-    _show(incident)
+        _pager(db).page([incident], now)
+        _show(incident, db)
+
+
+def _pager(db) -> Pager:
+    try:
+        return Pager(db, parse_on_call(settings.ON_CALL.get()).roster(db))
+    except OnCallError as exc:
+        raise Refused(str(exc)) from None
+
+
+@click.command("watchdog")
+@warehouse_url_option
+def watchdog_command(url: str | None) -> None:
+    """Check that the alert sensors are ticking; page the people on call if they are not.
+    Run it from cron every minute or two. Exit status 1 while the sensors are silent."""
+    try:
+        rules = parse_rules(settings.ALERT_RULES.get())
+    except AlertRulesError as exc:
+        raise Refused(str(exc)) from None
+    with open_warehouse(url) as db:
+        found, changed = watchdog.watch(db, rules, _pager(db), _now())
+    click.echo(found)
+    if any(i.status != "resolved" for i in changed):
+        raise SystemExit(1)

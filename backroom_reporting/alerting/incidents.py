@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Literal
 
@@ -29,6 +30,10 @@ class IncidentRefused(ValueError):
     """A step an incident cannot take (unknown, already acknowledged or resolved), in one sentence."""
 
 
+class NoSuchIncident(IncidentRefused):
+    """No incident has that number (a web page answers 404 rather than 409)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Incident:
     """A row of alert_incidents."""
@@ -43,12 +48,18 @@ class Incident:
     last_seen_at: dt.datetime
     occurrences: int
     status: IncidentStatus
+    channels: tuple[str, ...]  # the rule's, when it opened
+    escalation: str  # the rule's escalation policy, when it opened
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     acknowledged_via: str | None
     resolved_at: dt.datetime | None
     resolved_by: str | None
     resolved_via: str | None
+
+
+def _incident(row: sa.Row) -> Incident:
+    return Incident(**{**row._mapping, "channels": tuple(json.loads(row.channels))})
 
 
 def job_dedup_key(rule: AlertRule, job_name: str) -> str:
@@ -60,7 +71,7 @@ def _open(conn: sa.Connection, dedup_key: str) -> Incident | None:
     row = conn.execute(
         sa.select(INCIDENTS).where(INCIDENTS.c.dedup_key == dedup_key, INCIDENTS.c.status != "resolved")
     ).first()
-    return Incident(**row._mapping) if row else None
+    return _incident(row) if row else None
 
 
 def _count_occurrence(conn: sa.Connection, number: int, detail: str | None, now: dt.datetime) -> None:
@@ -106,6 +117,8 @@ def _insert(
             last_seen_at=now,
             occurrences=1,
             status="triggered",
+            channels=json.dumps(list(rule.channels)),
+            escalation=rule.escalation,
         )
         .returning(INCIDENTS.c.incident_number)
     ).scalar_one()
@@ -115,8 +128,8 @@ def get_incident(db: Database, number: int) -> Incident:
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(INCIDENTS).where(INCIDENTS.c.incident_number == number)).first()
     if row is None:
-        raise IncidentRefused(f"There is no incident {number}.")
-    return Incident(**row._mapping)
+        raise NoSuchIncident(f"There is no incident {number}.")
+    return _incident(row)
 
 
 def open_incident(db: Database, dedup_key: str) -> Incident | None:
@@ -132,7 +145,7 @@ def open_incidents_of(db: Database, rule_key: str) -> list[Incident]:
         .order_by(INCIDENTS.c.incident_number)
     )
     with db.engine.connect() as conn:
-        return [Incident(**row._mapping) for row in conn.execute(query)]
+        return [_incident(row) for row in conn.execute(query)]
 
 
 def raised_before(db: Database, dedup_keys: Iterable[str]) -> set[str]:
@@ -146,13 +159,30 @@ def raised_before(db: Database, dedup_keys: Iterable[str]) -> set[str]:
         return set(found.scalars())
 
 
-def list_incidents(db: Database, only_open: bool = False, limit: int = 50) -> list[Incident]:
-    """The latest incidents first (by when last seen)."""
-    query = sa.select(INCIDENTS).order_by(INCIDENTS.c.last_seen_at.desc(), INCIDENTS.c.incident_number.desc())
+def list_incidents(
+    db: Database, only_open: bool = False, limit: int = 50, open_first: bool = False
+) -> list[Incident]:
+    """The latest incidents first (by when last seen); with `open_first`, the open ones before
+    the resolved ones, as the on-call page lists them."""
+    newest = (INCIDENTS.c.last_seen_at.desc(), INCIDENTS.c.incident_number.desc())
+    resolved_last = (sa.case((INCIDENTS.c.status == "resolved", 1), else_=0),) if open_first else ()
+    query = sa.select(INCIDENTS).order_by(*resolved_last, *newest)
     if only_open:
         query = query.where(INCIDENTS.c.status != "resolved")
     with db.engine.connect() as conn:
-        return [Incident(**row._mapping) for row in conn.execute(query.limit(limit))]
+        return [_incident(row) for row in conn.execute(query.limit(limit))]
+
+
+def to_page(db: Database, resolved_since: dt.datetime) -> list[Incident]:
+    """What paging looks at: every incident still triggered, and those resolved since then."""
+    query = sa.select(INCIDENTS).where(
+        sa.or_(
+            INCIDENTS.c.status == "triggered",
+            sa.and_(INCIDENTS.c.status == "resolved", INCIDENTS.c.resolved_at >= resolved_since),
+        )
+    )
+    with db.engine.connect() as conn:
+        return [_incident(row) for row in conn.execute(query)]
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -196,6 +226,14 @@ def resolve_open(db: Database, dedup_key: str, who: str, channel: str, now: dt.d
         return resolve(db, found.incident_number, who, channel, now)
     except IncidentRefused:
         return None
+
+
+def step_taken(incident: Incident) -> str:
+    """What acknowledging or resolving `incident` did, in one sentence for whoever did it."""
+    number = incident.incident_number
+    if incident.status == "acknowledged":
+        return f"Incident {number} acknowledged by {incident.acknowledged_by}: escalation stopped."
+    return f"Incident {number} resolved by {incident.resolved_by}."
 
 
 def _step(

@@ -36,6 +36,7 @@ KINDS = (
     "check_failed",  # a blocking asset check failed
     "not_fresh",  # the night's figures not ready by `deadline` (venue time)
     "kpi_status",  # a KPI turned critical (or warning, where `status` asks) for a night
+    "sensors_silent",  # the alert sensors have not ticked for `minutes` (the watchdog's rule)
 )
 SEVERITIES = ("critical", "warning", "info")
 CHANNELS = ("email", "sms", "slack", "webhook")
@@ -51,8 +52,14 @@ THRESHOLDS: dict[str, tuple[str, ...]] = {
     "check_failed": ("checks",),
     "not_fresh": ("deadline",),
     "kpi_status": ("status", "kpis"),
+    "sensors_silent": ("minutes",),
 }
-REQUIRED = {"slow_execution": ("multiple",), "consecutive_failures": ("count",), "not_fresh": ("deadline",)}
+REQUIRED = {
+    "slow_execution": ("multiple",),
+    "consecutive_failures": ("count",),
+    "not_fresh": ("deadline",),
+    "sensors_silent": ("minutes",),
+}
 ALL = "all"
 
 
@@ -120,6 +127,7 @@ class _RuleSpec(ConfigModel):
     deadline: StrictStr | None = None
     status: Choice("KPI status", KPI_STATUSES) | None = None
     kpis: Annotated[list[StrictStr], Field(min_length=1)] | None = None
+    minutes: Annotated[StrictInt, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _thresholds_fit_the_kind(self) -> _RuleSpec:

@@ -1,4 +1,5 @@
-"""Signed links in messages: downloads, unsubscribe, address verification, open and click tracking.
+"""Signed links in messages: downloads, unsubscribe, address verification, open and click tracking,
+and the on-call engineer's incident links (acknowledge one incident, or the list of incidents).
 
 A link carries what it is for and a signature (itsdangerous, keyed by BACKROOM_LINK_SECRET,
 salted by purpose so a link made for one purpose is refused for another). Each purpose has
@@ -15,7 +16,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backroom_reporting import settings
 
-Purpose = Literal["download", "unsubscribe", "verify", "open", "click", "report", "dashboard"]
+Purpose = Literal[
+    "download", "unsubscribe", "verify", "open", "click", "report", "dashboard", "incident", "incidents"
+]
 # How long each kind of link works. Unsubscribe links work for as long as a mail may be
 # kept (RFC 8058 asks that they keep working); tracking links likewise.
 LIFETIMES: dict[Purpose, dt.timedelta] = {
@@ -26,6 +29,8 @@ LIFETIMES: dict[Purpose, dt.timedelta] = {
     "open": dt.timedelta(days=365),
     "click": dt.timedelta(days=365),
     "dashboard": dt.timedelta(days=30),
+    "incident": dt.timedelta(days=7),  # an alert's "acknowledge" link: {"i": number, "p": person}
+    "incidents": dt.timedelta(days=30),  # the incident list of the person on call: {"p": person}
 }
 PATHS: dict[Purpose, str] = {
     "download": "/d/",
@@ -34,8 +39,12 @@ PATHS: dict[Purpose, str] = {
     "verify": "/verify/",
     "open": "/t/o/",
     "click": "/t/c/",
+    "incident": "/incidents/ack/",
 }
-# The dashboard link names its recipient in the path: /recipients/<id>/reports?t=<token>.
+# The dashboard link names its recipient in the path: /recipients/<id>/reports?t=<token>;
+# the incident list is /incidents?t=<token>.
+# How a refusal names a link, where the purpose alone reads badly.
+NAMES: dict[Purpose, str] = {"incidents": "incident list"}
 
 
 class LinkError(ValueError):
@@ -69,15 +78,23 @@ def dashboard_url(recipient_id: str, *, base: str | None = None, secret: str | N
     return f"{root}/recipients/{quote(recipient_id, safe='')}/reports?t={signed}"
 
 
+def incidents_url(who: str, *, base: str | None = None, secret: str | None = None) -> str:
+    """The signed link to the incident list, acting as `who` (payload {"p": who})."""
+    root = (base or settings.PORTAL_URL.get()).rstrip("/")
+    signed = quote(token("incidents", {"p": who}, secret), safe="")
+    return f"{root}/incidents?t={signed}"
+
+
 def read(purpose: Purpose, signed: str, *, secret: str | None = None, now: dt.datetime | None = None) -> Any:
     """The payload of a signed token of `purpose`; LinkError says why a link is refused."""
     serializer = _serializer(purpose, secret)
+    name = NAMES.get(purpose, purpose)
     try:
         payload, signed_at = serializer.loads(signed, return_timestamp=True)
     except BadSignature as exc:
-        raise LinkError(f"this {purpose} link is not one we made, or it was altered") from exc
+        raise LinkError(f"this {name} link is not one we made, or it was altered") from exc
     now = now or dt.datetime.now(dt.UTC)
     if now - signed_at > lifetime(purpose):
         days = lifetime(purpose).days
-        raise LinkError(f"this {purpose} link has expired: it worked for {days} days after it was sent")
+        raise LinkError(f"this {name} link has expired: it worked for {days} days after it was sent")
     return payload

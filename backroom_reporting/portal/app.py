@@ -1,7 +1,7 @@
 """The web app: `create_app()` gathers the routers around one warehouse and one report store.
 
-It reads and writes the warehouse (the delivery ledger, consents, API tokens) and reads the
-report store; it never runs Dagster assets. `backroom portal` serves it with uvicorn.
+It reads and writes the warehouse (the delivery ledger, consents, API tokens, incidents) and
+reads the report store; it never runs Dagster assets. `backroom portal` serves it with uvicorn.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
-from backroom_reporting.portal import api, callbacks, downloads, subscribers, tracking
+from backroom_reporting.portal import api, callbacks, downloads, oncall, subscribers, tracking
 from backroom_reporting.portal.pages import Refusal, link_refused, route_refused, viewer_refused
 from backroom_reporting.portal.viewers import NotAllowed
 from backroom_reporting.rendering.store import ReportStore
@@ -33,7 +33,7 @@ def create_app(warehouse_url: str | None = None, store_dir: Path | str | None = 
     app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
-    for module in (downloads, api, tracking, subscribers, callbacks):
+    for module in (downloads, api, tracking, subscribers, callbacks, oncall):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)

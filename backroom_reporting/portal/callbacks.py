@@ -1,8 +1,10 @@
-"""Provider callbacks: SendGrid and Postmark events, Twilio status callbacks and inbound SMS.
+"""Provider callbacks: SendGrid and Postmark events, Twilio status callbacks and inbound SMS
+(STOP, START, and ACK for an incident), and Slack's button clicks (an incident's Acknowledge).
 
 Each is verified before anything is read from it: SendGrid's signed event webhook with the
 sendgrid package's EventWebhook (and a timestamp at most five minutes old), Postmark's basic
-auth, Twilio's signature with the twilio package's RequestValidator over the public URL. A
+auth, Twilio's signature with the twilio package's RequestValidator over the public URL,
+Slack's with slack_sdk's SignatureVerifier over the body (at most five minutes old). A
 forged or stale callback is refused (401 without credentials, 403 with wrong ones) and
 logged in one line; a verified one about a delivery we do not know is logged and answered
 200, so the provider does not retry it for days.
@@ -16,15 +18,21 @@ import datetime as dt
 import hmac
 import json
 import logging
+import re
 import time
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sendgrid.helpers.eventwebhook import EventWebhook
+from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from backroom_reporting import settings
+from backroom_reporting.alerting import incidents
+from backroom_reporting.alerting.incidents import IncidentRefused
+from backroom_reporting.alerting.on_call import person_by_phone
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.ledger import Delivery
 from backroom_reporting.delivery.mailer import tell_owner
@@ -45,6 +53,14 @@ TWILIO_SIGNATURE = "X-Twilio-Signature"
 # Twilio's opt-out and opt-in keywords (its Advanced Opt-Out defaults).
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
+# A reply acknowledging an incident: "ACK 4821", "ack #4821", "Ack 4821."; ACK alone is shown how.
+ACK_WORD = re.compile(r"ack(?![a-z])", re.IGNORECASE)
+ACK_REPLY = re.compile(r"ack\s*#?\s*(\d{1,18})\s*[.!]?", re.IGNORECASE)  # 18 digits: a bigint
+ACK_USAGE = "Reply ACK and the incident number, e.g. ACK 4821."
+NOT_ON_CALL = "This number is not on the on-call list, so it cannot acknowledge incidents."
+SLACK_SIGNATURE = "X-Slack-Signature"
+SLACK_TIMESTAMP = "X-Slack-Request-Timestamp"
+ACKNOWLEDGE_ACTION = "acknowledge_incident"  # the action_id of an alert message's button
 PROVIDERS = {"sendgrid": "SendGrid", "postmark": "Postmark"}  # as their names are written
 
 
@@ -300,15 +316,102 @@ def _sms_keyword(db: Database, number: str, word: str) -> str | None:
     return done if changed else "This number gets no reports from The Backroom Leeds, so nothing changed."
 
 
+def _sms_ack(db: Database, number: str, body: str) -> str | None:
+    """What an ACK reply did, as the answer to send back; None for other words."""
+    body = body.strip()
+    if not ACK_WORD.match(body):
+        return None
+    found = ACK_REPLY.fullmatch(body)
+    if found is None:
+        return ACK_USAGE
+    incident = int(found[1])
+    # Twilio vouches for the message, not for who sent it: only the people paged may acknowledge.
+    person = person_by_phone(db, number)
+    if person is None:
+        return NOT_ON_CALL
+    try:
+        incidents.acknowledge(db, incident, person.name, "sms", dt.datetime.now(dt.UTC))
+    except IncidentRefused as exc:
+        return str(exc)
+    return f"Incident {incident} acknowledged: escalation stopped."
+
+
+def _sms_reply(db: Database, number: str, body: str) -> str | None:
+    return _sms_ack(db, number, body) or _sms_keyword(db, number, body.strip().upper())
+
+
 @router.post("/twilio/inbound")
 async def twilio_inbound(request: Request) -> Response:
     try:
         params = await _verified_twilio(request)
     except Refusal as refused:
         return _refusal(request, refused)
-    word = params.get("Body", "").strip().upper()
-    answer = await in_warehouse(request, _sms_keyword, params.get("From", ""), word)
+    answer = await in_warehouse(request, _sms_reply, params.get("From", ""), params.get("Body", ""))
     reply = MessagingResponse()
     if answer is not None:
         reply.message(answer)
     return Response(str(reply), media_type="application/xml")
+
+
+# --- Slack -----------------------------------------------------------------------------------
+
+
+def _verified_slack(request: Request, body: bytes) -> dict:
+    """The interaction payload Slack posted, once its signature over the body checks out."""
+    secret = settings.SLACK_SIGNING_SECRET.get()
+    if not secret:
+        raise Refusal(f"${settings.SLACK_SIGNING_SECRET.env} is not set, so no request can be checked", 403)
+    signature, timestamp = request.headers.get(SLACK_SIGNATURE), request.headers.get(SLACK_TIMESTAMP)
+    if not signature or not timestamp:
+        raise Refusal(f"no {SLACK_SIGNATURE} or {SLACK_TIMESTAMP}", 401)
+    try:
+        valid = SignatureVerifier(secret).is_valid(body, timestamp, signature)
+        age = abs(time.time() - int(timestamp))
+    except ValueError as exc:  # a timestamp that is no number, a body that is not UTF-8
+        raise Refusal(f"the timestamp or body is malformed ({exc})", 403) from exc
+    if not valid:
+        # SignatureVerifier refuses a stale request too; the log says which it was.
+        if age > MAX_AGE.total_seconds():
+            raise Refusal(f"the timestamp is {age:.0f} seconds old (at most {MAX_AGE.seconds} allowed)", 403)
+        raise Refusal("the signature does not match the body", 403)
+    try:
+        payload = json.loads(parse_qs(body.decode())["payload"][0])
+    except (KeyError, ValueError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise Refusal("the body has no `payload` field holding a JSON object", 400)
+    return payload
+
+
+def _slack_acknowledge(db: Database, payload: dict) -> str | None:
+    """What an alert's Acknowledge button did, in a sentence; None for any other interaction."""
+    if payload.get("type") != "block_actions":
+        return None
+    actions = payload.get("actions") or []
+    action = next((a for a in actions if a.get("action_id") == ACKNOWLEDGE_ACTION), None)
+    if action is None:
+        return None
+    user = payload.get("user") or {}
+    who = user.get("name") or user.get("username") or user.get("id") or "someone on Slack"
+    try:
+        number = int(action.get("value"))
+    except (TypeError, ValueError):
+        return f"This button names no incident ({action.get('value')!r}), so nothing was acknowledged."
+    try:
+        return incidents.step_taken(incidents.acknowledge(db, number, who, "slack", dt.datetime.now(dt.UTC)))
+    except IncidentRefused as exc:
+        return str(exc)
+
+
+@router.post("/slack/interactivity")
+async def slack_interactivity(request: Request) -> Response:
+    body = await request.body()
+    try:
+        payload = _verified_slack(request, body)
+    except Refusal as refused:
+        return _refusal(request, refused)
+    said = await in_warehouse(request, _slack_acknowledge, payload)
+    if said is None:
+        return Response(status_code=200)  # another button (a link's): received, nothing to say
+    # Only to the person who pressed it, under the alert, which stays as it was.
+    return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": said})

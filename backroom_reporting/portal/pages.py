@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from backroom_reporting.portal.viewers import NotAllowed
 log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
+
+def utc(moment: dt.datetime) -> str:
+    """A moment on UTC's clock, whatever zone the database session answered in."""
+    return moment.astimezone(dt.UTC).strftime("%a %d %b %Y %H:%M UTC")
+
+
+TEMPLATES.env.filters["utc"] = utc
+
 # What to do instead, by the kind of link refused.
 ADVICE = {
     "/d/": "Ask the sender for a new link, or open your reports dashboard from a recent report message.",
@@ -23,6 +32,8 @@ ADVICE = {
     "/unsubscribe/": "Use the unsubscribe link in a more recent report message, or reply to it.",
     "/verify/": "Ask for a new verification email.",
     "/t/c/": "Open the report from your reports dashboard instead.",
+    "/incidents/ack/": "Open the incident from a more recent alert, or with `backroom alerts show N`.",
+    "/incidents": "Open the incident list from the link in a more recent alert.",
 }
 
 

@@ -10,9 +10,7 @@ from backroom_reporting.alerting.incidents import list_incidents
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.alerting.runs import RESOLVED_BY
 from backroom_reporting.definitions import defs
-from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.sensors.figure_alerts import alert_on_failed_checks
-from tests.alerting import write_rules
 
 NIGHTS = dg.DailyPartitionsDefinition(start_date="2026-11-01")
 MONEY, ANOMALY, GUARD = "tiny_money_non_negative", "tiny_revenue_anomaly", "tiny_load_guard"
@@ -72,15 +70,8 @@ def tiny_venues(context: dg.AssetExecutionContext):
 
 
 @pytest.fixture
-def warehouse(databases, tmp_path, monkeypatch):
-    monkeypatch.setenv("BACKROOM_ALERT_RULES", str(write_rules(tmp_path / "alerts", RULES)))
-    return WarehouseResource(url=databases.warehouse_url)
-
-
-@pytest.fixture
-def db(databases):
-    with databases.warehouse as db:
-        yield db
+def rules_text() -> str:
+    return RULES
 
 
 @pytest.fixture

@@ -12,11 +12,9 @@ from dagster._core.test_utils import freeze_time
 
 from backroom_reporting.alerting.figures import FIGURES_READY
 from backroom_reporting.alerting.incidents import list_incidents
-from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.sensors.figure_alerts import alert_on_late_figures
 from backroom_reporting.warehouse.tables.aggregations import night_status
 from backroom_reporting.warehouse.tables.raw import RAW
-from tests.alerting import write_rules
 
 LONDON = ZoneInfo("Europe/London")
 RULES = """\
@@ -38,9 +36,13 @@ VENUES = [("leeds", "The Backroom Leeds"), ("york", "The Backroom York")]
 
 
 @pytest.fixture
-def warehouse(databases, tmp_path, monkeypatch):
-    monkeypatch.setenv("BACKROOM_ALERT_RULES", str(write_rules(tmp_path / "alerts", RULES)))
-    with databases.warehouse as db, db.engine.begin() as conn:
+def rules_text() -> str:
+    return RULES
+
+
+@pytest.fixture(autouse=True)
+def venues(db) -> None:
+    with db.engine.begin() as conn:
         conn.execute(
             sa.insert(RAW["venues"]),
             [
@@ -55,13 +57,6 @@ def warehouse(databases, tmp_path, monkeypatch):
                 for v, n in VENUES
             ],
         )
-    return WarehouseResource(url=databases.warehouse_url)
-
-
-@pytest.fixture
-def db(databases):
-    with databases.warehouse as db:
-        yield db
 
 
 def record(db, night: dt.date, not_final: str | None = None, failed_checks: str | None = None) -> None:

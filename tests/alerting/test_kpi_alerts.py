@@ -12,11 +12,9 @@ from dagster._core.test_utils import freeze_time
 
 from backroom_reporting.alerting.incidents import list_incidents, resolve
 from backroom_reporting.definitions import defs
-from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.sensors.figure_alerts import alert_on_kpi_status
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.raw import RAW
-from tests.alerting import write_rules
 from tests.assets.test_kpi_assets import frame, leeds_day
 
 WEDNESDAY, THURSDAY = dt.date(2026, 11, 25), dt.date(2026, 11, 26)
@@ -56,9 +54,13 @@ def night(day: dt.date, gross_pence: int, check_ins: int) -> dict:
 
 
 @pytest.fixture
-def world(databases, tmp_path, monkeypatch):
+def rules_text() -> str:
+    return RULES
+
+
+@pytest.fixture
+def world(databases, warehouse):
     """The two nights' figures in the warehouse, the catalogue loaded, a Dagster instance."""
-    monkeypatch.setenv("BACKROOM_ALERT_RULES", str(write_rules(tmp_path / "alerts", RULES)))
     with databases.warehouse as db:
         db.replace(
             daily_aggregations,
@@ -75,16 +77,10 @@ def world(databases, tmp_path, monkeypatch):
                     business_day_cutoff="06:00",
                 )
             )
-    resources = {**defs.resources, "warehouse": WarehouseResource(url=databases.warehouse_url)}
+    resources = {**defs.resources, "warehouse": warehouse}
     with dg.instance_for_test() as instance:
         dg.materialize([*defs.assets], selection=["kpi_definitions"], instance=instance, resources=resources)
         yield instance, resources
-
-
-@pytest.fixture
-def db(databases):
-    with databases.warehouse as db:
-        yield db
 
 
 def calculate(world, day: dt.date) -> None:

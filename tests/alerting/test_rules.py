@@ -23,6 +23,7 @@ def test_the_shipped_rules_name_real_jobs_and_every_kind():
         "check_failed",
         "not_fresh",
         "kpi_status",
+        "sensors_silent",
     }
 
 
@@ -81,12 +82,12 @@ def _with(line_from: str, line_to: str) -> str:
         (
             RULES + "  - key: fresh\n    kind: not_fresh\n    severity: info\n    channels: [email]\n"
             "    escalation: none\n    deadline: '7am'\n",
-            "rules[4] (fresh) deadline: '7am' is not a time of day; write HH:MM",
+            "rules[5] (fresh) deadline: '7am' is not a time of day; write HH:MM",
         ),
         (
             RULES + "  - key: fresh\n    kind: not_fresh\n    severity: info\n    channels: [email]\n"
             "    escalation: none\n    deadline: '05:30'\n",
-            "rules[4] (fresh) deadline: '05:30' comes before the night closes at 06:00",
+            "rules[5] (fresh) deadline: '05:30' comes before the night closes at 06:00",
         ),
         (RULES.replace("key: tiny_slow", "key: tiny_failed"), "rules: rule keys repeat: tiny_failed"),
         ("rules: [", "not valid YAML"),

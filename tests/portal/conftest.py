@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
+from twilio.request_validator import RequestValidator
 
+from backroom_reporting.alerting.incidents import acknowledge, job_dedup_key, raise_incident, resolve
+from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.model import DeliverableReport, Parcel
 from backroom_reporting.delivery.reports import deliverable, generation_for
@@ -25,12 +31,16 @@ from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.subscriptions import service
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.tables.alerts import alert_incidents
+from tests.alerting import ON_CALL, write_on_call, write_rules
 from tests.subscriptions import LEEDS, set_venues, write_layouts
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 NIGHTS = (dt.date(2026, 11, 27), dt.date(2026, 11, 28))
 LINK_SECRET = "portal-test-link-secret"
+TWILIO_TOKEN = "twilio-test-auth-token"
+KIMS_NUMBER = "+447700900123"  # Ofcom's mobile drama range
 
 
 def free_port() -> int:
@@ -200,3 +210,83 @@ def world(portal, tmp_path) -> World:
     )
     deliver(db, sams_parcel, "delivered")
     return World(jo, sam, joins, files, deliveries, sams_parcel.delivery_id, layouts_dir, jos_report)
+
+
+def twilio(portal, path: str, params: dict[str, str], url: str | None = None, token: str = TWILIO_TOKEN):
+    """A request as Twilio makes it: the form, signed with the auth token over the URL it calls."""
+    signature = RequestValidator(token).compute_signature(url or portal.base + path, params)
+    return portal.http.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def reply_of(answer) -> list[str]:
+    """The messages of a TwiML answer."""
+    return [m.text for m in ET.fromstring(answer.text).iter("Message")]
+
+
+class Kept(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def refusals() -> Iterator[list[str]]:
+    """The lines the callbacks log."""
+    kept = Kept()
+    logger = logging.getLogger("backroom_reporting.portal.callbacks")
+    logger.addHandler(kept)
+    yield kept.lines
+    logger.removeHandler(kept)
+
+
+@dataclasses.dataclass
+class OnCall:
+    """Three incidents of the night, by number, and a number no incident has."""
+
+    triggered: int  # tiny_job failed, seen three times from 00:00 to 00:02
+    acknowledged: int  # closing_run failed at 02:00, acknowledged by Jo Bloggs at 02:05
+    resolved: int  # nightly_export failed at 03:00, resolved by dagster at 03:30
+    unknown: int
+
+
+@pytest.fixture
+def on_call(portal, tmp_path, monkeypatch) -> OnCall:
+    """Three incidents, and an on-call list on which Kim's number is."""
+    on_call_file = write_on_call(tmp_path / "alerts", ON_CALL.replace('"07700 900111"', f'"{KIMS_NUMBER}"'))
+    monkeypatch.setenv("BACKROOM_ON_CALL", str(on_call_file))
+    rules = parse_rules(write_rules(tmp_path / "alerts"))
+    critical, warning = rules.by_key("tiny_failed"), rules.by_key("anything_failed")
+    db, midnight = portal.db, NOW.replace(hour=0)
+    for minute in range(3):
+        triggered = raise_incident(
+            db,
+            critical,
+            job_dedup_key(critical, "tiny_job"),
+            "tiny_job failed",
+            f"run {minute} failed: disk full",
+            midnight + dt.timedelta(minutes=minute),
+        )
+    at = midnight + dt.timedelta(hours=2)
+    acknowledged = raise_incident(
+        db, critical, job_dedup_key(critical, "closing_run"), "closing_run failed", None, at
+    )
+    acknowledge(db, acknowledged.incident_number, "Jo Bloggs", "cli", at + dt.timedelta(minutes=5))
+    at = midnight + dt.timedelta(hours=3)
+    resolved = raise_incident(
+        db, warning, job_dedup_key(warning, "nightly_export"), "nightly_export failed", None, at
+    )
+    resolve(db, resolved.incident_number, "dagster", "run succeeded", at + dt.timedelta(minutes=30))
+    numbers = (triggered.incident_number, acknowledged.incident_number, resolved.incident_number)
+    return OnCall(*numbers, unknown=max(numbers) + 1000)
+
+
+def incident_rows(portal) -> list[tuple]:
+    """alert_incidents as it stands: what a refused request must leave alone."""
+    with portal.db.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(sa.select(alert_incidents).order_by(alert_incidents.c.incident_number))
+        ]

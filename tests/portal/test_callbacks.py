@@ -7,9 +7,7 @@ import base64
 import email
 import email.policy
 import json
-import logging
 import time
-import xml.etree.ElementTree as ET
 
 import pytest
 import sqlalchemy as sa
@@ -21,11 +19,9 @@ from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.model import Parcel
 from backroom_reporting.subscriptions import service
 from backroom_reporting.warehouse.tables.deliveries import consent_events, report_delivery_history
-from tests.portal.conftest import NIGHTS, NOW, deliver
+from tests.portal.conftest import KIMS_NUMBER, NIGHTS, NOW, TWILIO_TOKEN, deliver, reply_of, twilio
 
 POSTMARK_CREDENTIALS = "postmark-hook:s3cret-pass"
-TWILIO_TOKEN = "twilio-test-auth-token"
-KIMS_NUMBER = "+447700900123"  # Ofcom's mobile drama range
 
 
 class SendGrid:
@@ -161,25 +157,6 @@ def test_a_sendgrid_bounce_suppresses_the_address_and_tells_the_owner_once(
     )
 
 
-class Kept(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def refusals() -> list[str]:
-    """The lines the callbacks log."""
-    kept = Kept()
-    logger = logging.getLogger("backroom_reporting.portal.callbacks")
-    logger.addHandler(kept)
-    yield kept.lines
-    logger.removeHandler(kept)
-
-
 def test_forged_and_stale_sendgrid_events_are_refused_and_change_nothing(portal, world, providers, refusals):
     delivery_id = world.deliveries[NIGHTS[-1]]["email"]
     body = json.dumps(
@@ -296,11 +273,6 @@ def kim(portal, world, providers):
     return parcel
 
 
-def twilio(portal, path: str, params: dict[str, str], url: str | None = None, token: str = TWILIO_TOKEN):
-    signature = RequestValidator(token).compute_signature(url or portal.base + path, params)
-    return portal.http.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-
 def test_twilio_status_callbacks(portal, kim):
     sid = "SM0123456789abcdef0123456789abcdef"
     answer = twilio(portal, "/hooks/twilio/status", {"MessageSid": sid, "MessageStatus": "delivered"})
@@ -333,10 +305,6 @@ def test_forged_twilio_callbacks_are_refused(portal, kim):
     assert portal.http.post(path, data=changed, headers={"X-Twilio-Signature": signed}).status_code == 403
     assert portal.http.post(path, data=params).status_code == 401
     assert snapshot(portal) == before
-
-
-def reply_of(answer) -> list[str]:
-    return [m.text for m in ET.fromstring(answer.text).iter("Message")]
 
 
 def test_stop_and_start_replies_change_sms_consent(portal, kim):

@@ -92,7 +92,7 @@ class EmailChannel:
     def compose(self, parcel: Parcel, *, now: dt.datetime) -> EmailMessage:
         report = parcel.report
         venue = self.venues.get(report.venue_id or "", report.venue_id or "The Backroom")
-        message = _addressed(parcel.recipient.name, parcel.address, now)
+        message = addressed(parcel.recipient.name, parcel.address, now)
         subject = f"{report.title} - {period_words(report)} - {venue}"
         message["Subject"] = f"[Stale] {subject}" if report.stale else subject
         message["Message-ID"] = message_id(parcel.delivery_id)
@@ -165,7 +165,7 @@ def verification_message(recipient: Recipient, *, now: dt.datetime) -> EmailMess
         raise ValueError(f"{recipient} has no email address to verify")
     link = links.url("verify", {"r": recipient.recipient_id, "e": recipient.email})
     days = links.lifetime("verify").days
-    message = _addressed(recipient.name, recipient.email, now)
+    message = addressed(recipient.name, recipient.email, now)
     message["Subject"] = "Please confirm your email address for The Backroom Leeds reports"
     message["Message-ID"] = email.utils.make_msgid(f"verify-{recipient.recipient_id}", MESSAGE_ID_DOMAIN)
     message.set_content(
@@ -187,7 +187,8 @@ def verification_message(recipient: Recipient, *, now: dt.datetime) -> EmailMess
     return message
 
 
-def _addressed(name: str, address: str, now: dt.datetime) -> EmailMessage:
+def addressed(name: str, address: str, now: dt.datetime) -> EmailMessage:
+    """A new automatic message from us to one person."""
     message = EmailMessage()
     message["From"] = settings.MAIL_FROM.get()
     message["To"] = email.headerregistry.Address(name, addr_spec=address)

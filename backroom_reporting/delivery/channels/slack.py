@@ -90,6 +90,20 @@ def _fallback_text(report: DeliverableReport) -> str:
     return f"{stale}{report.title}, {report.period}" + (f": {', '.join(figures)}" if figures else "")
 
 
+def slack_client() -> WebClient | None:
+    """Slack's client as configured now, without the SDK's own retries; None without
+    SLACK_BOT_TOKEN (the outbox instead)."""
+    token = settings.SLACK_BOT_TOKEN.get()
+    if not token:
+        return None
+    return WebClient(
+        token=token,
+        base_url=settings.SLACK_BASE_URL.get() or WebClient.BASE_URL,
+        timeout=TIMEOUT_SECONDS,
+        retry_handlers=[],
+    )
+
+
 class SlackChannel:
     name = "slack"
     concurrency = 4
@@ -99,15 +113,7 @@ class SlackChannel:
     def __init__(self, store: ReportStore, outbox: Outbox | None = None) -> None:
         self.outbox = outbox or Outbox()
         self.store = store
-        token = settings.SLACK_BOT_TOKEN.get()
-        self.client: WebClient | None = None
-        if token:
-            self.client = WebClient(
-                token=token,
-                base_url=settings.SLACK_BASE_URL.get() or WebClient.BASE_URL,
-                timeout=TIMEOUT_SECONDS,
-                retry_handlers=[],
-            )
+        self.client = slack_client()
         # Messages posted whose PDF is still to follow (an upload refused after the post): a
         # retry in this claim uploads the PDF into the thread and does not post again.
         self._posted: dict[str, str] = {}
@@ -146,7 +152,7 @@ class SlackChannel:
                     title=pdf.name,
                 )
         except SlackApiError as exc:
-            raise _refusal(exc, parcel.address) from exc
+            raise slack_refusal(exc, parcel.address) from exc
         except UNREACHABLE as exc:
             raise SendError(f"Slack could not be reached ({exc})", retryable=True) from exc
         with self._lock:
@@ -181,7 +187,7 @@ class SlackChannel:
         return None
 
 
-def _refusal(exc: SlackApiError, channel: str) -> SendError:
+def slack_refusal(exc: SlackApiError, channel: str) -> SendError:
     status = exc.response.status_code
     error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
     if status == 429:

@@ -97,6 +97,42 @@ class LoopbackTwilioHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+def twilio_client() -> Client | None:
+    """Twilio's client as configured now; None without TWILIO_ACCOUNT_SID (the outbox instead)."""
+    account_sid = settings.TWILIO_ACCOUNT_SID.get()
+    if not account_sid:
+        return None
+    base_url = settings.TWILIO_BASE_URL.get()
+    http_client = (
+        LoopbackTwilioHttpClient(base_url, timeout=TIMEOUT_SECONDS)
+        if base_url
+        else TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+    )
+    return Client(account_sid, settings.TWILIO_AUTH_TOKEN.get(), http_client=http_client)
+
+
+def text_message(to: str, body: str) -> dict[str, str]:
+    """messages.create's arguments: from our number or messaging service, with status callbacks."""
+    sender = settings.TWILIO_FROM.get()
+    return {
+        "to": to,
+        "body": body,
+        "status_callback": f"{settings.PORTAL_URL.get().rstrip('/')}/hooks/twilio/status",
+        **({"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}),
+    }
+
+
+def send_text(client: Client, message: dict[str, str]) -> Outcome:
+    """Hand one text to Twilio; a SendError says why it did not take it."""
+    try:
+        sent = client.messages.create(**message)
+    except TwilioException as exc:
+        raise twilio_refusal(exc, message["to"]) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"Twilio could not be reached ({exc})", retryable=True) from exc
+    return Outcome("sent", provider_message_id=sent.sid, detail=f"Twilio took it ({sent.status})")
+
+
 class SmsChannel:
     name = "sms"
     concurrency = 4
@@ -105,30 +141,12 @@ class SmsChannel:
 
     def __init__(self, outbox: Outbox | None = None) -> None:
         self.outbox = outbox or Outbox()
-        self.account_sid = settings.TWILIO_ACCOUNT_SID.get()
-        self.sender = settings.TWILIO_FROM.get()
-        self.client: Client | None = None
-        if self.account_sid:
-            base_url = settings.TWILIO_BASE_URL.get()
-            http_client = (
-                LoopbackTwilioHttpClient(base_url, timeout=TIMEOUT_SECONDS)
-                if base_url
-                else TwilioHttpClient(timeout=TIMEOUT_SECONDS)
-            )
-            self.client = Client(self.account_sid, settings.TWILIO_AUTH_TOKEN.get(), http_client=http_client)
+        self.client = twilio_client()
 
     def message(self, parcel: Parcel) -> dict[str, str]:
         """What goes to Twilio for this parcel (Twilio's parameter names, as the outbox shows them)."""
         link = links.url("report", {"d": parcel.delivery_id})
-        sender = (
-            {"messaging_service_sid": self.sender} if self.sender.startswith("MG") else {"from_": self.sender}
-        )
-        return {
-            "to": parcel.address,
-            "body": sms_text(parcel.report, link, reference(parcel.delivery_id)),
-            "status_callback": f"{settings.PORTAL_URL.get().rstrip('/')}/hooks/twilio/status",
-            **sender,
-        }
+        return text_message(parcel.address, sms_text(parcel.report, link, reference(parcel.delivery_id)))
 
     def send(self, parcel: Parcel) -> Outcome:
         if not parcel.recipient.sms_consent:
@@ -140,13 +158,7 @@ class SmsChannel:
         message = self.message(parcel)
         if self.client is None:
             return self.outbox.write_json(parcel.delivery_id, self.name, message)
-        try:
-            sent = self.client.messages.create(**message)
-        except TwilioException as exc:
-            raise _refusal(exc, parcel.address) from exc
-        except requests.RequestException as exc:
-            raise SendError(f"Twilio could not be reached ({exc})", retryable=True) from exc
-        return Outcome("sent", provider_message_id=sent.sid, detail=f"Twilio took it ({sent.status})")
+        return send_text(self.client, message)
 
     def look_up(self, parcel: Parcel) -> Outcome | None:
         if self.client is None:
@@ -168,7 +180,7 @@ class SmsChannel:
         return None
 
 
-def _refusal(exc: TwilioException, number: str) -> SendError:
+def twilio_refusal(exc: TwilioException, number: str) -> SendError:
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     # Twilio's own words; str() of its exception is coloured for a terminal.

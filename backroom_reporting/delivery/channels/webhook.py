@@ -112,6 +112,26 @@ def retry_after(value: str | None, now: dt.datetime) -> float | None:
         return None
 
 
+def post_signed(
+    http: httpx.Client, url: str, event: dict, message_id: str, secrets: list[str], now: dt.datetime
+) -> Outcome:
+    """POST one signed event; a 2xx answer is delivery, a SendError says why it was not."""
+    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    try:
+        answer = http.post(url, content=body.encode(), headers=signed_headers(message_id, body, secrets, now))
+    except httpx.TimeoutException as exc:
+        raise SendError(f"{url} did not answer within {TIMEOUT_SECONDS} s", retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise SendError(f"{url} could not be reached ({exc})", retryable=True) from exc
+    status = answer.status_code
+    if 200 <= status < 300:
+        return Outcome("delivered", detail=f"{url} answered {status}")
+    if status == 429 or status >= 500:
+        wait = retry_after(answer.headers.get("retry-after"), now)
+        raise SendError(f"{url} answered {status}", retryable=True, retry_after=wait)
+    raise SendError(f"{url} refused the webhook with {status}: {answer.text[:200]}", retryable=False)
+
+
 class WebhookChannel:
     name = "webhook"
     # Each receiver is a different server; a slow one holds a slot for at most the timeout.
@@ -135,22 +155,7 @@ class WebhookChannel:
                 f"subscription {parcel.subscription.subscription_id} has no webhook secret to sign with",
                 retryable=False,
             )
-        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        try:
-            answer = self.http.post(
-                url, content=body.encode(), headers=signed_headers(parcel.delivery_id, body, secrets, now)
-            )
-        except httpx.TimeoutException as exc:
-            raise SendError(f"{url} did not answer within {TIMEOUT_SECONDS} s", retryable=True) from exc
-        except httpx.TransportError as exc:
-            raise SendError(f"{url} could not be reached ({exc})", retryable=True) from exc
-        status = answer.status_code
-        if 200 <= status < 300:
-            return Outcome("delivered", detail=f"{url} answered {status}")
-        if status == 429 or status >= 500:
-            wait = retry_after(answer.headers.get("retry-after"), now)
-            raise SendError(f"{url} answered {status}", retryable=True, retry_after=wait)
-        raise SendError(f"{url} refused the webhook with {status}: {answer.text[:200]}", retryable=False)
+        return post_signed(self.http, url, event, parcel.delivery_id, secrets, now)
 
     def look_up(self, parcel: Parcel) -> Outcome | None:
         if not parcel.subscription.webhook_url:

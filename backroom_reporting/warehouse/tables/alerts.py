@@ -3,7 +3,9 @@
 job_alerts is report_layouts/alerts/rules.yaml as a table, one row per rule, rewritten when
 the file changes. alert_incidents is the on-call history: one row per incident, numbered
 for people to type (`backroom alerts ack 4821`), at most one open per dedup key, with who
-acknowledged and resolved it, when and through which channel.
+acknowledged and resolved it, when and through which channel. alert_notifications is every
+message sent about an incident, one row per step and channel, claimed before it is sent so a
+step goes out once. sensor_heartbeats holds each alert sensor's last tick, for the watchdog.
 """
 
 import sqlalchemy as sa
@@ -46,6 +48,9 @@ alert_incidents = sa.Table(
     sa.Column("last_seen_at", UtcTimestamp, nullable=False),
     sa.Column("occurrences", Count, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # triggered | acknowledged | resolved
+    # Taken from the rule when the incident opens, so it pages as raised if the rules change.
+    sa.Column("channels", sa.Text, nullable=False),  # JSON list: email, sms, slack, webhook
+    sa.Column("escalation", sa.Text, nullable=False),  # the escalation policy's name
     sa.Column("acknowledged_at", UtcTimestamp, nullable=True),
     sa.Column("acknowledged_by", sa.Text, nullable=True),
     sa.Column("acknowledged_via", sa.Text, nullable=True),  # cli, slack, sms, link, web
@@ -61,4 +66,29 @@ alert_incidents = sa.Table(
         postgresql_where=OPEN,
     ),
     sa.Index(None, "status", "last_seen_at"),
+)
+
+alert_notifications = sa.Table(
+    "alert_notifications",
+    WAREHOUSE,
+    sa.Column("notification_id", IncidentNumber, primary_key=True, autoincrement=True),
+    sa.Column("incident_number", IncidentNumber, nullable=False),
+    # Which step of the escalation: "1" (level 1), "2.0" (round 0 of level 2), ..., "resolved".
+    sa.Column("step_key", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),  # email, sms, slack, webhook
+    sa.Column("person", sa.Text, nullable=True),  # whom it was for; null for a Slack channel post
+    sa.Column("address", sa.Text, nullable=True),  # where it went; null when there was none
+    sa.Column("status", sa.Text, nullable=False),  # sending | sent | failed
+    sa.Column("detail", sa.Text, nullable=True),  # the provider's id, or why it failed
+    sa.Column("claimed_at", UtcTimestamp, nullable=False),
+    sa.Column("finished_at", UtcTimestamp, nullable=True),
+    # A step goes out once on each channel, whichever sensor tick gets there first.
+    sa.Index(None, "incident_number", "step_key", "channel", unique=True),
+)
+
+sensor_heartbeats = sa.Table(
+    "sensor_heartbeats",
+    WAREHOUSE,
+    sa.Column("sensor_name", sa.Text, primary_key=True),
+    sa.Column("ticked_at", UtcTimestamp, nullable=False),
 )
