@@ -1,8 +1,8 @@
 """One bad night on call, end to end on a real Dagster instance and real providers on loopback:
 an asset fails -> an incident in the failure sensor's tick -> Slack and email to the person on
 call -> no acknowledgement -> a text after 15 minutes (Dagster's clock moved on) -> the reply
-"ACK n" through the web app -> no more texts -> the next run succeeds -> "resolved" on each
-channel that reached them."""
+"ACK n" through the web app -> the Slack channel told who is on it, no more texts -> the next
+run succeeds -> "resolved" on each channel that reached them."""
 
 import datetime as dt
 
@@ -95,7 +95,13 @@ def test_a_failed_night_is_paged_climbs_to_a_text_is_acknowledged_by_reply_and_r
         "sms",
     )
 
-    # Escalation stops: the venue manager is never texted.
+    # The channel hears who is on it; escalation stops: the venue manager is never texted.
+    assert paging_tick(instance, warehouse, NIGHT + 16 * MIN) == f"sent #{n} acknowledged slack"
+    assert (
+        providers.slack.posts()[-1]
+        .args()["text"]
+        .startswith(f":eyes: #{n} acknowledged by Sam Okafor via sms")
+    )
     for minute in (30, 45, 60, 120):
         assert paging_tick(instance, warehouse, NIGHT + minute * MIN) == "nothing due"
     assert len(texts(providers)) == 1
@@ -127,6 +133,7 @@ def test_a_failed_night_is_paged_climbs_to_a_text_is_acknowledged_by_reply_and_r
         ("1", "slack", "sent"),
         ("1", "email", "sent"),
         ("2.0", "sms", "sent"),
+        ("acknowledged", "slack", "sent"),
         ("resolved", "email", "sent"),
         ("resolved", "slack", "sent"),
         ("resolved", "sms", "sent"),
