@@ -173,12 +173,14 @@ def list_incidents(
         return [_incident(row) for row in conn.execute(query.limit(limit))]
 
 
-def to_page(db: Database, resolved_since: dt.datetime) -> list[Incident]:
-    """What paging looks at: every incident still triggered, and those resolved since then."""
+def to_page(db: Database, since: dt.datetime) -> list[Incident]:
+    """What paging looks at: every incident still triggered, and those acknowledged or resolved
+    since then (whose news is still to tell)."""
     query = sa.select(INCIDENTS).where(
         sa.or_(
             INCIDENTS.c.status == "triggered",
-            sa.and_(INCIDENTS.c.status == "resolved", INCIDENTS.c.resolved_at >= resolved_since),
+            sa.and_(INCIDENTS.c.status == "acknowledged", INCIDENTS.c.acknowledged_at >= since),
+            sa.and_(INCIDENTS.c.status == "resolved", INCIDENTS.c.resolved_at >= since),
         )
     )
     with db.engine.connect() as conn:

@@ -97,6 +97,19 @@ def slack_message(incident: Incident, step_key: str, mention: str | None, link: 
     return {"text": f"{who}{headline(incident)}", "blocks": blocks, "unfurl_links": False}
 
 
+def slack_acknowledged(incident: Incident) -> dict:
+    """Told in the channel, so everyone who saw the alert knows someone is on it."""
+    when = (
+        incident.acknowledged_at.astimezone(dt.UTC).strftime("%H:%M UTC") if incident.acknowledged_at else ""
+    )
+    text = (
+        f":eyes: #{incident.incident_number} acknowledged by {incident.acknowledged_by} "
+        f"via {incident.acknowledged_via} at {when}: escalation stopped."
+    )
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION]}}
+    return {"text": text[:MAX_SECTION], "blocks": [section], "unfurl_links": False}
+
+
 def slack_resolved(incident: Incident) -> dict:
     text = (
         f":white_check_mark: Resolved #{incident.incident_number} {incident.title} ({_resolution(incident)})"

@@ -38,10 +38,10 @@ from backroom_reporting.warehouse.tables.alerts import alert_notifications
 NOTIFICATIONS = alert_notifications
 # The order a failed channel falls through in: the most likely to wake someone first.
 FALLBACK = ("sms", "slack", "email")
-RESOLVED = "resolved"
-# A resolution is announced if it happened within this long; older ones were announced, or
-# happened while paging was down and are news to nobody now.
-ANNOUNCE_RESOLUTIONS_FOR = dt.timedelta(days=1)
+ACKNOWLEDGED, RESOLVED = "acknowledged", "resolved"
+# An acknowledgement or resolution is announced if it happened within this long; older ones
+# were announced, or happened while paging was down and are news to nobody now.
+ANNOUNCE_FOR = dt.timedelta(days=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,13 +85,15 @@ class Pager:
                 taken = {n.step_key for n in mine}
                 for step in escalation.due(self._steps(incident), taken, now):
                     attempted += self._take(incident, step, now)
+            elif incident.status == ACKNOWLEDGED:
+                attempted += self._announce_acknowledgement(incident, mine, now)
             elif incident.status == RESOLVED:
                 attempted += self._announce_resolution(incident, mine, now)
         return attempted
 
     def page_all(self, now: dt.datetime) -> list[Notification]:
         """One escalation tick: every incident still triggered, and those resolved lately."""
-        return self.page(to_page(self.db, resolved_since=now - ANNOUNCE_RESOLUTIONS_FOR), now)
+        return self.page(to_page(self.db, since=now - ANNOUNCE_FOR), now)
 
     def next_step_at(self, incident: Incident, now: dt.datetime) -> dt.datetime | None:
         """When this incident's next step falls due, if it stays unacknowledged."""
@@ -198,6 +200,7 @@ class Pager:
         ack = links.url("incident", {"i": incident.incident_number, "p": name})
         file_name = re.sub(r"[^A-Za-z0-9.-]", "_", f"incident-{incident.incident_number}-{step_key}")
         resolved = step_key.startswith(RESOLVED)
+        acknowledged = step_key.startswith(ACKNOWLEDGED)
         if channel == "email":
             message = (
                 notices.email_resolved(incident, name, address, now)
@@ -215,11 +218,12 @@ class Pager:
             return send_text(self.twilio, message)
         if channel == "slack":
             mention = person.slack if person else None
-            message = (
-                notices.slack_resolved(incident)
-                if resolved
-                else notices.slack_message(incident, step_key, mention, ack)
-            )
+            if acknowledged:
+                message = notices.slack_acknowledged(incident)
+            elif resolved:
+                message = notices.slack_resolved(incident)
+            else:
+                message = notices.slack_message(incident, step_key, mention, ack)
             message["channel"] = address
             if self.slack is None:
                 return self.outbox.write_json(file_name, channel, message)
@@ -241,17 +245,26 @@ class Pager:
             )
         return post_signed(self.http, address, event, file_name, [secret], now)
 
-    # --- the resolution ------------------------------------------------------------------------
+    # --- acknowledgement and resolution -----------------------------------------------------------
+
+    def _announce_acknowledgement(
+        self, incident: Incident, done: list[Notification], now: dt.datetime
+    ) -> list[Notification]:
+        """Say in the Slack channels the incident was posted in who is on it, once."""
+        posted = {n.address for n in done if n.channel == "slack" and n.status == "sent" and _a_step(n)}
+        said = {n.step_key for n in done if n.step_key.startswith(ACKNOWLEDGED)}
+        attempted = []
+        for address in sorted(posted):
+            if f"{ACKNOWLEDGED}:{address}" not in said:
+                sent = self._notify(incident, f"{ACKNOWLEDGED}:{address}", "slack", None, now, address)
+                attempted += [sent] if sent else []
+        return attempted
 
     def _announce_resolution(
         self, incident: Incident, done: list[Notification], now: dt.datetime
     ) -> list[Notification]:
         """Tell everyone who was told of the incident, on the channel that reached them."""
-        reached = {
-            (n.channel, n.person, n.address)
-            for n in done
-            if n.status == "sent" and not n.step_key.startswith(RESOLVED)
-        }
+        reached = {(n.channel, n.person, n.address) for n in done if n.status == "sent" and _a_step(n)}
         announced = {n.step_key for n in done if n.step_key.startswith(RESOLVED)}
         attempted = []
         for channel, name, address in sorted(reached, key=lambda r: (r[0], r[1] or "", r[2] or "")):
@@ -324,6 +337,11 @@ class Pager:
             status,
             detail,
         )
+
+
+def _a_step(notification: Notification) -> bool:
+    """A step of the escalation ("1", "2.0", ...), not news of an acknowledgement or resolution."""
+    return notification.step_key[0].isdigit()
 
 
 def _unreachable(channel: str, person: Person | None) -> str:

@@ -6,6 +6,7 @@ reads the report store; it never runs Dagster assets. `backroom portal` serves i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
-from backroom_reporting.portal import api, callbacks, downloads, oncall, subscribers, tracking
+from backroom_reporting.portal import api, callbacks, downloads, oncall, subscribers, tracking, watchdog
 from backroom_reporting.portal.pages import Refusal, link_refused, route_refused, viewer_refused
 from backroom_reporting.portal.viewers import NotAllowed
 from backroom_reporting.rendering.store import ReportStore
@@ -22,18 +23,26 @@ from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
 
 
-def create_app(warehouse_url: str | None = None, store_dir: Path | str | None = None) -> FastAPI:
+def create_app(
+    warehouse_url: str | None = None,
+    store_dir: Path | str | None = None,
+    watch_every: float | None = watchdog.CHECK_EVERY,
+) -> FastAPI:
+    """The app; with `watch_every` (seconds), it checks the alert sensors' heartbeat that often."""
     db = Database(warehouse_url or settings.WAREHOUSE_URL.get(), search_path=REPORTING_SCHEMA)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watching = asyncio.create_task(watchdog.keep_watch(app, watch_every)) if watch_every else None
         yield
+        if watching:
+            watching.cancel()
         db.close()
 
     app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
-    for module in (downloads, api, tracking, subscribers, callbacks, oncall):
+    for module in (downloads, api, tracking, subscribers, callbacks, oncall, watchdog):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)

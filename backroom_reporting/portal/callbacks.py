@@ -32,6 +32,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from backroom_reporting import settings
 from backroom_reporting.alerting import incidents
 from backroom_reporting.alerting.incidents import IncidentRefused
+from backroom_reporting.alerting.notices import ACK_ACTION
 from backroom_reporting.alerting.on_call import person_by_phone
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.ledger import Delivery
@@ -60,7 +61,6 @@ ACK_USAGE = "Reply ACK and the incident number, e.g. ACK 4821."
 NOT_ON_CALL = "This number is not on the on-call list, so it cannot acknowledge incidents."
 SLACK_SIGNATURE = "X-Slack-Signature"
 SLACK_TIMESTAMP = "X-Slack-Request-Timestamp"
-ACKNOWLEDGE_ACTION = "acknowledge_incident"  # the action_id of an alert message's button
 PROVIDERS = {"sendgrid": "SendGrid", "postmark": "Postmark"}  # as their names are written
 
 
@@ -388,7 +388,7 @@ def _slack_acknowledge(db: Database, payload: dict) -> str | None:
     if payload.get("type") != "block_actions":
         return None
     actions = payload.get("actions") or []
-    action = next((a for a in actions if a.get("action_id") == ACKNOWLEDGE_ACTION), None)
+    action = next((a for a in actions if a.get("action_id") == ACK_ACTION), None)
     if action is None:
         return None
     user = payload.get("user") or {}

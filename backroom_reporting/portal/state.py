@@ -28,10 +28,15 @@ def report_store(request: Request) -> ReportStore:
 
 async def in_warehouse(request: Request, work: Callable[..., T], *args) -> T:
     """`work(db, *args)` off the event loop, for routes that must read their raw body first."""
+    return await in_app_warehouse(request.app, work, *args)
+
+
+async def in_app_warehouse(app, work: Callable[..., T], *args) -> T:
+    """`work(db, *args)` off the event loop, for the app's own background work."""
 
     def locked() -> T:
         with _ONE_AT_A_TIME:
-            return work(request.app.state.warehouse, *args)
+            return work(app.state.warehouse, *args)
 
     return await run_in_threadpool(locked)
 

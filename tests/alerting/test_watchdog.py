@@ -3,9 +3,11 @@ on call once it has been silent past the rule's minutes, one incident however of
 and resolved (and said so) when the sensor ticks again."""
 
 import datetime as dt
+import time
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
 from backroom_reporting.alerting.incidents import list_incidents
 from backroom_reporting.alerting.on_call import parse_on_call
@@ -13,6 +15,7 @@ from backroom_reporting.alerting.paging import Pager
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.alerting.watchdog import PAGING_SENSOR, beat, watch
 from backroom_reporting.cli import main
+from backroom_reporting.portal.app import create_app
 from backroom_reporting.warehouse.migrate import upgrade
 from tests.alerting import SAM_PHONE
 
@@ -74,3 +77,32 @@ def test_backroom_watchdog_exits_1_while_the_sensors_are_silent(databases, provi
         assert again.exit_code == 0, again.output
         assert "resolved" in again.output
         assert [i.status for i in list_incidents(db)] == ["resolved"]
+
+
+def test_the_web_app_keeps_watch_and_answers_healthz(databases, providers, tmp_path):
+    upgrade(databases.warehouse_url)
+    with databases.warehouse as db:
+        beat(db, PAGING_SENSOR, dt.datetime.now(dt.UTC) - 7 * MIN)
+    app = create_app(databases.warehouse_url, tmp_path / "reports", watch_every=0.1)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 20
+        while not providers.twilio.messages:
+            assert time.monotonic() < deadline, "the web app's watchdog sent no text"
+            time.sleep(0.1)
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["sensors"] == "silent"
+        assert health.json()["detail"] == (
+            "the alert sensors have not ticked for 7 min; the Dagster daemon may be down"
+        )
+        with databases.warehouse as db:
+            beat(db, PAGING_SENSOR, dt.datetime.now(dt.UTC))
+        assert client.get("/healthz").json()["sensors"] == "ticking"
+        while len(providers.twilio.messages) < 2:  # the next check resolves it and says so
+            assert time.monotonic() < deadline, "the web app's watchdog did not resolve the incident"
+            time.sleep(0.1)
+    on_call_now = (
+        parse_on_call(providers.folder / "on_call.yaml").roster(db=None).on_call_at(dt.datetime.now(dt.UTC))
+    )
+    assert {m["to"] for m in providers.twilio.messages} == {on_call_now.phone}
+    assert providers.twilio.messages[0]["body"].startswith("RESOLVED #")
