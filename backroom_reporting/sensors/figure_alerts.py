@@ -28,8 +28,11 @@ from backroom_reporting.alerting.figures import (
     kpis_judged,
     latest_outcomes,
 )
+from backroom_reporting.alerting.incidents import Incident
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.resources.databases import WarehouseResource
+from backroom_reporting.resources.delivery import DeliveryResource
+from backroom_reporting.sensors.on_call import page_now, summary
 
 FINISHED = (
     dg.DagsterEventType.RUN_SUCCESS,
@@ -45,6 +48,13 @@ KPI_CALCULATIONS = dg.AssetKey("kpi_calculations")
 
 def _numbers(incidents) -> str:
     return ", ".join(str(i.incident_number) for i in incidents) or "none"
+
+
+def _paged(
+    warehouse: WarehouseResource, delivery: DeliveryResource, incidents: list[Incident], now: dt.datetime
+) -> str:
+    """Page what this tick raised or resolved now, not on page_on_call's next tick."""
+    return f"; paging: {summary(page_now(warehouse, delivery, incidents, now))}" if incidents else ""
 
 
 def finished_runs(
@@ -105,7 +115,9 @@ def check_outcomes(instance: dg.DagsterInstance, ended: list[dg.EventLogRecord])
     description="Raises an incident for each blocking asset check that failed in a finished run (per "
     "check_failed rule, asset, check and partition), and resolves it when the check passes there again.",
 )
-def alert_on_failed_checks(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def alert_on_failed_checks(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, delivery: DeliveryResource
+):
     now = get_current_datetime()
     ended, cursor = finished_runs(context.instance, json.loads(context.cursor or "{}"), now)
     outcomes = latest_outcomes(check_outcomes(context.instance, ended))
@@ -115,7 +127,8 @@ def alert_on_failed_checks(context: dg.SensorEvaluationContext, warehouse: Wareh
     return dg.SensorResult(
         cursor=json.dumps(cursor, sort_keys=True),
         skip_reason=f"{len(ended)} run(s) finished, {len(outcomes)} check result(s): "
-        f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}",
+        f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}"
+        f"{_paged(warehouse, delivery, raised + resolved, now)}",
     )
 
 
@@ -125,12 +138,17 @@ def alert_on_failed_checks(context: dg.SensorEvaluationContext, warehouse: Wareh
     description="Raises an incident when the night just closed is not ready to report by a not_fresh "
     "rule's deadline (London time), and resolves it when the night's figures are ready.",
 )
-def alert_on_late_figures(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def alert_on_late_figures(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, delivery: DeliveryResource
+):
     now = get_current_datetime()
     rules, db = parse_rules(settings.ALERT_RULES.get()), warehouse.database()
     raised = figures_late(db, rules, now)
     resolved = figures_landed(db, rules, now)
-    return dg.SkipReason(f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}")
+    return dg.SkipReason(
+        f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}"
+        f"{_paged(warehouse, delivery, raised + resolved, now)}"
+    )
 
 
 @dg.sensor(
@@ -139,7 +157,9 @@ def alert_on_late_figures(context: dg.SensorEvaluationContext, warehouse: Wareho
     description="Raises one incident per kpi_status rule, KPI, venue and night judged critical (or "
     "warning, where a rule asks) in the nights kpi_calculations wrote; never twice for the same night.",
 )
-def alert_on_kpi_status(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def alert_on_kpi_status(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, delivery: DeliveryResource
+):
     now = get_current_datetime()
     after = int(context.cursor) if context.cursor else None
     written = context.instance.fetch_materializations(
@@ -150,5 +170,5 @@ def alert_on_kpi_status(context: dg.SensorEvaluationContext, warehouse: Warehous
     return dg.SensorResult(
         cursor=str(written[-1].storage_id) if written else context.cursor,
         skip_reason=f"nights written: {', '.join(map(str, nights)) or 'none'}; "
-        f"incidents raised {_numbers(raised)}",
+        f"incidents raised {_numbers(raised)}{_paged(warehouse, delivery, raised, now)}",
     )

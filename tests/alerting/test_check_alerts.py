@@ -10,6 +10,7 @@ from backroom_reporting.alerting.incidents import list_incidents
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.alerting.runs import RESOLVED_BY
 from backroom_reporting.definitions import defs
+from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.sensors.figure_alerts import alert_on_failed_checks
 
 NIGHTS = dg.DailyPartitionsDefinition(start_date="2026-11-01")
@@ -98,7 +99,9 @@ class Sensor:
 
     def tick(self) -> str:
         with dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources={"warehouse": self.warehouse}
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"warehouse": self.warehouse, "delivery": DeliveryResource()},
         ) as context:
             result = alert_on_failed_checks(context)
         self.cursor = result.cursor

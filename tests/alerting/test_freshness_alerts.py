@@ -12,6 +12,7 @@ from dagster._core.test_utils import freeze_time
 
 from backroom_reporting.alerting.figures import FIGURES_READY
 from backroom_reporting.alerting.incidents import list_incidents
+from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.sensors.figure_alerts import alert_on_late_figures
 from backroom_reporting.warehouse.tables.aggregations import night_status
 from backroom_reporting.warehouse.tables.raw import RAW
@@ -76,7 +77,12 @@ def record(db, night: dt.date, not_final: str | None = None, failed_checks: str 
 
 
 def tick(warehouse, moment: dt.datetime) -> str:
-    with freeze_time(moment), dg.build_sensor_context(resources={"warehouse": warehouse}) as context:
+    with (
+        freeze_time(moment),
+        dg.build_sensor_context(
+            resources={"warehouse": warehouse, "delivery": DeliveryResource()}
+        ) as context,
+    ):
         return alert_on_late_figures(context).skip_message
 
 
@@ -126,7 +132,9 @@ def test_a_night_not_ready_by_the_deadline_raises_one_incident_until_its_figures
 
     record(db, saturday)
     numbers = sorted(i.incident_number for i in list_incidents(db))
-    assert tick(warehouse, london(2026, 11, 30, 8, 0)).endswith(f"resolved {numbers[0]}, {numbers[1]}")
+    assert f"; resolved {numbers[0]}, {numbers[1]}; paging: sent " in tick(
+        warehouse, london(2026, 11, 30, 8, 0)
+    )
     assert {(i.status, i.resolved_by, i.resolved_via) for i in list_incidents(db)} == {
         ("resolved", "dagster", FIGURES_READY)
     }
