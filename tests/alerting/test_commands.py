@@ -1,6 +1,7 @@
 """`backroom alerts`: list, show, ack, resolve and test; refusals exit 2 with their sentence."""
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 from backroom_reporting.alerting.incidents import get_incident, job_dedup_key, raise_incident
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.cli import main
-from tests.alerting import write_rules
+from tests.alerting import write_on_call, write_rules
 from tests.commands import ok, refused
 
 T0 = dt.datetime(2026, 11, 28, 23, 40, tzinfo=dt.UTC)
@@ -21,8 +22,13 @@ def rules_file(tmp_path):
 
 
 @pytest.fixture
-def run(databases, rules_file):
-    env = {"BACKROOM_WAREHOUSE_URL": databases.warehouse_url, "BACKROOM_ALERT_RULES": str(rules_file)}
+def run(databases, rules_file, tmp_path):
+    env = {
+        "BACKROOM_WAREHOUSE_URL": databases.warehouse_url,
+        "BACKROOM_ALERT_RULES": str(rules_file),
+        "BACKROOM_ON_CALL": str(write_on_call(rules_file.parent)),
+        "BACKROOM_OUTBOX": str(tmp_path / "outbox"),
+    }
 
     def invoke(*args: str):
         return CliRunner().invoke(main, ["alerts", *args], env=env)
@@ -79,11 +85,19 @@ def test_an_unknown_incident_is_refused(run):
         refused(run(command, "4821"), "There is no incident 4821.")
 
 
-def test_a_test_incident_is_titled_as_a_test(run, databases):
+def test_a_test_incident_is_titled_as_a_test_and_paged(run, databases, tmp_path):
     shown = ok(run("test", "tiny_slow"))
     number = int(re.search(r"^Incident (\d+): ", shown).group(1))
     with databases.warehouse as db:
         raised = get_incident(db, number)
     assert raised.title.startswith("TEST of alert rule tiny_slow")
     assert (raised.rule_key, raised.severity, raised.status) == ("tiny_slow", "info", "triggered")
+    # It reaches the people on call as a real one would: tiny_slow posts on Slack (here, the outbox).
+    posted = json.loads((tmp_path / "outbox" / f"incident-{number}-1.slack.json").read_text())
+    assert posted["channel"] == "C0ALERTS01"
+    assert f"#{number} TEST of alert rule tiny_slow" in posted["text"]
+    shown = ok(run("show", str(number)))
+    assert re.search(
+        r"  message      step 1 slack to (Sam Okafor|Alex Reid) \(C0ALERTS01\): sent, no provider", shown
+    )
     refused(run("test", "nope"), "no alert rule 'nope'; known: tiny_failed, anything_failed, tiny_slow")
