@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from croniter import CroniterBadDateError, croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr, ValidationError
 
@@ -132,3 +133,27 @@ def require_distinct_keys(listed: str, what: str, keys: Sequence[str]) -> None:
     if len(set(keys)) != len(keys):
         repeated = ", ".join(sorted({k for k in keys if keys.count(k) > 1}))
         raise FieldProblem(listed, f"{what} keys repeat: {repeated}")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def checked_yaml(
+    text: str, where: str, model: type[Model], shape: str, error: type[Exception], listed: str = ""
+) -> tuple[dict, Model]:
+    """`text`, YAML, checked as `model`: the mapping read and the model. A mistake raises `error`
+    naming `where` and the field (an entry of the list `listed` by its position and key), e.g.
+    "rules.yaml: rules[2] (late) deadline: ..."; `shape` says what the file must be."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise error(f"{where}: {shape}")
+    try:
+        return raw, model.model_validate(raw)
+    except ValidationError as exc:
+        found = problems(exc)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        location, message = found[0]
+        raise error(f"{where}: {keyed_field(raw, location, listed)}: {message}{more}") from None

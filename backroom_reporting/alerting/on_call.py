@@ -15,12 +15,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-import yaml
-from pydantic import Field, StrictInt, StrictStr, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 
 from backroom_reporting import settings
 from backroom_reporting.alerting.rules import ESCALATION_POLICIES
-from backroom_reporting.config_types import ConfigModel, FieldProblem, Timezone, dotted, problems
+from backroom_reporting.config_types import ConfigModel, FieldProblem, Timezone, checked_yaml
 from backroom_reporting.subscriptions.service import SubscriptionError, checked_phone
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.raw import RAW
@@ -293,20 +292,11 @@ def parse_on_call(path: Path | str) -> OnCall:
     path = Path(path)
     where = path.as_posix()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise OnCallError(f"{where}: no on-call file there") from None
-    except yaml.YAMLError as exc:
-        raise OnCallError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise OnCallError(f"{where}: an on-call file is a mapping (people, rota, escalation)")
-    try:
-        spec = _OnCallSpec.model_validate(raw)
-    except ValidationError as exc:
-        found = problems(exc)
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        location, message = found[0]
-        raise OnCallError(f"{where}: {dotted(location)}: {message}{more}") from None
+    shape = "an on-call file is a mapping (people, rota, escalation)"
+    _, spec = checked_yaml(text, where, _OnCallSpec, shape, OnCallError)
     zone = ZoneInfo(spec.timezone)
     return OnCall(
         zone=zone,

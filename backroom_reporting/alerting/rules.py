@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
-import yaml
-from pydantic import Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 from backroom_reporting.config_types import (
     Choice,
     ConfigModel,
     FieldProblem,
-    keyed_field,
-    problems,
+    checked_yaml,
     require_distinct_keys,
 )
 from backroom_reporting.metrics.business_time import DEFAULT_CUTOFF
@@ -183,19 +181,8 @@ def parse_rules(path: Path | str, known_jobs: set[str] | None = None) -> AlertRu
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AlertRulesError(f"{where}: no alert rules file there") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AlertRulesError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise AlertRulesError(f"{where}: an alert rules file is a mapping with a list of rules")
-    try:
-        spec = _RulesSpec.model_validate(raw)
-    except ValidationError as exc:
-        found = problems(exc)
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        location, message = found[0]
-        raise AlertRulesError(f"{where}: {keyed_field(raw, location, 'rules')}: {message}{more}") from None
+    shape = "an alert rules file is a mapping with a list of rules"
+    _, spec = checked_yaml(text, where, _RulesSpec, shape, AlertRulesError, listed="rules")
     rules = tuple(r.rule() for r in spec.rules)
     for i, rule in enumerate(rules):
         unknown = sorted(set(rule.jobs or ()) - known_jobs) if known_jobs is not None else []

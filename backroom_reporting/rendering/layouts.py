@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BeforeValidator, Field, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr, model_validator
 
 from backroom_reporting.choices import listing, one_of
 from backroom_reporting.config_types import (
@@ -23,8 +22,7 @@ from backroom_reporting.config_types import (
     Cron,
     FieldProblem,
     Timezone,
-    keyed_field,
-    problems,
+    checked_yaml,
     require_distinct_keys,
 )
 from backroom_reporting.rendering.model import FORMATS, Column
@@ -268,19 +266,8 @@ def parse_layout(path: Path, shared: bytes = b"") -> Layout:
     """The layout in `path`; a LayoutError names the file, the field and what is wrong with it."""
     where = path.as_posix()
     text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise LayoutError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise LayoutError(f"{where}: a layout is a mapping of fields")
-    try:
-        spec = _LayoutSpec.model_validate(raw)
-    except ValidationError as exc:
-        found = problems(exc)
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        location, message = found[0]
-        raise LayoutError(f"{where}: {keyed_field(raw, location, 'sections')}: {message}{more}") from None
+    shape = "a layout is a mapping of fields"
+    _, spec = checked_yaml(text, where, _LayoutSpec, shape, LayoutError, listed="sections")
     if spec.key != path.stem:
         raise LayoutError(f"{where}: key: {spec.key!r} must match the file name {path.stem!r}")
     return Layout(
