@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from backroom_reporting import settings
-from backroom_reporting.alerting.rules import parse_rules, rules_fingerprint, rules_frame
+from backroom_reporting.alerting.rules import AlertRulesError, parse_rules, rules_fingerprint, rules_frame
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS, every_hour_at, on_change_of_definition
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.operations.records import (
@@ -127,7 +127,11 @@ def job_alerts(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The alert rules in force (report_layouts/alerts/rules.yaml), one row per rule: its kind,
     jobs, thresholds, severity, channels, escalation policy and the rules file's hash."""
     known_jobs = {job.name for job in _project_definitions().get_repository_def().get_all_jobs()}
-    rules = parse_rules(settings.ALERT_RULES.get(), known_jobs)
+    try:
+        rules = parse_rules(settings.ALERT_RULES.get(), known_jobs)
+    except AlertRulesError as exc:
+        # A mistake in the file: no retry mends it, and the previous rules stay in the table.
+        raise dg.Failure(str(exc), allow_retries=False) from exc
     warehouse.database().replace(alerts_table, rules_frame(rules, dt.datetime.now(dt.UTC)))
     return dg.MaterializeResult(
         metadata={

@@ -51,7 +51,9 @@ def test_rules_naming_a_job_the_project_lacks_fail_the_materialisation(databases
     monkeypatch.setenv("BACKROOM_ALERT_RULES", str(write_rules(tmp_path)))  # names tiny_job
     result = materialise(databases)
     assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error
+    # A mistake in the file is not retried: one failure, saying where the mistake is.
+    [failed] = result.get_step_failure_events()
+    failure = failed.step_failure_data.error
     while failure.cause is not None:
         failure = failure.cause
     assert "rules[1] (tiny_failed) jobs: unknown job 'tiny_job'" in failure.message
