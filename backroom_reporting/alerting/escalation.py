@@ -51,9 +51,3 @@ def due(planned: list[Step], taken: set[str], now: dt.datetime) -> list[Step]:
         if step.due_at <= now:
             latest[step.key.split(".")[0]] = step  # in order of due time: the last one wins
     return sorted((s for s in latest.values() if s.key not in taken), key=lambda step: step.due_at)
-
-
-def next_due(planned: list[Step], taken: set[str], now: dt.datetime) -> dt.datetime | None:
-    """When the next step not yet taken falls due after `now`; None when the policy is spent."""
-    later = [step.due_at for step in planned if step.due_at > now and step.key not in taken]
-    return min(later, default=None)

@@ -69,7 +69,6 @@ class Pager:
         self.mailer = mailer or Mailer(outbox=self.outbox)
         self.twilio = twilio_client()
         self.slack = slack_client()
-        self.http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
     # --- what is due ---------------------------------------------------------------------------
 
@@ -94,14 +93,6 @@ class Pager:
     def page_all(self, now: dt.datetime) -> list[Notification]:
         """One escalation tick: every incident still triggered, and those resolved lately."""
         return self.page(to_page(self.db, since=now - ANNOUNCE_FOR), now)
-
-    def next_step_at(self, incident: Incident, now: dt.datetime) -> dt.datetime | None:
-        """When this incident's next step falls due, if it stays unacknowledged."""
-        taken = {
-            n.step_key
-            for n in self._notifications([incident.incident_number]).get(incident.incident_number, [])
-        }
-        return escalation.next_due(self._steps(incident), taken, now)
 
     def _steps(self, incident: Incident) -> list[escalation.Step]:
         policy = self.roster.on_call.policies[incident.escalation]
@@ -243,7 +234,8 @@ class Pager:
                 "BACKROOM_ALERT_WEBHOOK_SECRET is not set, so the alert webhook cannot be signed",
                 retryable=False,
             )
-        return post_signed(self.http, address, event, file_name, [secret], now)
+        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http:
+            return post_signed(http, address, event, file_name, [secret], now)
 
     # --- acknowledgement and resolution -----------------------------------------------------------
 

@@ -22,9 +22,8 @@ from dagster._utils.error import SerializableErrorInfo
 from backroom_reporting.alerting.incidents import (
     Incident,
     job_dedup_key,
-    open_incident,
     raise_incident,
-    resolve,
+    resolve_open,
 )
 from backroom_reporting.alerting.pace import RECENT_RUNS, Pace, pace, spoken_duration
 from backroom_reporting.alerting.rules import AlertRules
@@ -257,9 +256,7 @@ def run_succeeded(
         for r in rules.of_kind("slow_execution", job_name)
         if paces.get(r.key) is not None and not paces[r.key].slow
     ]
-    resolved = []
-    for rule in ended:
-        found = open_incident(db, job_dedup_key(rule, job_name))
-        if found is not None:
-            resolved.append(resolve(db, found.incident_number, RESOLVED_BY, RESOLVED_VIA, now))
-    return resolved
+    resolved = [
+        resolve_open(db, job_dedup_key(rule, job_name), RESOLVED_BY, RESOLVED_VIA, now) for rule in ended
+    ]
+    return [incident for incident in resolved if incident is not None]

@@ -11,14 +11,17 @@ watchdog resolves the incident, and says so on the channels that carried it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from backroom_reporting.alerting.incidents import Incident, open_incident, raise_incident, resolve
-from backroom_reporting.alerting.paging import Pager
+from backroom_reporting.alerting.incidents import Incident, raise_incident, resolve_open
 from backroom_reporting.alerting.rules import AlertRule, AlertRules
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.alerts import sensor_heartbeats
+
+if TYPE_CHECKING:  # the providers' SDKs load when something is paged, not with the sensors
+    from backroom_reporting.alerting.paging import Pager
 
 HEARTBEATS = sensor_heartbeats
 PAGING_SENSOR = "page_on_call"  # ticks every 30 s whatever happens: its silence is the daemon's
@@ -59,7 +62,6 @@ def watch(db: Database, rules: AlertRules, pager: Pager, now: dt.datetime) -> tu
     findings = []
     for rule in rules.of_kind("sensors_silent"):
         limit = dt.timedelta(minutes=rule.thresholds["minutes"])
-        found = open_incident(db, dedup_key(rule))
         if quiet is not None and quiet > limit:
             minutes = int(quiet.total_seconds() // 60)
             incident = raise_incident(
@@ -73,9 +75,9 @@ def watch(db: Database, rules: AlertRules, pager: Pager, now: dt.datetime) -> tu
             )
             changed.append(incident)
             findings.append(f"silent for {minutes} min: incident {incident.incident_number}")
-        elif found is not None:
-            changed.append(resolve(db, found.incident_number, RESOLVED_BY, RESOLVED_VIA, now))
-            findings.append(f"ticking again: incident {found.incident_number} resolved")
+        elif (resolved := resolve_open(db, dedup_key(rule), RESOLVED_BY, RESOLVED_VIA, now)) is not None:
+            changed.append(resolved)
+            findings.append(f"ticking again: incident {resolved.incident_number} resolved")
     if changed:
         pager.page(changed, now)
     if findings:

@@ -7,7 +7,6 @@ import dagster as dg
 from dagster._time import get_current_datetime
 
 from backroom_reporting import settings
-from backroom_reporting.alerting.incidents import Incident
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.alerting.runs import (
     failed_in_a_row,
@@ -22,11 +21,7 @@ from backroom_reporting.alerting.runs import (
 )
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
-from backroom_reporting.sensors.on_call import page_now, summary
-
-
-def _numbers(incidents: list[Incident], none: str) -> str:
-    return ", ".join(str(i.incident_number) for i in incidents) or none
+from backroom_reporting.sensors.on_call import incident_numbers, paged
 
 
 @dg.run_failure_sensor(
@@ -49,10 +44,10 @@ def alert_on_run_failure(
         [] if maximum is None else run_timed_out(db, rules, run.job_name, run.run_id, maximum, retried, now)
     )
     if retried:
-        timed_out = f"; timed out: incidents {_numbers(raised, 'none')}" if maximum is not None else ""
-        paged = f"; paging: {summary(page_now(warehouse, delivery, raised, now))}" if raised else ""
+        timed_out = f"; timed out: incidents {incident_numbers(raised)}" if maximum is not None else ""
         return dg.SkipReason(
-            f"run {run.run_id} of {run.job_name} will be retried by Dagster{timed_out}{paged}"
+            f"run {run.run_id} of {run.job_name} will be retried by Dagster{timed_out}"
+            f"{paged(warehouse, delivery, raised, now)}"
         )
     steps = [
         e.step_failure_data.error for e in context.get_step_failure_events() if e.step_failure_data.error
@@ -60,9 +55,11 @@ def alert_on_run_failure(
     error = first_error(steps, context.failure_event.message)
     raised += run_failed(db, rules, run.job_name, run.run_id, error, now, timed_out=maximum is not None)
     raised += failed_in_a_row(db, instance, rules, run.job_name, error, now)
-    numbers = _numbers(raised, "none (no rule watches this job)")
-    paged = summary(page_now(warehouse, delivery, raised, now))
-    return dg.SkipReason(f"run {run.run_id} of {run.job_name} failed: incidents {numbers}; paging: {paged}")
+    numbers = incident_numbers(raised, "none (no rule watches this job)")
+    return dg.SkipReason(
+        f"run {run.run_id} of {run.job_name} failed: incidents {numbers}"
+        f"{paged(warehouse, delivery, raised, now)}"
+    )
 
 
 @dg.run_status_sensor(
@@ -82,12 +79,12 @@ def resolve_on_run_success(
     raised = run_was_slow(db, rules, run.job_name, run.run_id, paces, now)
     resolved = run_succeeded(db, rules, run.job_name, paces, now)
     said = [
-        f"run {run.run_id} of {run.job_name} succeeded: incidents resolved {_numbers(resolved, 'none open')}"
+        f"run {run.run_id} of {run.job_name} succeeded: "
+        f"incidents resolved {incident_numbers(resolved, 'none open')}"
+        f"{paged(warehouse, delivery, raised + resolved, now)}"
     ]
     if raised:
-        said.append(f"slow: incidents {_numbers(raised, 'none')}")
-    if raised or resolved:
-        said.append(f"paging: {summary(page_now(warehouse, delivery, raised + resolved, now))}")
+        said.append(f"slow: incidents {incident_numbers(raised)}")
     for key, found in paces.items():
         if found is None:
             minimum = rules.by_key(key).thresholds["min_runs"]

@@ -28,11 +28,10 @@ from backroom_reporting.alerting.figures import (
     kpis_judged,
     latest_outcomes,
 )
-from backroom_reporting.alerting.incidents import Incident
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
-from backroom_reporting.sensors.on_call import page_now, summary
+from backroom_reporting.sensors.on_call import incident_numbers, paged
 
 FINISHED = (
     dg.DagsterEventType.RUN_SUCCESS,
@@ -44,17 +43,6 @@ FIRST_LOOK_BACK = dt.timedelta(days=1)
 # Runs (of each ending) and materialisations read per tick; the rest wait for the next.
 PER_TICK = 200
 KPI_CALCULATIONS = dg.AssetKey("kpi_calculations")
-
-
-def _numbers(incidents) -> str:
-    return ", ".join(str(i.incident_number) for i in incidents) or "none"
-
-
-def _paged(
-    warehouse: WarehouseResource, delivery: DeliveryResource, incidents: list[Incident], now: dt.datetime
-) -> str:
-    """Page what this tick raised or resolved now, not on page_on_call's next tick."""
-    return f"; paging: {summary(page_now(warehouse, delivery, incidents, now))}" if incidents else ""
 
 
 def finished_runs(
@@ -127,8 +115,8 @@ def alert_on_failed_checks(
     return dg.SensorResult(
         cursor=json.dumps(cursor, sort_keys=True),
         skip_reason=f"{len(ended)} run(s) finished, {len(outcomes)} check result(s): "
-        f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}"
-        f"{_paged(warehouse, delivery, raised + resolved, now)}",
+        f"incidents raised {incident_numbers(raised)}; resolved {incident_numbers(resolved)}"
+        f"{paged(warehouse, delivery, raised + resolved, now)}",
     )
 
 
@@ -146,8 +134,8 @@ def alert_on_late_figures(
     raised = figures_late(db, rules, now)
     resolved = figures_landed(db, rules, now)
     return dg.SkipReason(
-        f"incidents raised {_numbers(raised)}; resolved {_numbers(resolved)}"
-        f"{_paged(warehouse, delivery, raised + resolved, now)}"
+        f"incidents raised {incident_numbers(raised)}; resolved {incident_numbers(resolved)}"
+        f"{paged(warehouse, delivery, raised + resolved, now)}"
     )
 
 
@@ -170,5 +158,5 @@ def alert_on_kpi_status(
     return dg.SensorResult(
         cursor=str(written[-1].storage_id) if written else context.cursor,
         skip_reason=f"nights written: {', '.join(map(str, nights)) or 'none'}; "
-        f"incidents raised {_numbers(raised)}{_paged(warehouse, delivery, raised, now)}",
+        f"incidents raised {incident_numbers(raised)}{paged(warehouse, delivery, raised, now)}",
     )

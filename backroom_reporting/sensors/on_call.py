@@ -3,14 +3,14 @@ steps and each one resolved lately is announced (backroom_reporting/alerting/pag
 
 The escalation lives in the warehouse (the incidents and the messages sent), not in the
 daemon's memory, so a restart picks it up where it was. The alert sensors page what they
-raise in the same tick (`page_now`), so the first message never waits for this sensor.
+raise in the same tick (`paged`), so the first message never waits for this sensor.
 Each tick also beats the heartbeat the watchdog reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster._time import get_current_datetime
@@ -18,23 +18,36 @@ from dagster._time import get_current_datetime
 from backroom_reporting import settings
 from backroom_reporting.alerting.incidents import Incident
 from backroom_reporting.alerting.on_call import parse_on_call
-from backroom_reporting.alerting.paging import Notification, Pager
 from backroom_reporting.alerting.watchdog import PAGING_SENSOR, beat
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
 
+if TYPE_CHECKING:
+    from backroom_reporting.alerting.paging import Notification, Pager
+
 
 def pager(warehouse: WarehouseResource, delivery: DeliveryResource) -> Pager:
+    # The providers' SDKs load here, when something is paged, not when the code location loads.
+    from backroom_reporting.alerting.paging import Pager
+
     db = warehouse.database()
     roster = parse_on_call(settings.ON_CALL.get()).roster(db)
     return Pager(db, roster, delivery.outbox(), delivery.mailer())
 
 
-def page_now(
-    warehouse: WarehouseResource, delivery: DeliveryResource, incidents: Iterable[Incident], now: dt.datetime
-) -> list[Notification]:
-    """Send what is due for incidents just raised or resolved, without waiting for the next tick."""
-    return pager(warehouse, delivery).page(incidents, now)
+def paged(
+    warehouse: WarehouseResource, delivery: DeliveryResource, incidents: list[Incident], now: dt.datetime
+) -> str:
+    """Send what is due for incidents a tick raised or resolved, without waiting for the next
+    tick; what went, as "; paging: ..." for the tick's message ("" for no incidents)."""
+    if not incidents:
+        return ""
+    return f"; paging: {summary(pager(warehouse, delivery).page(incidents, now))}"
+
+
+def incident_numbers(incidents: list[Incident], none: str = "none") -> str:
+    """E.g. "4821, 4822", for a tick's message; `none` when there are none."""
+    return ", ".join(str(i.incident_number) for i in incidents) or none
 
 
 def summary(sent: list[Notification]) -> str:

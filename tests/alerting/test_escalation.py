@@ -3,7 +3,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from backroom_reporting.alerting.escalation import due, next_due, steps
+from backroom_reporting.alerting.escalation import due, steps
 from backroom_reporting.alerting.on_call import Policy
 
 LONDON = ZoneInfo("Europe/London")
@@ -35,8 +35,7 @@ def test_what_is_due_skips_what_was_taken_and_a_round_missed_whole():
     assert [s.key for s in due(planned, {"1"}, OPENED + 65 * MIN)] == ["3.0", "2.1"]
     # ... and the skipped 2.0 is not sent later.
     assert [s.key for s in due(planned, {"1", "3.0", "2.1"}, OPENED + 70 * MIN)] == []
-    assert next_due(planned, {"1", "3.0", "2.1"}, OPENED + 70 * MIN) == OPENED + 75 * MIN
-    assert next_due(planned, {s.key for s in planned}, OPENED + 200 * MIN) is None
+    assert [s.key for s in due(planned, {"1", "3.0", "2.1"}, OPENED + 75 * MIN)] == ["3.1"]
 
 
 def test_a_policy_without_texts_has_level_one_only():
