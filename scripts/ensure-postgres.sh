@@ -38,6 +38,8 @@ if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'backroom'")" != 1
 fi
 # DROP DATABASE ... WITH (FORCE) must be able to end an autovacuum worker on a test database.
 psql_admin -c "GRANT pg_signal_backend TO backroom"
+# The warehouse migrations create the row-level security roles the web app runs requests as.
+psql_admin -c "ALTER ROLE backroom CREATEROLE"
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'backroom_test'")" != 1 ]; then
   psql_admin -c "CREATE DATABASE backroom_test OWNER backroom"
 fi

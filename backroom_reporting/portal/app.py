@@ -16,7 +16,16 @@ from fastapi import FastAPI
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
 from backroom_reporting.portal import api, callbacks, downloads, oncall, subscribers, tracking, watchdog
-from backroom_reporting.portal.pages import Refusal, link_refused, route_refused, viewer_refused
+from backroom_reporting.portal.pages import (
+    Refusal,
+    link_refused,
+    not_permitted,
+    route_refused,
+    sign_in_needed,
+    viewer_refused,
+)
+from backroom_reporting.portal.people import NotPermitted
+from backroom_reporting.portal.sessions import NotSignedIn
 from backroom_reporting.portal.viewers import NotAllowed
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
@@ -47,4 +56,6 @@ def create_app(
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)
     app.add_exception_handler(Refusal, route_refused)
+    app.add_exception_handler(NotSignedIn, sign_in_needed)
+    app.add_exception_handler(NotPermitted, not_permitted)
     return app

@@ -7,10 +7,12 @@ import logging
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from backroom_reporting.delivery.links import LinkError
+from backroom_reporting.portal.people import NotPermitted
+from backroom_reporting.portal.sessions import NotSignedIn
 from backroom_reporting.portal.viewers import NotAllowed
 
 log = logging.getLogger(__name__)
@@ -85,3 +87,22 @@ def viewer_refused(request: Request, exc: Exception) -> HTMLResponse | JSONRespo
     description = exc.reason.replace('"', "'")
     challenge = f'Bearer realm="backroom", error="invalid_token", error_description="{description}"'
     return JSONResponse({"detail": exc.reason}, 401, headers={"WWW-Authenticate": challenge})
+
+
+def sign_in_needed(request: Request, exc: Exception) -> RedirectResponse | JSONResponse:
+    """A page sends the person to sign in and back; the API answers 401."""
+    assert isinstance(exc, NotSignedIn)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"detail": exc.reason}, 401, headers={"WWW-Authenticate": 'Bearer realm="backroom"'}
+        )
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(request.url_for("sign_in_page").include_query_params(next=back), 303)
+
+
+def not_permitted(request: Request, exc: Exception) -> HTMLResponse | JSONResponse:
+    assert isinstance(exc, NotPermitted)
+    log.warning("%s refused: %s", route_of(request), exc.reason)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": exc.reason}, 403)
+    return refused(request, exc.reason)

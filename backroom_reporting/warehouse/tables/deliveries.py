@@ -81,13 +81,15 @@ consent_events = sa.Table(
     sa.Index(None, "recipient_id", "at"),
 )
 
-# The API channel: a bearer token per recipient, kept as its SHA-256 only.
+# The API: a bearer token for a recipient (their deliveries) or for a portal account (what
+# its role may read), kept as its SHA-256 only. Exactly one of recipient_id and user_id is set.
 api_tokens = sa.Table(
     "api_tokens",
     WAREHOUSE,
     sa.Column("token_id", sa.Text, primary_key=True),
     sa.Column("token_sha256", sa.Text, nullable=False, unique=True),
-    sa.Column("recipient_id", sa.Text, nullable=False),
+    sa.Column("recipient_id", sa.Text, nullable=True),
+    sa.Column("user_id", sa.Text, nullable=True),
     sa.Column("scopes", sa.Text, nullable=False),  # JSON list, e.g. ["deliveries:read"]
     sa.Column("created_at", UtcTimestamp, nullable=False),
     sa.Column("expires_at", UtcTimestamp, nullable=True),

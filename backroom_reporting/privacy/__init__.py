@@ -1,0 +1,1 @@
+"""GDPR: the access log, retention, erasure, export and consents (docs/privacy.md)."""
