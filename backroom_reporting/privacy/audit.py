@@ -2,8 +2,9 @@
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry itself, so
 changing or deleting an entry in the middle breaks every hash after it, and `verify` names
-the first entry that no longer fits. `previous_hash` is unique, so two writers that read
-the same last entry cannot both extend the chain: the second retries on the new end.
+the first entry that no longer fits. Writers take turns: on PostgreSQL behind a transaction
+advisory lock; on SQLite `previous_hash` is unique, so of two writers that read the same
+last entry only one extends the chain and the other retries on the new end.
 Retention removes the oldest entries (`prune`) and records that it did, with the hash the
 remaining chain starts from.
 """
@@ -21,7 +22,9 @@ from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.portal import access_log
 
 GENESIS = "0" * 64
-ATTEMPTS = 5
+ATTEMPTS = 20
+# Any fixed number: it names the log's lock among the server's advisory locks.
+CHAIN_LOCK = 8_442_017
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +78,8 @@ def record(
     for attempt in range(ATTEMPTS):
         try:
             with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK)))
                 previous = _last_hash(conn)
                 digest = entry_hash(previous, now, actor, action, subject, detail)
                 conn.execute(
