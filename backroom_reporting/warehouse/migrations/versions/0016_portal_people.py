@@ -3,9 +3,10 @@ database roles and row-level security the web app's requests run under
 
 The web app runs each request as the signed-in person's database role (docs/portal.md):
 reporting_admin reads every table; reporting_manager every table but the customer-level
-ones and the app's own accounts, sessions, tokens and log; reporting_staff only the staff
-tables, and there only the rows of the staff member named by the session setting
-backroom.staff_id. Roles belong to the whole server, so they are created once and shared
+ones and the app's own accounts, sessions, tokens and log (and no webhook signing secret);
+reporting_staff only the staff tables, and there only the rows of the staff member named by
+the session setting backroom.staff_id. A table a later migration adds is readable by
+reporting_admin only until that migration grants it further. Roles belong to the whole server, so they are created once and shared
 by every warehouse on it; downgrading drops the policies and grants, not the roles.
 
 Revision ID: 0016_portal_people
@@ -43,6 +44,8 @@ ADMIN_ONLY = (
 )
 # Rows about one staff member: each staff member sees their own, managers and admins all.
 STAFF_ROWS = ("staff_performance", "raw_staff_shifts", "raw_staff")
+# Columns the manager may not read in a table it otherwise reads: the webhooks' signing secrets.
+SECRET_COLUMNS = {"report_subscriptions": ("webhook_secret", "webhook_previous_secret")}
 
 
 def upgrade() -> None:
@@ -126,53 +129,75 @@ def _tables(schema: str) -> list[str]:
     )
 
 
+def ensure_role(role: str) -> str:
+    """SQL creating `role` unless the server has it, and letting the warehouse user SET ROLE to it.
+
+    Roles belong to the whole server, so another warehouse's migration may be creating the
+    same role at this moment: its CREATE ROLE or GRANT waits for ours to commit and then
+    finds the row there (unique_violation or duplicate_object), which is what we wanted.
+    PostgreSQL 16 gives a role's creator only the ADMIN option, not the right to SET ROLE,
+    so the test is `SET` there and `MEMBER` before."""
+    return f"""
+        DO $$
+        BEGIN
+          BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+              CREATE ROLE {role} NOLOGIN;
+            END IF;
+          EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+          END;
+          IF NOT pg_has_role(current_user, '{role}', CASE
+              WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
+            BEGIN
+              EXECUTE format('GRANT {role} TO %I', current_user);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+          END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+          RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = format(
+            'the warehouse user %s may not create the role {role} or grant it to itself: grant it '
+            'CREATEROLE, or create {role} yourself and grant it to %s (docs/portal.md, '
+            'Row-level security)', current_user, current_user);
+        END $$
+        """
+
+
+def _columns(schema: str, table: str) -> list[str]:
+    return list(
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %(schema)s AND table_name = %(table)s ORDER BY ordinal_position",
+            {"schema": schema, "table": table},
+        )
+        .scalars()
+    )
+
+
 def _grant_and_guard() -> None:
     for role in (ADMIN, MANAGER, STAFF):
-        # Another warehouse on the server may be creating the same role at this moment.
-        op.execute(
-            f"""
-            DO $$
-            BEGIN
-              IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-                CREATE ROLE {role} NOLOGIN;
-              END IF;
-            EXCEPTION
-              WHEN duplicate_object OR unique_violation THEN NULL;
-              WHEN insufficient_privilege THEN
-                RAISE EXCEPTION 'the warehouse user % may not create the role {role}: grant it '
-                  'CREATEROLE, or create {role} yourself and grant it to the warehouse user '
-                  '(docs/portal.md, Row-level security)', current_user;
-            END $$
-            """
-        )
-        op.execute(
-            f"""
-            DO $$
-            BEGIN
-              IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
-                EXECUTE format('GRANT {role} TO %I', current_user);
-              END IF;
-            EXCEPTION WHEN unique_violation THEN NULL;
-            END $$
-            """
-        )
+        op.execute(ensure_role(role))
     schema = _schema()
     op.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {ADMIN}, {MANAGER}, {STAFF}')
     # A table a later migration adds is the admin's until that migration grants it further.
     op.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT SELECT ON TABLES TO {ADMIN}')
     for table in _tables(schema):
-        readers = [ADMIN]
+        op.execute(f'GRANT SELECT ON "{table}" TO {ADMIN}')
         if table in STAFF_ROWS:
-            readers += [MANAGER, STAFF]
+            op.execute(f'GRANT SELECT ON "{table}" TO {MANAGER}, {STAFF}')
+        elif table in SECRET_COLUMNS:
+            readable = [c for c in _columns(schema, table) if c not in SECRET_COLUMNS[table]]
+            columns = ", ".join(f'"{c}"' for c in readable)
+            op.execute(f'GRANT SELECT ({columns}) ON "{table}" TO {MANAGER}')
         elif table not in ADMIN_ONLY:
-            readers.append(MANAGER)
-        op.execute(f'GRANT SELECT ON "{table}" TO {", ".join(readers)}')
+            op.execute(f'GRANT SELECT ON "{table}" TO {MANAGER}')
     for table in STAFF_ROWS:
         op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
         op.execute(f'CREATE POLICY every_row ON "{table}" FOR SELECT TO {ADMIN}, {MANAGER} USING (true)')
+        # An unset or empty setting matches no row, not a row whose staff_id is ''.
         op.execute(
             f'CREATE POLICY own_rows ON "{table}" FOR SELECT TO {STAFF} '
-            "USING (staff_id = current_setting('backroom.staff_id', true))"
+            "USING (staff_id = NULLIF(current_setting('backroom.staff_id', true), ''))"
         )
     for table in ADMIN_ONLY:
         op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
