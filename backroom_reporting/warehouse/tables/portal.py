@@ -46,7 +46,8 @@ access_log = sa.Table(
     WAREHOUSE,
     sa.Column("entry_id", EntryId, primary_key=True, autoincrement=True),
     sa.Column("at", UtcTimestamp, nullable=False),
-    # Who: usr-…, recipient r-… (a signed link), tok-… (an API token), or cli:<login>.
+    # Who: usr-…, recipient r-… (a signed link), tok-… (an API token), cli:<login>, or
+    # client:<address> (a sign-in refused before anyone is known).
     sa.Column("actor", sa.Text, nullable=False),
     # sign_in, sign_in_refused, sign_out, view, download, api_call, erasure, export, ...
     sa.Column("action", sa.Text, nullable=False),
