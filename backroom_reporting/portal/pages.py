@@ -99,7 +99,11 @@ def sign_in_needed(request: Request, exc: Exception) -> RedirectResponse | JSONR
         return JSONResponse(
             {"detail": exc.reason}, 401, headers={"WWW-Authenticate": 'Bearer realm="backroom"'}
         )
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Back to the page after signing in; a form's post cannot be repeated by a redirect.
+    if request.method == "GET":
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        back = "/"
     return RedirectResponse(request.url_for("sign_in_page").include_query_params(next=back), 303)
 
 

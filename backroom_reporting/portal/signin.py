@@ -149,6 +149,8 @@ def _refuse(db: Database, request: Request, email: str | None, reason: str, now:
 
 def _signed_in(db: Database, request: Request, person: Person, how: str, next_path: str) -> Response:
     now = _now()
+    if earlier := request.cookies.get(sessions.COOKIE):
+        sessions.end_session(db, earlier, now)  # one browser, one session: the new one
     cookie = sessions.open_session(db, person, how, now)
     audit.record(db, person.user_id, SIGNED_IN, now, person.email, {"how": how, "client": _client(request)})
     response = RedirectResponse(local_path(next_path), 303)
@@ -197,6 +199,7 @@ def sign_in(
             db, f"client:{_client(request)}", LIMITED, now, email or None, {"client": _client(request)}
         )
         minutes = math.ceil(wait / 60)
+        unit = "minute" if minutes == 1 else "minutes"
         return _form_page(
             request,
             "sign_in.html",
@@ -204,7 +207,7 @@ def sign_in(
             headers={"Retry-After": str(wait)},
             next=local_path(next),
             email=email,
-            refusal=f"Too many refused sign-ins: please try again in {minutes} minutes.",
+            refusal=f"Too many refused sign-ins: please try again in {minutes} {unit}.",
         )
     account = accounts.password_holder(db, email, password) if email and password else None
     if account is None or account.disabled_at is not None:

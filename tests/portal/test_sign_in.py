@@ -115,8 +115,13 @@ def test_a_password_signs_in_to_the_home_page_and_sign_out_ends_the_session(port
     (session,) = session_rows(portal)
     assert session["ended_at"] is not None
     assert "You have signed out." in text_of(browser.get("/signin?signed_out=1").text)
-    again = browser.get("/", cookies={sessions.COOKIE: "x"})  # the ended session, or any other, is not in
+    assert sessions.COOKIE not in browser.cookies
+    browser.cookies.set(sessions.COOKIE, signed_in.cookies[sessions.COOKIE])  # kept by someone
+    again = browser.get("/")
     assert again.status_code == 303 and again.headers["location"].endswith("/signin?next=%2F")
+    assert "Your session has ended: please sign in again." in text_of(browser.get("/signin").text)
+    posted = browser.post("/signout", data={"csrf_token": session["csrf_token"]})
+    assert posted.status_code == 303 and posted.headers["location"].endswith("/signin?next=%2F")
 
     (entry,) = log_of(portal, "sign_in")
     assert (entry.actor, entry.subject, entry.detail) == (
@@ -192,12 +197,17 @@ def test_an_expired_session_sends_the_person_to_sign_in_and_says_why(portal, jo,
     assert "Your session has expired: please sign in again." in text_of(browser.get("/signin?next=%2F").text)
 
 
-def test_a_current_session_goes_straight_on_from_the_sign_in_page(portal, jo, browser):
+def test_a_current_session_goes_straight_on_and_signing_in_again_replaces_it(portal, jo, browser):
+    token = form_token(browser)  # a sign-in page left open in another tab
     browser.cookies.set(
         sessions.COOKIE, sessions.open_session(portal.db, jo.person, "password", dt.datetime.now(UTC))
     )
     answer = browser.get("/signin?next=/live")
     assert answer.status_code == 303 and answer.headers["location"] == "/live"
+    again = browser.post("/signin", data={"csrf_token": token, "email": JO, "password": PASSWORD})
+    assert again.status_code == 303
+    earlier, latest = sorted(session_rows(portal), key=lambda r: r["created_at"])
+    assert earlier["ended_at"] is not None and latest["ended_at"] is None
 
 
 @pytest.mark.parametrize(
@@ -239,6 +249,7 @@ def test_the_limit_counts_an_emails_refusals_from_anywhere_and_an_addresss_for_a
     limited = sign_in(browser)
     assert limited.status_code == 429
     assert 295 <= int(limited.headers["retry-after"]) <= 300
+    assert "Too many refused sign-ins: please try again in 5 minutes." in text_of(limited.text)
     # Another email from the same loopback address is not limited by Jo's refusals...
     other = accounts.add(portal.db, "sam@example.com", "Sam Okafor", "finance", now, password=PASSWORD)
     assert sign_in(browser, other.person.email).status_code == 303
