@@ -96,7 +96,8 @@ PORTAL_URL = Setting(
     "BACKROOM_PORTAL_URL",
     "http://127.0.0.1:8000",
     "The web app's address as recipients reach it: the base of every link in a message "
-    "(downloads, unsubscribe, verification, tracking).",
+    "(downloads, unsubscribe, verification, tracking, sign-in); an https:// address makes the "
+    "session cookie Secure.",
 )
 LINK_SECRET = Setting(
     "BACKROOM_LINK_SECRET",

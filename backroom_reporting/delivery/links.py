@@ -1,5 +1,6 @@
 """Signed links in messages: downloads, unsubscribe, address verification, open and click tracking,
-and the on-call engineer's incident links (acknowledge one incident, or the list of incidents).
+the on-call engineer's incident links (acknowledge one incident, or the list of incidents), and
+the portal's emailed sign-in links and the sign-in form's own token (against login CSRF).
 
 A link carries what it is for and a signature (itsdangerous, keyed by BACKROOM_LINK_SECRET,
 salted by purpose so a link made for one purpose is refused for another). Each purpose has
@@ -17,7 +18,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from backroom_reporting import settings
 
 Purpose = Literal[
-    "download", "unsubscribe", "verify", "open", "click", "report", "dashboard", "incident", "incidents"
+    "download",
+    "unsubscribe",
+    "verify",
+    "open",
+    "click",
+    "report",
+    "dashboard",
+    "incident",
+    "incidents",
+    "sign_in",
+    "sign_in_form",
 ]
 # How long each kind of link works. Unsubscribe links work for as long as a mail may be
 # kept (RFC 8058 asks that they keep working); tracking links likewise.
@@ -31,6 +42,8 @@ LIFETIMES: dict[Purpose, dt.timedelta] = {
     "dashboard": dt.timedelta(days=30),
     "incident": dt.timedelta(days=7),  # an alert's "acknowledge" link: {"i": number, "p": person}
     "incidents": dt.timedelta(days=30),  # the incident list of the person on call: {"p": person}
+    "sign_in": dt.timedelta(minutes=15),  # an emailed sign-in link, used once: {"u": user, "n": nonce}
+    "sign_in_form": dt.timedelta(hours=1),  # the sign-in form's token: the browser's pre-session cookie
 }
 PATHS: dict[Purpose, str] = {
     "download": "/d/",
@@ -40,11 +53,16 @@ PATHS: dict[Purpose, str] = {
     "open": "/t/o/",
     "click": "/t/c/",
     "incident": "/incidents/ack/",
+    "sign_in": "/signin/link/",
 }
 # The dashboard link names its recipient in the path: /recipients/<id>/reports?t=<token>;
 # the incident list is /incidents?t=<token>.
 # How a refusal names a link, where the purpose alone reads badly.
-NAMES: dict[Purpose, str] = {"incidents": "incident list"}
+NAMES: dict[Purpose, str] = {
+    "incidents": "incident list",
+    "sign_in": "sign-in",
+    "sign_in_form": "sign-in form",
+}
 
 
 class LinkError(ValueError):
@@ -55,6 +73,13 @@ def lifetime(purpose: Purpose) -> dt.timedelta:
     if purpose == "download":
         return dt.timedelta(days=int(settings.DOWNLOAD_LINK_DAYS.get()))
     return LIFETIMES[purpose]
+
+
+def worded(span: dt.timedelta) -> str:
+    """A link's lifetime in words: whole days, else minutes."""
+    if span >= dt.timedelta(days=1):
+        return f"{span.days} days"
+    return f"{int(span.total_seconds() // 60)} minutes"
 
 
 def _serializer(purpose: Purpose, secret: str | None) -> URLSafeTimedSerializer:
@@ -95,6 +120,7 @@ def read(purpose: Purpose, signed: str, *, secret: str | None = None, now: dt.da
         raise LinkError(f"this {name} link is not one we made, or it was altered") from exc
     now = now or dt.datetime.now(dt.UTC)
     if now - signed_at > lifetime(purpose):
-        days = lifetime(purpose).days
-        raise LinkError(f"this {name} link has expired: it worked for {days} days after it was sent")
+        raise LinkError(
+            f"this {name} link has expired: it worked for {worded(lifetime(purpose))} after it was sent"
+        )
     return payload

@@ -128,8 +128,9 @@ def disable(db: Database, email_or_id: str, now: dt.datetime) -> Account:
     return dataclasses.replace(account, disabled_at=now)
 
 
-def check_password(db: Database, email: str, password: str) -> Account | None:
-    """The account, when the email is an active account's and the password is its own."""
+def password_holder(db: Database, email: str, password: str) -> Account | None:
+    """The account whose password this is, disabled or not: so a disabled account is told so
+    only to someone who knows its password."""
     with db.engine.connect() as conn:
         row = (
             conn.execute(sa.select(portal_users).where(portal_users.c.email == email.strip().lower()))
@@ -141,6 +142,12 @@ def check_password(db: Database, email: str, password: str) -> Account | None:
         HASHER.verify(stored, password)
     except argon2.exceptions.VerificationError:
         return None
-    if row is None or row["password_hash"] is None or row["disabled_at"] is not None:
+    if row is None or row["password_hash"] is None:
         return None
     return account_of(row)
+
+
+def check_password(db: Database, email: str, password: str) -> Account | None:
+    """The account, when the email is an active account's and the password is its own."""
+    account = password_holder(db, email, password)
+    return account if account is not None and account.disabled_at is None else None

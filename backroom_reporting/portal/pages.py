@@ -36,6 +36,7 @@ ADVICE = {
     "/t/c/": "Open the report from your reports dashboard instead.",
     "/incidents/ack/": "Open the incident from a more recent alert, or with `backroom alerts show N`.",
     "/incidents": "Open the incident list from the link in a more recent alert.",
+    "/signin/link/": "Ask for a new sign-in link on the sign-in page.",
 }
 
 
@@ -46,7 +47,9 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
 def refused(request: Request, reason: str, status_code: int = 403) -> HTMLResponse:
     advice = next((a for prefix, a in ADVICE.items() if request.url.path.startswith(prefix)), "")
     sentence = reason[:1].upper() + reason[1:].rstrip(".") + "."
-    return page(request, "refused.html", status_code, reason=sentence, advice=advice)
+    # A link (one the ADVICE knows) is refused as a link; a form sent, as what it asked for.
+    heading = "This link does not work" if advice else "This was not done"
+    return page(request, "refused.html", status_code, reason=sentence, advice=advice, heading=heading)
 
 
 def route_of(request: Request) -> str:
@@ -96,7 +99,11 @@ def sign_in_needed(request: Request, exc: Exception) -> RedirectResponse | JSONR
         return JSONResponse(
             {"detail": exc.reason}, 401, headers={"WWW-Authenticate": 'Bearer realm="backroom"'}
         )
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Back to the page after signing in; a form's post cannot be repeated by a redirect.
+    if request.method == "GET":
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        back = "/"
     return RedirectResponse(request.url_for("sign_in_page").include_query_params(next=back), 303)
 
 

@@ -1,7 +1,7 @@
 """Signed-in sessions: a random cookie, kept in the warehouse as its SHA-256 only.
 
 A session lasts `LASTS` from sign-in and ends at sign-out or when its account is disabled.
-Each carries its own CSRF token, which every form posts back (`require_csrf`).
+Each carries its own CSRF token, which every form posts back (`forms.CheckedForm`).
 `current_person` is the dependency every signed-in page and the API depend on.
 """
 
@@ -90,6 +90,7 @@ def current_person(request: Request, db: Warehouse) -> Person:
         raise NotSignedIn("please sign in")
     person, csrf = session_of(db, cookie, dt.datetime.now(dt.UTC))
     request.state.csrf_token = csrf
+    request.state.person = person  # base.html's nav: who is signed in, and the sign-out form
     return person
 
 

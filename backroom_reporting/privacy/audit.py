@@ -106,6 +106,26 @@ def entries(db: Database, *where: sa.ColumnElement[bool]) -> list[Entry]:
         return [Entry(**{**row, "detail": json.loads(row["detail"])}) for row in rows]
 
 
+def recent(
+    db: Database, action: str, since: dt.datetime, *, actor: str | None = None, subject: str | None = None
+) -> list[dt.datetime]:
+    """When `action` was recorded since `since`, by `actor` or about `subject`, oldest first.
+
+    Each is answered by an index of the log ((actor, action, at) or (action, subject, at)), so
+    counting one email's or one address's recent refused sign-ins reads only those entries.
+    """
+    if (actor is None) == (subject is None):
+        raise ValueError("name either the actor or the subject")
+    by = access_log.c.actor == actor if actor is not None else access_log.c.subject == subject
+    query = (
+        sa.select(access_log.c.at)
+        .where(by, access_log.c.action == action, access_log.c.at >= since)
+        .order_by(access_log.c.at)
+    )
+    with db.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
 def verify(db: Database) -> Entry | None:
     """The first entry that does not follow from the one before it; None when the chain holds."""
     previous = None

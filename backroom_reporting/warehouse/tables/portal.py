@@ -46,15 +46,28 @@ access_log = sa.Table(
     WAREHOUSE,
     sa.Column("entry_id", EntryId, primary_key=True, autoincrement=True),
     sa.Column("at", UtcTimestamp, nullable=False),
-    # Who: usr-…, recipient r-… (a signed link), tok-… (an API token), or cli:<login>.
+    # Who: usr-…, recipient r-… (a signed link), tok-… (an API token), cli:<login>, or
+    # client:<address> (a sign-in refused before anyone is known).
     sa.Column("actor", sa.Text, nullable=False),
     # sign_in, sign_in_refused, sign_out, view, download, api_call, erasure, export, ...
     sa.Column("action", sa.Text, nullable=False),
-    sa.Column("subject", sa.Text, nullable=True),  # what was seen or done: a report, a route
+    # What was seen or done: a report, a route; the email a sign-in was tried with.
+    sa.Column("subject", sa.Text, nullable=True),
     sa.Column("detail", sa.Text, nullable=False),  # JSON object
     # Unique: two writers that read the same last entry cannot both extend the chain.
     sa.Column("previous_hash", sa.Text, nullable=False, unique=True),
     sa.Column("entry_hash", sa.Text, nullable=False, unique=True),
     sa.Index(None, "at"),
     sa.Index(None, "actor", "action", "at"),
+    # The sign-in limit counts an email's recent refusals (privacy.audit.recent).
+    sa.Index(None, "action", "subject", "at"),
+)
+
+# The emailed sign-in links already used: each signs in once (portal/signin.py).
+portal_sign_in_links = sa.Table(
+    "portal_sign_in_links",
+    WAREHOUSE,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("used_at", UtcTimestamp, nullable=False),
 )
