@@ -17,10 +17,12 @@ from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
 from backroom_reporting.portal import (
     api,
+    archive,
     callbacks,
     downloads,
     oncall,
     signin,
+    staff_page,
     subscribers,
     tracking,
     watchdog,
@@ -60,7 +62,18 @@ def create_app(
     app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
-    for module in (signin, downloads, api, tracking, subscribers, callbacks, oncall, watchdog):
+    for module in (
+        signin,
+        downloads,
+        api,
+        tracking,
+        subscribers,
+        callbacks,
+        oncall,
+        watchdog,
+        archive,
+        staff_page,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)

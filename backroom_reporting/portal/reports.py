@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 
@@ -52,49 +53,54 @@ def download_url(delivery_id: str, file: dict) -> str:
     return links.url("download", {"d": delivery_id, "p": file["path"], "n": file["name"]})
 
 
+def titled(*columns: sa.ColumnElement) -> sa.Select:
+    """`columns` of report_generation_history with the `title` of the template version that made each."""
+    g, t = report_generation_history, report_templates
+    return sa.select(*columns, t.c.title).select_from(
+        g.outerjoin(t, sa.and_(t.c.template_key == g.c.template_key, t.c.content_hash == g.c.template_hash))
+    )
+
+
 def reports_of(db: Database, deliveries: list[Delivery]) -> dict[str, DeliveredReport]:
     """The report of each delivery, by delivery id; files are linked through the delivery's own id."""
     generations = {d.generation_id for d in deliveries}
     if not generations:
         return {}
-    g, t = report_generation_history, report_templates
-    query = (
-        sa.select(g, t.c.title)
-        .select_from(
-            g.outerjoin(
-                t, sa.and_(t.c.template_key == g.c.template_key, t.c.content_hash == g.c.template_hash)
-            )
-        )
-        .where(g.c.generation_id.in_(generations))
+    query = titled(*report_generation_history.c).where(
+        report_generation_history.c.generation_id.in_(generations)
     )
     with db.engine.connect() as conn:
         rows = {row["generation_id"]: row for row in conn.execute(query).mappings()}
     found = {}
     for delivery in deliveries:
         row = rows.get(delivery.generation_id)
-        if row is None:
-            continue
-        removed = row["files_removed_at"]
-        files = [] if removed is not None else json.loads(row["files"])
-        found[delivery.delivery_id] = DeliveredReport(
-            generation_id=row["generation_id"],
-            template_key=row["template_key"],
-            title=row["title"] or row["template_key"].replace("_", " ").capitalize(),
-            period=delivery.period,
-            period_first_day=row["period_first_day"],
-            period_last_day=row["period_last_day"],
-            venue_id=row["venue_id"],
-            filters=json.loads(row["filters"]),
-            key_metrics=json.loads(row["key_metrics"]),
-            warnings=json.loads(row["warnings"]),
-            generated_at=row["generated_at"],
-            files=[
-                DeliveredFile(f["format"], f["name"], f["size_bytes"], download_url(delivery.delivery_id, f))
-                for f in files
-            ],
-            files_removed_at=removed,
-        )
+        if row is not None:
+            found[delivery.delivery_id] = report_of(
+                row, delivery.period, lambda f, d=delivery.delivery_id: download_url(d, f)
+            )
     return found
+
+
+def report_of(row: Mapping, period: str, file_url: Callable[[dict], str]) -> DeliveredReport:
+    """A report_generation_history row (with its template's `title`) as a page shows it; each
+    file offered at `file_url(file)`."""
+    removed = row["files_removed_at"]
+    files = [] if removed is not None else json.loads(row["files"])
+    return DeliveredReport(
+        generation_id=row["generation_id"],
+        template_key=row["template_key"],
+        title=row["title"] or row["template_key"].replace("_", " ").capitalize(),
+        period=period,
+        period_first_day=row["period_first_day"],
+        period_last_day=row["period_last_day"],
+        venue_id=row["venue_id"],
+        filters=json.loads(row["filters"]),
+        key_metrics=json.loads(row["key_metrics"]),
+        warnings=json.loads(row["warnings"]),
+        generated_at=row["generated_at"],
+        files=[DeliveredFile(f["format"], f["name"], f["size_bytes"], file_url(f)) for f in files],
+        files_removed_at=removed,
+    )
 
 
 @functools.cache

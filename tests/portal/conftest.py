@@ -33,6 +33,7 @@ from backroom_reporting.subscriptions import service
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.alerts import alert_incidents
 from tests.alerting import ON_CALL, write_on_call, write_rules
+from tests.portal.archives import library  # noqa: F401 (the report archive's fixture)
 from tests.subscriptions import LEEDS, set_venues, write_layouts
 
 UTC = dt.UTC

@@ -54,4 +54,7 @@ report_generation_history = sa.Table(
     sa.Column("files_removed_at", UtcTimestamp, nullable=True),
     sa.Index(None, "subscription_id", "generated_at"),
     sa.Index(None, "template_hash", "period_first_day"),
+    # The archive's pages, newest first: of every venue, and of one venue.
+    sa.Index(None, "generated_at", "generation_id"),
+    sa.Index(None, "venue_id", "generated_at"),
 )
