@@ -1,13 +1,13 @@
 """The API's and the archive's answer times, with a year of 25 venues in the warehouse.
 
     python -m benchmarks.bench_portal [--venues 25] [--days 365] [--requests 200] [--concurrency 4]
-                                      [--postgres URL | --sqlite]
+                                      [--workers 2] [--postgres URL | --sqlite]
 
 Run from the repository's root. Fills a fresh warehouse (PostgreSQL by default, a database of
 its own on the tests' server; SQLite with --sqlite) with each venue's nights, KPIs and reports
-(a daily report a night and a weekly one a week: 25 venues make 10,425), then serves the app
-with `backroom portal` in a process of its own, as in production, and asks, `--concurrency`
-at a time, `--requests` times each:
+(a daily report a night and a weekly one a week: 25 venues make 10,450), then serves the app
+with uvicorn in processes of their own, `--workers` of them (one a core, as in production),
+and asks, `--concurrency` at a time, `--requests` times each:
 
 - GET /api/v1/reports?limit=1000 and GET /api/v1/daily?limit=1000, with an admin's token;
 - GET /archive (the report archive), with the admin's session, when the app has that page.
@@ -164,8 +164,8 @@ def fill(db: Database, venues: int, days: int) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def served(url: str, store: Path) -> Iterator[str]:
-    """`backroom portal` on a free loopback port, in its own process; yields its base URL."""
+def served(url: str, store: Path, workers: int) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, in processes of its own; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {
@@ -174,24 +174,20 @@ def served(url: str, store: Path) -> Iterator[str]:
         "BACKROOM_PORTAL_URL": base,
     }
     command = [
-        sys.executable,
-        "-c",
-        "from backroom_reporting.cli import main; main()",
-        "portal",
-        "--port",
-        str(port),
+        *(sys.executable, "-m", "uvicorn", "--factory", "backroom_reporting.portal.app:create_app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"),
     ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:
-                raise SystemExit("backroom portal stopped before it listened")
+                raise SystemExit("uvicorn stopped before it listened")
             with contextlib.suppress(httpx.ConnectError):
                 httpx.get(f"{base}/api/openapi.json", timeout=5)
                 break
             if time.monotonic() > deadline:
-                raise SystemExit("backroom portal did not start listening in 60 s")
+                raise SystemExit("uvicorn did not start listening in 60 s")
             time.sleep(0.2)
         yield base
     finally:
@@ -237,6 +233,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes")
     parser.add_argument(
         "--postgres", default=POSTGRES, help="a PostgreSQL URL whose role may CREATE DATABASE"
     )
@@ -256,13 +253,19 @@ def main() -> None:
         _, token = tokens.issue_for_account(db, admin.person.email, list(tokens.ACCOUNT_SCOPES), NOW)
         cookie = sessions.open_session(db, admin.person, "password", NOW)
         db.close()
-        with served(url, Path(store)) as base:
+        with served(url, Path(store), args.workers) as base:
             bearer = {"Authorization": f"Bearer {token}"}
-            print(f"   {args.requests} requests each, {args.concurrency} at a time")
+            print(
+                f"   {args.requests} requests each, {args.concurrency} at a time,"
+                f" {args.workers} uvicorn workers"
+            )
             for path in ("/api/v1/reports?limit=1000", "/api/v1/daily?limit=1000"):
                 took = asyncio.run(measure(base, path, bearer, {}, args.requests, args.concurrency))
                 size = len(httpx.get(base + path, headers=bearer, timeout=60).content)
                 print(line(f"GET {path}", took, size))
+            print(
+                f"   load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+            )
             archive = httpx.get(base + "/archive", cookies={sessions.COOKIE: cookie}, timeout=60)
             if archive.status_code == 404:
                 print("GET /archive                       skipped: this app has no /archive page yet")

@@ -179,11 +179,19 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _item(row: sa.RowMapping, kept_as_json: tuple[str, ...]) -> str:
-    """A row as a JSON object; the columns in `kept_as_json` hold JSON our own code wrote, and
-    are spliced in as they are rather than parsed and written again."""
-    plain = json.dumps({k: v for k, v in row.items() if k not in kept_as_json}, default=_plain)
-    return plain[:-1] + "".join(f', "{name}": {row[name]}' for name in kept_as_json) + "}"
+def _items(names: list[str], rows: list[sa.Row], kept_as_json: tuple[str, ...]) -> str:
+    """The rows as JSON objects, comma-separated; the columns in `kept_as_json` hold JSON our
+    own code wrote, and are spliced in as they are rather than parsed and written again."""
+    if not kept_as_json:
+        return json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_plain)[1:-1]
+    plain = [i for i, name in enumerate(names) if name not in kept_as_json]
+    spliced = [(name, names.index(name)) for name in kept_as_json]
+    return ", ".join(
+        json.dumps({names[i]: row[i] for i in plain}, default=_plain)[:-1]
+        + "".join(f', "{name}": {row[i]}' for name, i in spliced)
+        + "}"
+        for row in rows
+    )
 
 
 def page(
@@ -210,12 +218,13 @@ def page(
         binds = [sa.bindparam(None, v, type_=c.type) for c, v in zip(key, after, strict=True)]
         query = query.where(sa.tuple_(*key) > sa.tuple_(*binds) if len(key) > 1 else key[0] > binds[0])
     with scoped.as_person(db, person) as conn:
-        rows = conn.execute(query.order_by(*key).limit(limit + 1)).mappings().all()
+        result = conn.execute(query.order_by(*key).limit(limit + 1))
+        names, rows = list(result.keys()), result.all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
-        following = _encode(listing, [rows[-1][c.name] for c in key])
-    items = ", ".join(_item(row, kept_as_json) for row in rows)
+        following = _encode(listing, [rows[-1][names.index(c.name)] for c in key])
+    items = _items(names, rows, kept_as_json)
     return Response(f'{{"items": [{items}], "next": {json.dumps(following)}}}', media_type="application/json")
 
 
