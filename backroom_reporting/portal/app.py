@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
 from backroom_reporting.portal import (
     api,
+    api_v1,
     archive,
     callbacks,
     downloads,
@@ -59,13 +61,23 @@ def create_app(
             watching.cancel()
         db.close()
 
-    app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Docs for the API only: api_v1.openapi_of leaves the pages out.
+    app = FastAPI(
+        title="Backroom Reporting",
+        lifespan=lifespan,
+        openapi_url=api_v1.OPENAPI,
+        docs_url=api_v1.DOCS,
+        redoc_url=None,
+    )
+    app.openapi = api_v1.openapi_of(app)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
+    app.middleware("http")(api_v1.record_calls)
     for module in (
         signin,
         downloads,
         api,
+        api_v1,
         tracking,
         subscribers,
         callbacks,
@@ -80,4 +92,5 @@ def create_app(
     app.add_exception_handler(Refusal, route_refused)
     app.add_exception_handler(NotSignedIn, sign_in_needed)
     app.add_exception_handler(NotPermitted, not_permitted)
+    app.add_exception_handler(RequestValidationError, api_v1.invalid_request)
     return app

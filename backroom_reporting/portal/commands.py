@@ -18,7 +18,8 @@ from backroom_reporting.privacy import audit
 
 @click.group("tokens")
 def tokens_group() -> None:
-    """API tokens: each reads one recipient's deliveries (GET /api/deliveries/ID)."""
+    """API tokens: a recipient's reads their deliveries (GET /api/deliveries/ID); an account's
+    reads /api/v1/ what its scopes name and its role allows."""
 
 
 @tokens_group.command("add")
@@ -40,10 +41,42 @@ def tokens_add(recipient_id: str, days: int, url: str | None) -> None:
     click.echo("It is shown only now: keep it somewhere safe.", err=True)
 
 
+@tokens_group.command("issue")
+@click.option("--user", "user", required=True, metavar="EMAIL", help="The account it reads as.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(tokens.ACCOUNT_SCOPES)),
+    help="What it may read; repeat for more. The account's role must allow each.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=tokens.ACCOUNT_DAYS,
+    show_default=True,
+    help="Days until it expires.",
+)
+@warehouse_url_option
+def tokens_issue(user: str, scopes: tuple[str, ...], days: int, url: str | None) -> None:
+    """Make a token for a portal account; it is printed once, and only its hash is kept."""
+    with open_warehouse(url) as db:
+        try:
+            token, presented = tokens.issue_for_account(db, user, list(scopes), dt.datetime.now(dt.UTC), days)
+        except TokenError as exc:
+            raise Refused(str(exc)) from exc
+    click.echo(
+        f"API token {token.token_id} for {user} ({', '.join(token.scopes)}), until {when(token.expires_at)}:"
+    )
+    click.echo(presented)
+    click.echo("It is shown only now: keep it somewhere safe.", err=True)
+
+
 @tokens_group.command("list")
 @warehouse_url_option
 def tokens_list(url: str | None) -> None:
-    """Every token: its recipient, scopes, and whether it still works."""
+    """Every token: its holder (a recipient or an account), scopes, and whether it still works."""
     now = dt.datetime.now(dt.UTC)
     with open_warehouse(url) as db:
         found = tokens.all_tokens(db)
@@ -51,11 +84,11 @@ def tokens_list(url: str | None) -> None:
         click.echo("no API tokens yet: `backroom tokens add --recipient ID` makes one")
         return
     print_table(
-        ("token", "recipient", "scopes", "created", "expires", "state"),
+        ("token", "holder", "scopes", "created", "expires", "state"),
         [
             (
                 t.token_id,
-                t.recipient_id,
+                t.holder,
                 ", ".join(t.scopes),
                 when(t.created_at),
                 when(t.expires_at),
@@ -76,7 +109,7 @@ def tokens_revoke(token_id: str, url: str | None) -> None:
             token = tokens.revoke(db, token_id, dt.datetime.now(dt.UTC))
         except TokenError as exc:
             raise Refused(str(exc)) from exc
-    click.echo(f"revoked API token {token.token_id} of {token.recipient_id}")
+        click.echo(f"revoked API token {token.token_id} of {token.holder}")
 
 
 @click.group("users")

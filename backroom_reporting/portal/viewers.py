@@ -54,6 +54,8 @@ def current_viewer(
             token = tokens.holder(db, presented.strip(), now)
         except TokenError as exc:
             raise NotAllowed(str(exc)) from exc
+        if token.recipient_id is None:
+            raise NotAllowed(f"API token {token.token_id} is an account's: it reads /api/v1/, not deliveries")
         return Viewer(token.recipient_id, frozenset(token.scopes), f"API token {token.token_id}")
     if t is not None:
         try:
