@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from backroom_reporting import settings
 from backroom_reporting.delivery.links import LinkError
-from backroom_reporting.portal import api, callbacks, downloads, oncall, subscribers, tracking, watchdog
+from backroom_reporting.portal import api, callbacks, downloads, live, oncall, subscribers, tracking, watchdog
 from backroom_reporting.portal.pages import (
     Refusal,
     link_refused,
@@ -51,7 +51,7 @@ def create_app(
     app = FastAPI(title="Backroom Reporting", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.warehouse = db
     app.state.store = ReportStore(store_dir)
-    for module in (downloads, api, tracking, subscribers, callbacks, oncall, watchdog):
+    for module in (downloads, api, tracking, subscribers, callbacks, oncall, watchdog, live):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
     app.add_exception_handler(NotAllowed, viewer_refused)
