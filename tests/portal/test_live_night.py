@@ -15,57 +15,22 @@ from backroom_reporting.portal import live, sessions
 from backroom_reporting.privacy import audit
 from tests.portal.tonight import (
     LEEDS,
+    NOW,
+    SATURDAY,
     YORK,
     cookie_header,
-    land_event,
-    land_sales,
     land_scans,
-    land_ticket,
     next_figures,
-    open_venues,
-    sign_in,
+    saturday_night,
     stream_events,
 )
 from tests.worlds import at
 
-SATURDAY = dt.date(2026, 11, 28)
-WEEK_BEFORE = SATURDAY - dt.timedelta(days=7)
-NOW = at(SATURDAY, "23:30")
-TONIGHTS_SCANS = [
-    (at(SATURDAY, "21:00"), "in"),
-    (at(SATURDAY, "21:05"), "in"),
-    (at(SATURDAY, "21:20"), "in"),
-    (at(SATURDAY, "21:30"), "out"),
-]
-
 
 @pytest.fixture
 def night(portal, monkeypatch) -> dict[str, str]:
-    """Leeds at 23:30 on Saturday, York beside it; the cookies of four accounts, by role."""
     monkeypatch.setattr(live, "_now", lambda: NOW)
-    db = portal.db
-    open_venues(db)
-    land_scans(db, LEEDS, TONIGHTS_SCANS)
-    land_scans(db, LEEDS, [(at(SATURDAY - dt.timedelta(days=1), "23:00"), "in")])  # Friday's
-    land_scans(db, YORK, [(at(SATURDAY, "22:00"), "in")] * 5)
-    land_sales(
-        db,
-        LEEDS,
-        [
-            (at(SATURDAY, "21:10"), 1_250, None),
-            (at(SATURDAY, "22:00"), 15_000, "bk-1"),
-            (at(WEEK_BEFORE, "22:00"), 3_000, None),
-            (at(WEEK_BEFORE, "23:45"), 7_000, None),  # later in the night than it is now
-        ],
-    )
-    land_event(db, LEEDS, "ev-tonight", at(SATURDAY, "22:00"))
-    land_ticket(db, LEEDS, "ev-tonight", at(SATURDAY - dt.timedelta(days=20), "13:00"), 2_000, 150)
-    return {
-        "manager": sign_in(db, "mia@backroom.test", "manager", [LEEDS]),
-        "finance": sign_in(db, "fin@backroom.test", "finance", [LEEDS]),
-        "events": sign_in(db, "eve@backroom.test", "events", [YORK]),
-        "admin": sign_in(db, "ada@backroom.test", "admin"),
-    }
+    return saturday_night(portal.db)
 
 
 def figures_on(page: str) -> dict:

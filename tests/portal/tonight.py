@@ -17,15 +17,50 @@ from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.types import table_schema
 from tests.subscriptions import set_venues
-from tests.worlds import night_of
+from tests.worlds import at, night_of
 
 LEEDS, YORK = "backroom-leeds", "backroom-york"
 VENUES = {LEEDS: "The Backroom Leeds", YORK: "The Backroom York"}
+SATURDAY = dt.date(2026, 11, 28)
+WEEK_BEFORE = SATURDAY - dt.timedelta(days=7)
+NOW = at(SATURDAY, "23:30")  # the app's clock in the tests (live._now)
 _ids = itertools.count(1)
 
 
-def open_venues(db: Database) -> None:
+def saturday_night(db: Database) -> dict[str, str]:
+    """Leeds up to 23:30 on Saturday (2 inside of 3 let in; £181.00 taken against £30.00 by
+    23:30 the week before), York beside it (5 inside); the cookies of four accounts, by role."""
     set_venues(db, VENUES)
+    land_scans(
+        db,
+        LEEDS,
+        [
+            (at(SATURDAY, "21:00"), "in"),
+            (at(SATURDAY, "21:05"), "in"),
+            (at(SATURDAY, "21:20"), "in"),
+            (at(SATURDAY, "21:30"), "out"),
+            (at(SATURDAY - dt.timedelta(days=1), "23:00"), "in"),  # Friday's
+        ],
+    )
+    land_scans(db, YORK, [(at(SATURDAY, "22:00"), "in")] * 5)
+    land_sales(
+        db,
+        LEEDS,
+        [
+            (at(SATURDAY, "21:10"), 1_250, None),
+            (at(SATURDAY, "22:00"), 15_000, "bk-1"),
+            (at(WEEK_BEFORE, "22:00"), 3_000, None),
+            (at(WEEK_BEFORE, "23:45"), 7_000, None),  # later in the night than it is now
+        ],
+    )
+    land_event(db, LEEDS, "ev-tonight", at(SATURDAY, "22:00"))
+    land_ticket(db, LEEDS, "ev-tonight", at(SATURDAY - dt.timedelta(days=20), "13:00"), 2_000, 150)
+    return {
+        "manager": sign_in(db, "mia@backroom.test", "manager", [LEEDS]),
+        "finance": sign_in(db, "fin@backroom.test", "finance", [LEEDS]),
+        "events": sign_in(db, "eve@backroom.test", "events", [YORK]),
+        "admin": sign_in(db, "ada@backroom.test", "admin"),
+    }
 
 
 def sign_in(db: Database, email: str, role: str, venue_ids: list[str] | None = None) -> str:
