@@ -1,10 +1,11 @@
 """The live night: a venue's open night as the door and the tills record it, kept up to date in
 the browser without reloading (docs/portal.md, "The live night").
 
-GET /live shows the figures; its script opens GET /live/stream, Server-Sent Events that
-re-read the night's raw rows every POLL_EVERY seconds as the signed-in person and send the
-figures whenever they change. The raw rows are what the open-night refresh loads, so a scan
-shows here within a poll of landing in the warehouse. Each poll checks the session again: a
+GET /live shows the figures; its script opens GET /live/stream, Server-Sent Events that look
+at the night's raw rows every POLL_EVERY seconds as the signed-in person (a cheap fingerprint;
+the rows themselves only when it changed) and send the figures whenever they change. The raw
+rows are what the open-night refresh loads, so a scan shows here within a poll of landing in
+the warehouse. Each poll checks the session again: a
 session ended, or an account that no longer covers the venue, ends the stream with the reason.
 """
 
@@ -22,6 +23,7 @@ import polars as pl
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from backroom_reporting.metrics.business_time import BusinessWindow, with_business_date
 from backroom_reporting.metrics.live_night import A_WEEK, LONDON, LiveFacts, LiveNight, live_night, open_night
@@ -33,7 +35,7 @@ from backroom_reporting.portal.state import Warehouse, in_warehouse
 from backroom_reporting.privacy import audit
 from backroom_reporting.rendering.formatting import format_count, format_money
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.tables.raw import RAW
+from backroom_reporting.warehouse.tables.raw import RAW, raw_loads, raw_snapshot_loads
 from backroom_reporting.warehouse.types import polars_dtype
 
 router = APIRouter(prefix="/live")
@@ -60,34 +62,19 @@ def _frame(conn: sa.Connection, query: sa.Select) -> pl.DataFrame:
     return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
 
 
-def read_live_facts(conn: sa.Connection, venue_id: str, night: dt.date) -> LiveFacts:
-    """The venue's raw rows of `night` and of the night a week before: only those two nights'
-    rows (by the indexed business_date), and the tickets for their events."""
+def _rows_of(venue_id: str, night: dt.date) -> dict[str, tuple[sa.Select, str]]:
+    """The queries of the venue's raw rows of `night` and of the night a week before (by the
+    indexed business_date), and the tickets for their events; each with its time column."""
     nights = [night - A_WEEK, night]
-    scans, bar, tickets, events, venues = (
-        RAW[t] for t in ("check_ins", "bar_transactions", "ticket_sales", "events", "venues")
+    scans, bar, tickets, events = (
+        RAW[t] for t in ("check_ins", "bar_transactions", "ticket_sales", "events")
     )
     # Events of either night, with a day's margin for a venue whose night runs off the platform's.
     margin = dt.timedelta(days=1)
     windows = [BusinessWindow(n, n) for n in nights]
     starting = sa.or_(*(events.c.starts_at.between(w.start - margin, w.end + margin) for w in windows))
-    ticket_rows = sa.and_(
-        tickets.c.venue_id == venue_id,
-        sa.or_(
-            tickets.c.business_date.in_(nights),
-            tickets.c.event_id.in_(sa.select(events.c.event_id).where(starting)),
-        ),
-    )
-    named_events = _frame(
-        conn,
-        sa.select(events.c.event_id, events.c.venue_id, events.c.starts_at).where(
-            events.c.event_id.in_(sa.select(tickets.c.event_id).where(ticket_rows))
-        ),
-    )
-    settings = _frame(conn, sa.select(venues.c.venue_id, venues.c.timezone, venues.c.business_day_cutoff))
-    return LiveFacts(
-        check_ins=_frame(
-            conn,
+    return {
+        "check_ins": (
             sa.select(
                 scans.c.venue_id,
                 scans.c.check_in_id,
@@ -95,15 +82,15 @@ def read_live_facts(conn: sa.Connection, venue_id: str, night: dt.date) -> LiveF
                 scans.c.scanned_at,
                 scans.c.business_date,
             ).where(scans.c.venue_id == venue_id, scans.c.business_date.in_(nights)),
+            "scanned_at",
         ),
-        bar_transactions=_frame(
-            conn,
+        "bar_transactions": (
             sa.select(bar.c.booking_id, bar.c.amount_pence, bar.c.occurred_at, bar.c.business_date).where(
                 bar.c.venue_id == venue_id, bar.c.business_date.in_(nights)
             ),
+            "occurred_at",
         ),
-        ticket_sales=_frame(
-            conn,
+        "ticket_sales": (
             sa.select(
                 tickets.c.event_id,
                 tickets.c.status,
@@ -111,12 +98,45 @@ def read_live_facts(conn: sa.Connection, venue_id: str, night: dt.date) -> LiveF
                 tickets.c.fee_pence,
                 tickets.c.purchased_at,
                 tickets.c.business_date,
-            ).where(ticket_rows),
+            ).where(
+                tickets.c.venue_id == venue_id,
+                sa.or_(
+                    tickets.c.business_date.in_(nights),
+                    tickets.c.event_id.in_(sa.select(events.c.event_id).where(starting)),
+                ),
+            ),
+            "purchased_at",
         ),
-        event_nights=with_business_date(named_events, "starts_at", settings).select(
-            "event_id", pl.col("business_date").alias("night")
+    }
+
+
+def read_live_facts(conn: sa.Connection, venue_id: str, night: dt.date) -> LiveFacts:
+    """The venue's raw rows of the open night and of the night a week before."""
+    rows = {name: _frame(conn, query) for name, (query, _) in _rows_of(venue_id, night).items()}
+    events, venues = RAW["events"], RAW["venues"]
+    named = _frame(
+        conn,
+        sa.select(events.c.event_id, events.c.venue_id, events.c.starts_at).where(
+            events.c.event_id.in_(rows["ticket_sales"]["event_id"].unique().to_list())
         ),
     )
+    settings = _frame(conn, sa.select(venues.c.venue_id, venues.c.timezone, venues.c.business_day_cutoff))
+    nights = with_business_date(named, "starts_at", settings)
+    return LiveFacts(**rows, event_nights=nights.select("event_id", pl.col("business_date").alias("night")))
+
+
+def fingerprint(conn: sa.Connection, venue_id: str, night: dt.date) -> tuple:
+    """What changes when the rows read_live_facts reads change, in one cheap query: how many
+    rows each table has and the latest time among them, and the raw layer's latest loads (a
+    load may replace a night's rows with as many, or move an event)."""
+    measures = []
+    for query, time_column in _rows_of(venue_id, night).values():
+        rows = query.subquery()
+        measures.append(sa.select(sa.func.count()).select_from(rows).scalar_subquery())
+        measures.append(sa.select(sa.func.max(rows.c[time_column])).scalar_subquery())
+    for ledger in (raw_loads, raw_snapshot_loads):
+        measures.append(sa.select(sa.func.max(ledger.c.loaded_at)).scalar_subquery())
+    return tuple(conn.execute(sa.select(*measures)).one())
 
 
 def shown(live: LiveNight) -> dict:
@@ -168,8 +188,7 @@ def _venue_to_watch(db: Database, person: Person, venue_id: str | None) -> tuple
 
 def _figures(db: Database, person: Person, venue_id: str, now: dt.datetime) -> dict:
     with as_person(db, person) as conn:
-        facts = read_live_facts(conn, venue_id, open_night(now).first_day)
-    return shown(live_night(facts, now))
+        return _shown_at(read_live_facts(conn, venue_id, open_night(now).first_day), now)
 
 
 @router.get("", name="live_night", response_class=HTMLResponse)
@@ -183,13 +202,34 @@ def live_page(
     return page(request, "live.html", venue=chosen, venues=venues, figures=figures)
 
 
-def _still_watching(db: Database, cookie: str, venue_id: str) -> dict:
-    """The figures now, if the session is still current and still covers the venue."""
+@dataclasses.dataclass
+class _Watch:
+    """What a stream last read: the night, its rows' fingerprint, and the rows."""
+
+    night: dt.date | None = None
+    fingerprint: tuple | None = None
+    facts: LiveFacts | None = None
+
+
+def _still_watching(db: Database, cookie: str, venue_id: str, watch: _Watch) -> dt.datetime:
+    """Check the session still covers the venue, and read the night's rows again if the
+    fingerprint says they changed (the refresh lands them hourly; the probe is a few
+    milliseconds, a busy night's rows a few hundred). Returns the moment it looked."""
     now = _now()
     person, _ = session_of(db, cookie, now)
     person.require(LIVE)
     person.require_venue(venue_id)
-    return _figures(db, person, venue_id, now)
+    night = open_night(now).first_day
+    with as_person(db, person) as conn:
+        seen = fingerprint(conn, venue_id, night)
+        if (night, seen) != (watch.night, watch.fingerprint):
+            watch.night, watch.fingerprint = night, seen
+            watch.facts = read_live_facts(conn, venue_id, night)
+    return now
+
+
+def _shown_at(facts: LiveFacts, now: dt.datetime) -> dict:
+    return shown(live_night(facts, now))
 
 
 def _event(name: str, data: dict) -> str:
@@ -200,13 +240,16 @@ async def _events(request: Request, cookie: str, venue_id: str) -> AsyncIterator
     """The figures whenever they change, a comment when there has been no news for a while,
     and, when the session ends, an `ended` event with the reason."""
     yield f"retry: {RECONNECT_AFTER_MS}\n\n"
-    sent, last_sent = None, time.monotonic()
+    watch, sent, last_sent = _Watch(), None, time.monotonic()
     while not await request.is_disconnected():
         try:
-            figures = await in_warehouse(request, _still_watching, cookie, venue_id)
+            now = await in_warehouse(request, _still_watching, cookie, venue_id, watch)
         except (NotSignedIn, NotPermitted) as exc:
             yield _event("ended", {"reason": exc.reason[:1].upper() + exc.reason[1:] + "."})
             return
+        # Figures move with the clock as well as the rows (a new quarter hour, last week's
+        # time of night), so they are worked out on every poll, away from the warehouse.
+        figures = await run_in_threadpool(_shown_at, watch.facts, now)
         news = {k: v for k, v in figures.items() if k != "as_of"}
         if news != sent:
             yield _event("figures", figures)

@@ -10,9 +10,11 @@ import re
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from backroom_reporting.portal import live, sessions
 from backroom_reporting.privacy import audit
+from backroom_reporting.warehouse.tables.raw import RAW, raw_loads
 from tests.portal.tonight import (
     LEEDS,
     NOW,
@@ -88,6 +90,38 @@ def test_a_scan_landing_is_in_the_next_event(portal, night):
 
         land_scans(portal.db, LEEDS, [(at(SATURDAY, "23:29"), "out"), (at(SATURDAY, "23:30"), "out")])
         assert next_figures(events)["occupancy"] == "1"
+
+
+def test_a_reload_with_as_many_rows_is_news_through_raw_loads(portal, night):
+    """A load replaces the night's rows; a correction that keeps their number and the latest
+    scan's time is seen by the load it recorded in raw_loads."""
+    scans = RAW["check_ins"]
+    with portal.http.stream("GET", "/live/stream", headers=cookie_header(night["manager"])) as r:
+        events = stream_events(r)
+        assert next_figures(events)["occupancy"] == "2"
+        with portal.db.engine.begin() as conn:
+            # The 21:30 scan was someone coming in, the door system says now.
+            conn.execute(
+                sa.update(scans)
+                .where(
+                    scans.c.venue_id == LEEDS, scans.c.direction == "out", scans.c.business_date == SATURDAY
+                )
+                .values(direction="in")
+            )
+            conn.execute(
+                sa.insert(raw_loads).values(
+                    source_table="check_ins",
+                    business_date=SATURDAY,
+                    loaded_at=dt.datetime.now(dt.UTC),
+                    as_of=NOW,
+                    final=False,
+                    source_rows=4,
+                    rows_loaded=4,
+                    rows_quarantined=0,
+                    fingerprint="0" * 64,
+                )
+            )
+        assert next_figures(events)["occupancy"] == "4"
 
 
 def test_the_stream_sends_nothing_new_but_a_heartbeat(portal, night, monkeypatch):

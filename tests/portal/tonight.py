@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -54,7 +55,7 @@ def saturday_night(db: Database) -> dict[str, str]:
         ],
     )
     land_event(db, LEEDS, "ev-tonight", at(SATURDAY, "22:00"))
-    land_ticket(db, LEEDS, "ev-tonight", at(SATURDAY - dt.timedelta(days=20), "13:00"), 2_000, 150)
+    land_tickets(db, LEEDS, "ev-tonight", [(at(SATURDAY - dt.timedelta(days=20), "13:00"), 2_000, 150)])
     return {
         "manager": sign_in(db, "mia@backroom.test", "manager", [LEEDS]),
         "finance": sign_in(db, "fin@backroom.test", "finance", [LEEDS]),
@@ -139,22 +140,30 @@ def land_event(db: Database, venue_id: str, event_id: str, starts_at: dt.datetim
     db.append(RAW["events"], pl.DataFrame([row], schema=table_schema(RAW["events"])))
 
 
-def land_ticket(
-    db: Database, venue_id: str, event_id: str, bought: dt.datetime, gross: int, fee: int
+def land_tickets(
+    db: Database, venue_id: str, event_id: str, orders: list[tuple[dt.datetime, int, int]]
 ) -> None:
-    order = dict(
-        order_id=f"ord-{next(_ids):06d}",
-        venue_id=venue_id,
-        event_id=event_id,
-        customer_id=None,
-        quantity=1,
-        gross_pence=gross,
-        fee_pence=fee,
-        status="paid",
-        purchased_at=bought,
-        refunded_at=None,
+    """Paid ticket orders (when bought, gross pence, fee pence) for the event."""
+    _land(
+        db,
+        "ticket_sales",
+        "purchased_at",
+        [
+            dict(
+                order_id=f"ord-{next(_ids):06d}",
+                venue_id=venue_id,
+                event_id=event_id,
+                customer_id=None,
+                quantity=1,
+                gross_pence=gross,
+                fee_pence=fee,
+                status="paid",
+                purchased_at=bought,
+                refunded_at=None,
+            )
+            for bought, gross, fee in orders
+        ],
     )
-    _land(db, "ticket_sales", "purchased_at", [order])
 
 
 def stream_events(response: httpx.Response) -> Iterator[tuple[str, dict | str]]:
@@ -172,11 +181,14 @@ def stream_events(response: httpx.Response) -> Iterator[tuple[str, dict | str]]:
             name, data = "message", []
 
 
-def next_figures(events: Iterator[tuple[str, dict | str]]) -> dict:
-    """The next `figures` event's data, past any heartbeat."""
+def next_figures(events: Iterator[tuple[str, dict | str]], within: float = 10.0) -> dict:
+    """The next `figures` event's data, past any heartbeat; it must come `within` seconds (the
+    heartbeats, every 15 s, keep a stream with no news from waiting for ever)."""
+    deadline = time.monotonic() + within
     for name, data in events:
         if name == "figures":
             assert isinstance(data, dict)
             return data
         assert name == "comment", (name, data)
+        assert time.monotonic() < deadline, f"no new figures within {within:g}s"
     raise AssertionError("the stream ended without sending the figures")
