@@ -149,6 +149,19 @@ def test_the_stream_ends_when_the_session_does(portal, night):
         assert list(events) == []
 
 
+def test_the_stream_stops_when_the_browser_goes_away(portal, night, monkeypatch):
+    polls = []
+    looked = live._still_watching
+    monkeypatch.setattr(live, "POLL_EVERY", 0.05)
+    monkeypatch.setattr(live, "_still_watching", lambda *args: polls.append(1) or looked(*args))
+    with portal.http.stream("GET", "/live/stream", headers=cookie_header(night["manager"])) as r:
+        next_figures(stream_events(r))
+    time.sleep(0.5)  # the poll under way, if any, finishes
+    stopped_at = len(polls)
+    time.sleep(1)
+    assert stopped_at > 0 and len(polls) == stopped_at
+
+
 @pytest.mark.parametrize(
     ("who", "path", "status", "says"),
     [
