@@ -151,10 +151,11 @@ def takings(facts: LiveFacts, night: dt.date, happened: Callable[[pl.Expr], pl.E
     paid = _of_the_night(tickets, night).filter(
         (pl.col("status") == "paid") & happened(pl.col("purchased_at"))
     )
+    ticket_net = money_sum(pl.col("gross_pence").cast(WIDE) - pl.col("fee_pence"))
     return Takings(
         bar_pence=int(bar.filter(~on_tab).select(money_sum(pl.col("amount_pence"))).item()),
         table_pence=int(bar.filter(on_tab).select(money_sum(pl.col("amount_pence"))).item()),
-        ticket_pence=int(paid.select(money_sum(pl.col("gross_pence").cast(WIDE) - pl.col("fee_pence"))).item()),
+        ticket_pence=int(paid.select(ticket_net).item()),
     )
 
 

@@ -39,7 +39,7 @@ from backroom_reporting.warehouse.tables.raw import RAW, raw_loads, raw_snapshot
 from backroom_reporting.warehouse.types import polars_dtype
 
 router = APIRouter(prefix="/live")
-POLL_EVERY = 1.0  # seconds between reads of the night's rows
+POLL_EVERY = 1.0  # seconds between looks at the night's rows
 HEARTBEAT_EVERY = 15.0  # seconds of no news before a comment keeps proxies from closing the stream
 RECONNECT_AFTER_MS = 2000  # the browser's wait before reconnecting a dropped stream
 
@@ -213,8 +213,8 @@ class _Watch:
 
 def _still_watching(db: Database, cookie: str, venue_id: str, watch: _Watch) -> dt.datetime:
     """Check the session still covers the venue, and read the night's rows again if the
-    fingerprint says they changed (the refresh lands them hourly; the probe is a few
-    milliseconds, a busy night's rows a few hundred). Returns the moment it looked."""
+    fingerprint says they changed: the refresh lands them hourly, and the probe is one small
+    query where a busy night's rows take a few hundred milliseconds. Returns when it looked."""
     now = _now()
     person, _ = session_of(db, cookie, now)
     person.require(LIVE)
@@ -245,7 +245,7 @@ async def _events(request: Request, cookie: str, venue_id: str) -> AsyncIterator
         try:
             now = await in_warehouse(request, _still_watching, cookie, venue_id, watch)
         except (NotSignedIn, NotPermitted) as exc:
-            yield _event("ended", {"reason": exc.reason[:1].upper() + exc.reason[1:] + "."})
+            yield _event("ended", {"reason": exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + "."})
             return
         # Figures move with the clock as well as the rows (a new quarter hour, last week's
         # time of night), so they are worked out on every poll, away from the warehouse.
