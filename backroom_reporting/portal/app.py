@@ -22,6 +22,7 @@ from backroom_reporting.portal import (
     archive,
     callbacks,
     downloads,
+    live,
     oncall,
     signin,
     staff_page,
@@ -85,6 +86,7 @@ def create_app(
         watchdog,
         archive,
         staff_page,
+        live,
     ):
         app.include_router(module.router)
     app.add_exception_handler(LinkError, link_refused)
