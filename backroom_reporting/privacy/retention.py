@@ -140,10 +140,11 @@ def generations_to_remove(history: pl.DataFrame, before: dt.datetime) -> list[st
 class Step:
     kept: str  # the name in the retention file
     what: str  # what one unit removed is, as printed: rows, files, values
-    run: Callable[[Database, ReportStore, dt.datetime, dt.datetime, bool], int]
+    run: Callable[[Database, ReportStore, Retention, dt.datetime, bool], int]
 
 
-def _report_files(db: Database, store: ReportStore, before: dt.datetime, now: dt.datetime, dry: bool) -> int:
+def _report_files(db: Database, store: ReportStore, retention: Retention, now: dt.datetime, dry: bool) -> int:
+    before = retention.before("report_files", now)
     history = db.read_table(report_generation_history)
     generations, paths = report_files_to_remove(history, before)
     if dry:
@@ -160,8 +161,18 @@ def _report_files(db: Database, store: ReportStore, before: dt.datetime, now: dt
     return len(paths)
 
 
-def _generations(db: Database, _store, before: dt.datetime, _now, dry: bool) -> int:
-    gone = generations_to_remove(db.read_table(report_generation_history), before)
+def _generations(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
+    before = retention.before("report_generation_history", now)
+    history = db.read_table(report_generation_history)
+    if dry:  # as it will be once the report files step has run
+        files_going, _ = report_files_to_remove(history, retention.before("report_files", now))
+        history = history.with_columns(
+            pl.when(pl.col("generation_id").is_in(files_going))
+            .then(pl.lit(now))
+            .otherwise(pl.col("files_removed_at"))
+            .alias("files_removed_at")
+        )
+    gone = generations_to_remove(history, before)
     if gone and not dry:
         with db.engine.begin() as conn:
             conn.execute(
@@ -179,8 +190,9 @@ def _count_or_run(db: Database, statement: sa.Update | sa.Delete, table: sa.Tabl
         return conn.execute(statement.where(where)).rowcount
 
 
-def _deliveries(db: Database, _store, before: dt.datetime, _now, dry: bool) -> int:
+def _deliveries(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
     """Deliveries with nothing new for the retention; their lifecycle events go with them."""
+    before = retention.before("report_deliveries", now)
     old = report_deliveries.c.status_at < before
     with db.engine.begin() as conn:
         ids = sa.select(report_deliveries.c.delivery_id).where(old)
@@ -192,12 +204,14 @@ def _deliveries(db: Database, _store, before: dt.datetime, _now, dry: bool) -> i
         return conn.execute(sa.delete(report_deliveries).where(old)).rowcount
 
 
-def _delivery_history(db: Database, _store, before: dt.datetime, _now, dry: bool) -> int:
+def _delivery_history(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
+    before = retention.before("report_delivery_history", now)
     table = report_delivery_history
     return _count_or_run(db, sa.delete(table), table, table.c.at < before, dry)
 
 
-def _access_log(db: Database, _store, before: dt.datetime, now: dt.datetime, dry: bool) -> int:
+def _access_log(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
+    before = retention.before("access_log", now)
     if dry:
         return db.scalar(sa.select(sa.func.count()).select_from(access_log).where(access_log.c.at < before))
     return audit.prune(db, before, now)
@@ -225,7 +239,8 @@ def quarantine_aged(before: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _quarantine(db: Database, _store, before: dt.datetime, _now, dry: bool) -> int:
+def _quarantine(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
+    before = retention.before("raw_quarantine", now)
     statement = sa.update(raw_quarantine).values(raw_values=NO_VALUES, detail=VALUES_REMOVED)
     return _count_or_run(db, statement, raw_quarantine, quarantine_aged(before), dry)
 
@@ -238,7 +253,8 @@ def customer_gone(table: sa.Table) -> object:
 def _facts(name: str):
     table = RAW[name.removeprefix("raw_")]
 
-    def run(db: Database, _store, before: dt.datetime, _now, dry: bool) -> int:
+    def run(db: Database, _store, retention: Retention, now: dt.datetime, dry: bool) -> int:
+        before = retention.before(name, now)
         named = sa.and_(table.c.business_date < before.date(), table.c.customer_id.is_not(None))
         named = sa.and_(named, table.c.customer_id != TOMBSTONE)
         statement = sa.update(table).values(customer_id=customer_gone(table))
@@ -251,8 +267,9 @@ STEPS = (
     # Files before their generations' rows: a row goes only once its files have.
     Step("report_files", "files", _report_files),
     Step("report_generation_history", "rows", _generations),
-    Step("report_deliveries", "rows", _deliveries),
+    # Events past their retention, then deliveries past theirs with any events left.
     Step("report_delivery_history", "rows", _delivery_history),
+    Step("report_deliveries", "rows", _deliveries),
     Step("raw_quarantine", "raw values", _quarantine),
     *(Step(name, "customer ids", _facts(name)) for name in CUSTOMER_FACTS),
     # Last: pruning records itself in the log.
@@ -277,7 +294,7 @@ def apply_retention(
     """Remove what is past its retention, step by step; what each step removed (or would)."""
     removed = []
     for step in STEPS:
-        count = step.run(db, store, retention.before(step.kept, now), now, dry_run)
+        count = step.run(db, store, retention, now, dry_run)
         removed.append(Removed(step.kept, retention.days_for(step.kept), count, step.what))
     return removed
 
