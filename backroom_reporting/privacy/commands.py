@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from backroom_reporting import settings
 from backroom_reporting.command_line import Refused, open_warehouse, print_table, warehouse_url_option, when
@@ -30,15 +31,20 @@ def _now() -> dt.datetime:
 @contextlib.contextmanager
 def _booking_system() -> Iterator[Database | None]:
     """The booking system, where a customer's name, email and phone still are; None when it
-    cannot be reached (the quarantine is then the only place they are read from)."""
+    cannot be read (the quarantine is then the only place they are read from)."""
     from backroom_reporting.warehouse.faults import Fault
 
+    source: Database | None = Database(settings.SOURCE_URL.get(), must_exist=True)
     try:
-        with Database(settings.SOURCE_URL.get(), must_exist=True) as source:
-            yield source
+        source.scalar(sa.select(sa.literal(1)))
     except Fault as fault:
         click.echo(f"the booking system could not be read ({fault.sentence}): searching by id only", err=True)
-        yield None
+        source = None
+    try:
+        yield source
+    finally:
+        if source is not None:
+            source.close()
 
 
 def _store_and_outbox():
