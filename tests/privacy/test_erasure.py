@@ -24,14 +24,14 @@ from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.subscriptions import service
 from backroom_reporting.warehouse.tables.aggregations import customer_visits, daily_aggregations
 from backroom_reporting.warehouse.tables.customers import customer_analytics, top_customers
-from backroom_reporting.warehouse.tables.deliveries import report_deliveries, report_delivery_history
+from backroom_reporting.warehouse.tables.deliveries import report_deliveries
 from backroom_reporting.warehouse.tables.raw import raw_quarantine
 from backroom_reporting.warehouse.tables.reports import report_generation_history
 from backroom_reporting.warehouse.types import table_schema
 from tests.commands import ok
 from tests.operations.test_housekeeping import generation
 from tests.privacy.conftest import files_naming, warehouse_cells
-from tests.privacy.test_retention import delivery, event
+from tests.privacy.test_retention import delivery, event, write_events
 from tests.subscriptions import LEEDS, set_venues, write_layouts
 
 KEY = "a-test-pseudonym-key"
@@ -234,7 +234,7 @@ def test_erasing_a_recipient_removes_them_everywhere(databases, tmp_path, monkey
                 )
             ],
         )
-        write(db, report_delivery_history, [dict(event(f"d-{rid}", now), detail=f"delivered to {address}")])
+        write_events(db, [dict(event(f"d-{rid}", now), detail=f"delivered to {address}")])
         (outbox / f"d-{rid}.eml").write_bytes(eml(f"{name} <{address}>", f"Hello {name}"))
 
     needles = ["Pat Quinlan", "pat.quinlan@example.com", "+447700900456", "rcp-pat"]

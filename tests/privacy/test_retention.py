@@ -7,6 +7,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from backroom_reporting.cli import main
@@ -64,6 +65,12 @@ def event(delivery_id: str, at: dt.datetime) -> dict:
     return dict(delivery_id=delivery_id, status="delivered", at=at, source="test")
 
 
+def write_events(db, rows: list[dict]) -> None:
+    """Delivery events as the ledger writes them: the database numbers them."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(report_delivery_history), rows)
+
+
 def quarantined(table: str, day: dt.date | None, record_id: str) -> dict:
     return dict(
         source_table=table,
@@ -110,11 +117,7 @@ def test_each_table_keeps_its_own_days(world, databases, tmp_path, monkeypatch):
         ],
     )
     write(db, report_deliveries, [delivery("d-old", ago(31)), delivery("d-new", ago(2))])
-    write(
-        db,
-        report_delivery_history,
-        [event("d-old", ago(31)), event("d-new", ago(25)), event("d-new", ago(2))],
-    )
+    write_events(db, [event("d-old", ago(31)), event("d-new", ago(25)), event("d-new", ago(2))])
     audit.record(db, "usr-1", "view", ago(150), "report:a-40")
     audit.record(db, "usr-1", "view", ago(10), "report:a-5")
     write(
