@@ -23,7 +23,6 @@ import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -48,7 +47,7 @@ from backroom_reporting.warehouse.tables.reports import report_generation_histor
 from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
 
 # Formats with no text to search: judged by the other files of their report, or never naming anyone.
-UNSEARCHABLE = {".pdf", ".png", ".jpg", ".jpeg", ".gif", ".svg"}
+UNSEARCHABLE = {".pdf", ".png", ".jpg", ".jpeg", ".gif"}
 
 
 def subject_of(person_id: str) -> str:
@@ -341,8 +340,3 @@ def export_customer(
     held["outbox_files"] = [p.name for p in outbox_files_naming(outbox, identity)]
     audit.record(db, actor, "export", now, subject_of(customer_id), {"kind": "customer"})
     return held
-
-
-def described(removed: Removed) -> Iterable[str]:
-    """One line per table or folder, as the commands print them."""
-    return (f"{name}: {count}" for name, count in removed.items())
