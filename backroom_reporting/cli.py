@@ -18,6 +18,7 @@ from backroom_reporting.choices import one_of
 from backroom_reporting.command_line import open_warehouse, warehouse_url_option
 from backroom_reporting.metrics.business_time import BusinessWindow, last_closed_business_day
 from backroom_reporting.portal.commands import tokens_group, users_group
+from backroom_reporting.privacy.commands import gdpr
 from backroom_reporting.subscriptions.commands import recipients, subscriptions
 from backroom_reporting.warehouse.source_contract import CONTRACT
 
@@ -68,6 +69,7 @@ main.add_command(tokens_group)
 main.add_command(users_group)
 main.add_command(alerts)
 main.add_command(watchdog_command)
+main.add_command(gdpr)
 
 
 # --- the warehouse schema -----------------------------------------------------------------

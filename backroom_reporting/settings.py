@@ -77,11 +77,12 @@ HISTORY_START = Setting(
     "The first business day the platform keeps (YYYY-MM-DD): every partition starts here. Read "
     "when the code location loads; `backroom demo` writes its first night into `.env`.",
 )
-REPORT_RETENTION_DAYS = Setting(
-    "BACKROOM_REPORT_RETENTION_DAYS",
-    "90",
-    "Days a rendered report's files are kept; the Sunday housekeeping removes older ones, except "
-    "the latest report of each subscription.",
+RETENTION = Setting(
+    "BACKROOM_RETENTION",
+    "report_layouts/privacy/retention.yaml",
+    "Days each table keeps what it holds about people (YAML: a default of 90 and any table's own): "
+    "report files, report and delivery history, the access log, quarantined values, customer ids "
+    "of raw facts; the Sunday maintenance removes the rest (docs/privacy.md).",
 )
 EXECUTION_HISTORY_DAYS = Setting(
     "BACKROOM_EXECUTION_HISTORY_DAYS",

@@ -359,7 +359,7 @@ def _load_chunk(
         where=sa.not_(in_window),
     )
     checked = validate(rows, rules, known, loaded_elsewhere=elsewhere)
-    good = with_business_date(checked.good, rules.business_time, venues)
+    good = with_business_date(checked.good.drop(rules.not_kept), rules.business_time, venues)
     quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
     ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
     held, usual = _held_and_usual(warehouse, rules, window)
@@ -470,7 +470,7 @@ def load_snapshot(
     )
     warehouse.replace_many(
         [
-            (RAW[rules.name], checked.good, None),
+            (RAW[rules.name], checked.good.drop(rules.not_kept), None),
             (raw_quarantine, quarantined, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None))),
             (raw_snapshot_loads, ledger, raw_snapshot_loads.c.source_table == rules.name),
         ]

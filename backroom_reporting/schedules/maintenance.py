@@ -2,9 +2,10 @@
 
 - `clear_expired_caches`, daily at 03:00: report_metrics_cache entries past their
   expiry (the cached KPI scorecards) are deleted.
-- `remove_expired_report_files` and `archive_execution_history`, Sundays at 03:00:
-  report files past their retention (the latest report of every subscription stays) and
-  runs past theirs.
+- `apply_retention` and `archive_execution_history`, Sundays at 03:00: everything past
+  its retention (privacy/retention.py: report files, the latest report of every
+  subscription staying, report and delivery history, the access log, quarantined values,
+  customer ids of raw facts) and runs past theirs.
 
 The spec's third Sunday task, refreshing the week- and month-to-date summaries, is the
 automation condition of weekly_summary and monthly_summary (assets/policies.py).
@@ -18,7 +19,9 @@ from backroom_reporting import settings
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.metrics.metrics_cache import drop_expired
-from backroom_reporting.operations.housekeeping import archive_execution_history, remove_expired_report_files
+from backroom_reporting.operations.housekeeping import archive_execution_history
+from backroom_reporting.privacy import audit
+from backroom_reporting.privacy.retention import apply_retention, counted, parse_retention
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.reports import ReportRenderingResource
 
@@ -41,25 +44,23 @@ def clear_expired_caches():
 
 
 @dg.op(retry_policy=RETRY_TRANSIENT_FAULTS)
-def delete_old_report_files(
+def remove_what_is_past_retention(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, reports: ReportRenderingResource
 ) -> None:
-    done = remove_expired_report_files(
-        warehouse.database(), reports.store(), dt.datetime.now(dt.UTC), _days(settings.REPORT_RETENTION_DAYS)
-    )
-    context.log.info(
-        f"report files past {settings.REPORT_RETENTION_DAYS.get()} days: {done['files_deleted']} files of "
-        f"{done['generations']} reports deleted, {done['bytes_freed']:,} bytes freed"
-    )
+    db, now = warehouse.database(), dt.datetime.now(dt.UTC)
+    removed = apply_retention(db, reports.store(), parse_retention(), now)
+    for step in removed:
+        context.log.info(f"retention: {step}")
+    audit.record(db, "schedule:apply_retention", "retention", now, detail=counted(removed))
 
 
 @dg.job(
-    name="remove_expired_report_files",
+    name="apply_retention",
     tags=RUNTIME,
-    description="Delete report files past their retention, keeping each subscription's latest report.",
+    description="Remove what is past its retention, keeping each subscription's latest report.",
 )
-def report_files_job():
-    delete_old_report_files()
+def retention_job():
+    remove_what_is_past_retention()
 
 
 @dg.op(retry_policy=RETRY_TRANSIENT_FAULTS)
@@ -90,10 +91,10 @@ def _schedule(job: dg.JobDefinition, cron: str, description: str) -> dg.Schedule
     )
 
 
-MAINTENANCE_JOBS = [clear_expired_caches, report_files_job, execution_history_job]
+MAINTENANCE_JOBS = [clear_expired_caches, retention_job, execution_history_job]
 MAINTENANCE_SCHEDULES = [
     _schedule(clear_expired_caches, "0 3 * * *", "03:00: delete expired cache entries."),
-    _schedule(report_files_job, "0 3 * * 0", "Sundays 03:00: delete report files past their retention."),
+    _schedule(retention_job, "0 3 * * 0", "Sundays 03:00: remove what is past its retention."),
     _schedule(
         execution_history_job, "0 3 * * 0", "Sundays 03:00: archive execution history past its retention."
     ),

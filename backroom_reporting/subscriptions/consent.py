@@ -170,3 +170,13 @@ def mark_verification_sent(db: Database, recipient_id: str, now: dt.datetime) ->
             sa.update(report_recipients).where(_recipient_is(recipient_id)).values(verification_sent_at=now)
         )
     return get_recipient(db, recipient_id)
+
+
+def consent_history(db: Database, recipient_id: str) -> list[dict]:
+    """The recipient's consent_events, oldest first: each grant or withdrawal, who, when and how."""
+    get_recipient(db, recipient_id)  # refuses an unknown id
+    return (
+        db.read_table(consent_events, consent_events.c.recipient_id == recipient_id)
+        .sort("event_id")
+        .to_dicts()
+    )

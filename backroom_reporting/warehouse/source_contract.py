@@ -195,6 +195,9 @@ class Rules:
     # The share of a load's rows that may fail the contract before the source counts as
     # broken and the load is stopped (ingest/guards.py).
     quarantine_limit: float = 0.01
+    # Columns checked at load but not kept in the raw layer: personal data analytics never
+    # reads (docs/privacy.md, "What the warehouse keeps"). A bad one still quarantines the row.
+    not_kept: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -220,7 +223,11 @@ CONTRACT: dict[str, Rules] = {
             patterns={"business_day_cutoff": (r"^([01]\d|2[0-3]):[0-5]\d$", "a time HH:MM")},
             plausible={"capacity": 20_000},
         ),
-        Rules(customers, "customer_id"),
+        Rules(
+            customers,
+            "customer_id",
+            not_kept=("email", "phone", "first_name", "last_name", "date_of_birth"),
+        ),
         Rules(
             events,
             "event_id",

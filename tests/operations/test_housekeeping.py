@@ -1,6 +1,6 @@
 """The maintenance jobs, run through Dagster with real resources on SQLite and PostgreSQL, and
-their schedules: 03:00 Europe/London every day (caches) and on Sundays (report files,
-execution history), across both clock changes of 2026.
+their schedules: 03:00 Europe/London every day (caches) and on Sundays (retention, execution
+history), across both clock changes of 2026.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def generation(
 def test_report_files_past_retention_go_except_the_latest_report_and_shared_files(
     databases, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("BACKROOM_REPORT_RETENTION_DAYS", "30")
+    retention = tmp_path / "retention.yaml"
+    retention.write_text("default_days: 365\ndays:\n  report_files: 30\n")
+    monkeypatch.setenv("BACKROOM_RETENTION", str(retention))
     store = ReportStore(tmp_path / "reports")
 
     def stored(name: str, content: bytes):
@@ -157,7 +159,7 @@ def test_report_files_past_retention_go_except_the_latest_report_and_shared_file
     )
     before = dt.datetime.now(dt.UTC)
     result = run_on_its_schedule(
-        "remove_expired_report_files_schedule",
+        "apply_retention_schedule",
         {
             "warehouse": WarehouseResource(url=databases.warehouse_url),
             "reports": ReportRenderingResource(store_dir=str(store.root)),
@@ -269,7 +271,7 @@ def three_in_the_morning(first: dt.date, last: dt.date, sundays_only: bool) -> l
     "schedule_name, job_name, sundays_only",
     [
         ("clear_expired_caches_schedule", "clear_expired_caches", False),
-        ("remove_expired_report_files_schedule", "remove_expired_report_files", True),
+        ("apply_retention_schedule", "apply_retention", True),
         ("archive_execution_history_schedule", "archive_execution_history", True),
     ],
 )

@@ -36,9 +36,9 @@ SPEC = {
     "closing_run_schedule": ("15 6 * * *", "closing_run", "2", 45 * 60, STEP_RETRIES),
     "morning_freshness_check_schedule": ("0 7 * * *", "morning_freshness_check", "0", 5 * 60, None),
     "clear_expired_caches_schedule": ("0 3 * * *", "clear_expired_caches", "0", 15 * 60, STEP_RETRIES),
-    "remove_expired_report_files_schedule": (
+    "apply_retention_schedule": (
         "0 3 * * 0",
-        "remove_expired_report_files",
+        "apply_retention",
         "0",
         15 * 60,
         STEP_RETRIES,

@@ -55,10 +55,19 @@ ADMIN_ONLY = frozenset(
         "portal_sessions",
         "api_tokens",
         "access_log",
+        "portal_sign_in_links",  # migration 0017
     }
 )
 STAFF_ROWS = frozenset({"staff_performance", "raw_staff_shifts", "raw_staff"})
-WEBHOOK_SECRETS = {"report_subscriptions": frozenset({"webhook_secret", "webhook_previous_secret"})}
+# Columns a manager may not read in tables it otherwise reads.
+WITHHELD = {
+    "report_subscriptions": frozenset({"webhook_secret", "webhook_previous_secret"}),
+    "raw_bookings": frozenset({"customer_id"}),
+    "raw_payments": frozenset({"customer_id"}),
+    "raw_ticket_sales": frozenset({"customer_id"}),
+    "raw_check_ins": frozenset({"customer_id"}),
+    "raw_feedback": frozenset({"customer_id"}),
+}
 REFUSED = "42501"  # insufficient_privilege: "permission denied for table ..."
 
 
@@ -211,20 +220,22 @@ def test_managers_read_every_staff_row_and_no_customer_or_account_table(warehous
         for table in sorted(STAFF_ROWS):
             assert staff_ids(conn, table) == sorted(OWNERS_ROWS[table]), table
         assert [t for t in sorted(ADMIN_ONLY) if not refused(conn, f'SELECT * FROM "{t}"')] == []
-        for table in sorted(set(WAREHOUSE.tables) - ADMIN_ONLY - STAFF_ROWS - set(WEBHOOK_SECRETS)):
+        for table in sorted(set(WAREHOUSE.tables) - ADMIN_ONLY - STAFF_ROWS - set(WITHHELD)):
             assert len(rows(conn, f'SELECT * FROM "{table}"')) == 1, table
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("role", ["manager", "finance", "events"])
-def test_managers_read_subscriptions_but_not_their_webhook_secrets(warehouse, role):
-    columns = [c.name for c in WAREHOUSE.tables["report_subscriptions"].columns]
-    readable = [c for c in columns if c not in WEBHOOK_SECRETS["report_subscriptions"]]
+@pytest.mark.parametrize("table", sorted(WITHHELD))
+def test_managers_read_facts_and_subscriptions_but_not_the_customer_or_the_secrets(warehouse, role, table):
+    columns = [c.name for c in WAREHOUSE.tables[table].columns]
+    readable = [c for c in columns if c not in WITHHELD[table]]
     with as_person(warehouse, person(role)) as conn:
-        assert len(rows(conn, f"SELECT {', '.join(readable)} FROM report_subscriptions")) == 1
-        for secret in sorted(WEBHOOK_SECRETS["report_subscriptions"]):
-            assert refused(conn, f"SELECT {secret} FROM report_subscriptions"), secret
-        assert refused(conn, "SELECT * FROM report_subscriptions")
+        assert len(rows(conn, f"SELECT {', '.join(readable)} FROM {table}")) == 1
+        assert rows(conn, f"SELECT count(*) FROM {table}") == [(1,)]
+        for withheld in sorted(WITHHELD[table]):
+            assert refused(conn, f"SELECT {withheld} FROM {table}"), withheld
+        assert refused(conn, f"SELECT * FROM {table}")
 
 
 @pytest.mark.postgres
@@ -333,7 +344,7 @@ def test_every_warehouse_table_is_classified(postgres_url):
                 {"table": table},
             ).scalar_one()
             found[table] = (privilege, manager_columns, writes, guarded)
-            whole_table = table not in ADMIN_ONLY and table not in WEBHOOK_SECRETS
+            whole_table = table not in ADMIN_ONLY and table not in WITHHELD
             expected[table] = (
                 {
                     "reporting_admin": True,

@@ -17,11 +17,12 @@ LOOKED_UP_BY_EVENT = ("ticket_sales", "bookings", "feedback")
 
 
 def _raw_table(rules: Rules) -> sa.Table:
-    """raw_<source table>: the contract's columns, the key as primary key, and for facts
-    the business date each row was attributed to."""
+    """raw_<source table>: the contract's columns it keeps, the key as primary key, and for
+    facts the business date each row was attributed to."""
     columns = [
         sa.Column(c.name, c.type, nullable=c.nullable, primary_key=c.name == rules.key)
         for c in rules.table.columns
+        if c.name not in rules.not_kept
     ]
     indexes = []
     if rules.is_fact:

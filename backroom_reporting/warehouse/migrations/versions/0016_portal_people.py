@@ -44,8 +44,15 @@ ADMIN_ONLY = (
 )
 # Rows about one staff member: each staff member sees their own, managers and admins all.
 STAFF_ROWS = ("staff_performance", "raw_staff_shifts", "raw_staff")
-# Columns the manager may not read in a table it otherwise reads: the webhooks' signing secrets.
-SECRET_COLUMNS = {"report_subscriptions": ("webhook_secret", "webhook_previous_secret")}
+# Columns the manager may not read in a table it otherwise reads: the webhooks' signing
+# secrets, and which customer a fact is about (the figures need the fact, not the person).
+WITHHELD_COLUMNS = {
+    "report_subscriptions": ("webhook_secret", "webhook_previous_secret"),
+    **{
+        f"raw_{facts}": ("customer_id",)
+        for facts in ("bookings", "payments", "ticket_sales", "check_ins", "feedback")
+    },
+}
 
 
 def upgrade() -> None:
@@ -185,8 +192,8 @@ def _grant_and_guard() -> None:
         op.execute(f'GRANT SELECT ON "{table}" TO {ADMIN}')
         if table in STAFF_ROWS:
             op.execute(f'GRANT SELECT ON "{table}" TO {MANAGER}, {STAFF}')
-        elif table in SECRET_COLUMNS:
-            readable = [c for c in _columns(schema, table) if c not in SECRET_COLUMNS[table]]
+        elif table in WITHHELD_COLUMNS:
+            readable = [c for c in _columns(schema, table) if c not in WITHHELD_COLUMNS[table]]
             columns = ", ".join(f'"{c}"' for c in readable)
             op.execute(f'GRANT SELECT ({columns}) ON "{table}" TO {MANAGER}')
         elif table not in ADMIN_ONLY:

@@ -4,7 +4,7 @@ The portal's /archive lists report_generation_history newest first, of every ven
 one; without these indexes each page read the whole table (docs/portal.md, "The report archive").
 
 Revision ID: 0019_archive_indexes
-Revises: 0017_sign_in_links
+Revises: 0018_data_minimisation
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0019_archive_indexes"
-down_revision: str | None = "0017_sign_in_links"
+down_revision: str | None = "0018_data_minimisation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
