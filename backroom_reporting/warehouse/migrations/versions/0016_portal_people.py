@@ -5,9 +5,11 @@ The web app runs each request as the signed-in person's database role (docs/port
 reporting_admin reads every table; reporting_manager every table but the customer-level
 ones and the app's own accounts, sessions, tokens and log (and no webhook signing secret);
 reporting_staff only the staff tables, and there only the rows of the staff member named by
-the session setting backroom.staff_id. A table a later migration adds is readable by
-reporting_admin only until that migration grants it further. Roles belong to the whole server, so they are created once and shared
-by every warehouse on it; downgrading drops the policies and grants, not the roles.
+the session setting backroom.staff_id. Managers read the raw facts without the customer each
+is about, and subscriptions without their webhook secrets. A table a later migration adds is
+readable by reporting_admin only until that migration grants it further. Roles belong to the
+whole server, so they are created once and shared by every warehouse on it; downgrading
+drops the policies and grants, not the roles.
 
 Revision ID: 0016_portal_people
 Revises: 0015_paging
