@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backroom_reporting.portal import accounts, scoped, sessions, tokens
 from backroom_reporting.portal.people import Person
+from backroom_reporting.portal.reports import titled
 from backroom_reporting.portal.tokens import ACCOUNT_SCOPES, TokenError
 from backroom_reporting.portal.viewers import NotAllowed
 from backroom_reporting.privacy import audit
@@ -38,7 +39,7 @@ from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.deliveries import report_deliveries
 from backroom_reporting.warehouse.tables.events import event_performance_analytics
 from backroom_reporting.warehouse.tables.kpis import kpi_calculations
-from backroom_reporting.warehouse.tables.reports import report_generation_history, report_templates
+from backroom_reporting.warehouse.tables.reports import report_generation_history
 from backroom_reporting.warehouse.types import UtcTimestamp
 
 PREFIX = "/api/v1"
@@ -398,20 +399,11 @@ def reports(
 ) -> Response:
     """`from` and `to` bound the period's first day."""
     caller.require("reports:read")
-    h, t = report_generation_history, report_templates
-    columns = [c for c in h.columns if c.name in Report.model_fields]
-    query = (
-        sa.select(*columns, t.c.title)
-        .select_from(
-            h.outerjoin(
-                t, sa.and_(t.c.template_key == h.c.template_key, t.c.content_hash == h.c.template_hash)
-            )
-        )
-        .where(
-            *of_venues(caller.person, h.c.venue_id, venue),
-            *within(h.c.period_first_day, from_, to),
-            *([h.c.template_key == template] if template is not None else []),
-        )
+    h = report_generation_history
+    query = titled(*(c for c in h.columns if c.name in Report.model_fields)).where(
+        *of_venues(caller.person, h.c.venue_id, venue),
+        *within(h.c.period_first_day, from_, to),
+        *([h.c.template_key == template] if template is not None else []),
     )
     return page(db, caller.person, "reports", query, [h.c.generation_id], limit, cursor, REPORT_JSON)
 
