@@ -24,6 +24,7 @@ from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.model import DeliverableReport, Parcel
 from backroom_reporting.delivery.reports import deliverable, generation_for
+from backroom_reporting.portal import sessions
 from backroom_reporting.portal.app import create_app
 from backroom_reporting.rendering.history import Generation, append_generation, record_template_versions
 from backroom_reporting.rendering.model import RenderedFile
@@ -34,6 +35,7 @@ from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.alerts import alert_incidents
 from tests.alerting import ON_CALL, write_on_call, write_rules
 from tests.portal.archives import library  # noqa: F401 (the report archive's fixture)
+from tests.reports.test_email_in_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.subscriptions import LEEDS, set_venues, write_layouts
 
 UTC = dt.UTC
@@ -291,3 +293,39 @@ def incident_rows(portal) -> list[tuple]:
             tuple(r)
             for r in conn.execute(sa.select(alert_incidents).order_by(alert_incidents.c.incident_number))
         ]
+
+
+@pytest.fixture
+def chromium(portal):
+    """Headless Chromium that may reach the portal only: `chromium(cookie)` opens a page in a new
+    context, signed in with that session cookie when one is given. No other host is asked."""
+    from playwright.sync_api import sync_playwright
+
+    elsewhere: list[str] = []
+
+    def only_the_portal(route) -> None:
+        if route.request.url.startswith(portal.base + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def new_page(cookie: str | None = None, **context_options):
+            context = browser.new_context(**context_options)
+            if cookie is not None:
+                context.add_cookies([{"name": sessions.COOKIE, "value": cookie, "url": portal.base}])
+            context.route("**/*", only_the_portal)
+            return context.new_page()
+
+        yield new_page
+        browser.close()
+    assert elsewhere == []
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A page of Chromium, signed in as nobody."""
+    return chromium()

@@ -8,36 +8,13 @@ import pytest
 
 from backroom_reporting.alerting.incidents import get_incident
 from backroom_reporting.delivery import links
-from tests.reports.test_email_in_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.reports.test_email_in_browser import CHROMIUM
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium binary on PATH (scripts/system-deps.sh)"
 )
 
 SAM = "Sam Okafor"
-
-
-@pytest.fixture
-def browser_page(portal):
-    """A Chromium page that may reach the portal only; the addresses it asked for elsewhere."""
-    from playwright.sync_api import sync_playwright
-
-    elsewhere: list[str] = []
-
-    def only_the_portal(route) -> None:
-        if route.request.url.startswith(portal.base + "/"):
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.route("**/*", only_the_portal)
-        yield page
-        browser.close()
-    assert elsewhere == []
 
 
 def test_the_list_acknowledges_and_resolves_with_its_buttons(portal, on_call, browser_page):

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from backroom_reporting.portal import live, sessions
+from backroom_reporting.portal import live
 from tests.portal.tonight import LEEDS, NOW, SATURDAY, YORK, land_scans, saturday_night
-from tests.reports.test_email_in_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.reports.test_email_in_browser import CHROMIUM
 from tests.worlds import at
 
 pytestmark = pytest.mark.skipif(
@@ -24,38 +24,10 @@ def night(portal, monkeypatch) -> dict[str, str]:
     return saturday_night(portal.db)
 
 
-@pytest.fixture
-def browser(portal):
-    """Chromium that may reach the portal only; a new page signed in with a cookie."""
-    from playwright.sync_api import sync_playwright
-
-    elsewhere: list[str] = []
-
-    def only_the_portal(route) -> None:
-        if route.request.url.startswith(portal.base + "/"):
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    def signed_in(cookie: str):
-        context = chromium.new_context()
-        context.add_cookies([{"name": sessions.COOKIE, "value": cookie, "url": portal.base}])
-        page = context.new_page()
-        page.route("**/*", only_the_portal)
-        return page
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield signed_in
-        chromium.close()
-    assert elsewhere == []
-
-
-def test_the_page_follows_the_door_without_reloading(portal, night, browser):
+def test_the_page_follows_the_door_without_reloading(portal, night, chromium):
     from playwright.sync_api import expect
 
-    page = browser(night["manager"])
+    page = chromium(night["manager"])
     loads = []
     page.on("load", lambda _: loads.append(page.url))
     page.goto(f"{portal.base}/live")
@@ -74,16 +46,16 @@ def test_the_page_follows_the_door_without_reloading(portal, night, browser):
     assert loads == [f"{portal.base}/live"]  # one load: the figures came down the stream
 
 
-def test_a_finance_account_is_refused(portal, night, browser):
-    page = browser(night["finance"])
+def test_a_finance_account_is_refused(portal, night, chromium):
+    page = chromium(night["finance"])
     answer = page.goto(f"{portal.base}/live")
     assert answer.status == 403
     assert "A finance account may not read live." in page.content()
     assert page.locator("#occupancy").count() == 0
 
 
-def test_a_venue_outside_the_account_is_refused(portal, night, browser):
-    page = browser(night["manager"])
+def test_a_venue_outside_the_account_is_refused(portal, night, chromium):
+    page = chromium(night["manager"])
     answer = page.goto(f"{portal.base}/live?venue={YORK}")
     assert answer.status == 403
     assert "This account does not cover venue backroom-york." in page.content()

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from backroom_reporting.portal import accounts
-from tests.portal.test_incidents_in_browser import browser_page  # noqa: F401 (a fixture)
 from tests.reports.test_email_in_browser import CHROMIUM
 
 pytestmark = pytest.mark.skipif(
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.skipif(
 PASSWORD = "correct horse battery staple"
 
 
-def test_the_form_signs_in_to_the_home_page_and_the_nav_signs_out(portal, browser_page):  # noqa: F811
+def test_the_form_signs_in_to_the_home_page_and_the_nav_signs_out(portal, browser_page):
     from playwright.sync_api import expect
 
     accounts.add(
