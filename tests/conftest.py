@@ -1,12 +1,15 @@
 """Fixtures shared by the suite: real SQLite files and real PostgreSQL databases.
 
 Every PostgreSQL test gets a database of its own, created on the local server that
-`make test` starts, and dropped afterwards.
+`make test` starts, and dropped afterwards. A warehouse at head is migrated once per test
+process and copied for each test (a file copy, or PostgreSQL's CREATE DATABASE … TEMPLATE):
+running the migrations anew cost each test seconds.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +49,25 @@ def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(POSTGRES_URL).set(database=name)
     yield url.render_as_string(hide_password=False)
+    _drop(postgres_admin, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite warehouse at head, for tests to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "warehouse.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin: sa.Engine) -> Iterator[str]:
+    """The name of a PostgreSQL database at head, for tests' databases to be created from."""
+    name = f"bt_head_{uuid.uuid4().hex[:10]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    upgrade(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    yield name
     with postgres_admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -72,12 +94,21 @@ def databases(request, tmp_path) -> Databases:
     """Source and warehouse on SQLite files, or both in one PostgreSQL database
     (the source in `public`, the warehouse in `reporting`), as production may run."""
     if request.param == "sqlite":
-        dbs = Databases("sqlite", f"sqlite:///{tmp_path}/booking.db", f"sqlite:///{tmp_path}/warehouse.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        dbs = Databases("postgresql", url, url)
-    upgrade(dbs.warehouse_url)
-    return dbs
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), tmp_path / "warehouse.db")
+        return Databases("sqlite", f"sqlite:///{tmp_path}/booking.db", f"sqlite:///{tmp_path}/warehouse.db")
+    template = request.getfixturevalue("migrated_postgres")
+    admin = request.getfixturevalue("postgres_admin")
+    name = f"bt_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    request.addfinalizer(lambda: _drop(admin, name))
+    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    return Databases("postgresql", url, url)
+
+
+def _drop(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
