@@ -49,7 +49,8 @@ def forget_erased(rows: pl.DataFrame, rules: Rules, erased: frozenset[str]) -> p
     gone = erased_among(rows[CUSTOMER], erased)
     if not gone:
         return rows
-    theirs = pl.col(CUSTOMER).cast(pl.String).is_in(gone)
+    # A row with no id is not theirs: it goes on to be quarantined as missing its key.
+    theirs = pl.col(CUSTOMER).cast(pl.String).is_in(gone).fill_null(False)
     if not rules.is_fact:
         return rows.filter(~theirs)
     replacement = pl.lit(customer_gone(RAW[rules.name]), pl.String)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from backroom_reporting.cli import main
 from backroom_reporting.ingest.guards import ACCEPT_TAG
+from backroom_reporting.privacy.erased import forget_erased
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.raw import RAW, erased_customers, raw_quarantine
@@ -126,3 +127,18 @@ def test_an_erased_customer_s_rows_quarantined_again_keep_nothing_of_theirs(
         [sha256("c1"), sha256("c4")]
     )
     assert db.read_table(RAW["customers"])["customer_id"].to_list() == ["c2", "c3"]
+
+
+def test_forgetting_replaces_only_the_erased_customers_id_as_erasure_does():
+    erased = frozenset({sha256("c1")})
+    facts = pl.DataFrame({"customer_id": ["c1", "c2", None, "c10"], "n": [1, 2, 3, 4]})
+    bookings = forget_erased(facts, CONTRACT["bookings"], erased)
+    assert bookings.to_dicts() == [
+        dict(r, customer_id="removed" if r["n"] == 1 else r["customer_id"]) for r in facts.to_dicts()
+    ]
+    payments = forget_erased(facts, CONTRACT["payments"], erased)
+    assert payments["customer_id"].to_list() == [None, "c2", None, "c10"]
+    assert forget_erased(facts, CONTRACT["customers"], erased)["customer_id"].to_list() == ["c2", None, "c10"]
+    venues = pl.DataFrame({"venue_id": ["c1"]})
+    assert forget_erased(venues, CONTRACT["venues"], erased).equals(venues)
+    assert forget_erased(facts, CONTRACT["bookings"], frozenset()).equals(facts)
