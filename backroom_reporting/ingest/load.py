@@ -5,7 +5,9 @@ against the contract, and written with its quarantined rows and its entries in t
 ledger of loads (raw_loads: per night, when, whether final, and the fingerprint of the
 source rows) in one transaction that first deletes what the window held before (a range,
 a chunk of nights at a time). Snapshot tables are replaced whole when their source
-changed (raw_snapshot_loads).
+changed (raw_snapshot_loads). Customers erased on request are left out before the rows
+are checked (privacy/erased.py): their customers row is not loaded, and their id on a fact
+is replaced as erasure replaces it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from backroom_reporting.ingest.fingerprints import (
 from backroom_reporting.ingest.guards import COLLAPSE_WEEKS, Trip, night_trip, snapshot_trip, usual_counts
 from backroom_reporting.ingest.validate import SOURCE_ORDER, Checked, validate
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date, with_business_date
+from backroom_reporting.privacy.erased import erased_hashes, forget_erased
+from backroom_reporting.privacy.retention import TOMBSTONE
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.frames import coerce
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
@@ -174,7 +178,9 @@ def known_references(
     Snapshot tables (venues, customers, ...) are checked against what the warehouse has
     loaded, so every loaded fact points at a loaded row. Fact tables (bookings, ticket
     orders) are checked against the source: a deposit is paid weeks before its booking's
-    night, so the booking sits in another partition that may not be loaded yet.
+    night, so the booking sits in another partition that may not be loaded yet. The
+    tombstone stands for a customer no longer named (erased, or past retention), so it is
+    a known customer.
     """
     known: dict[str, pl.Series] = {}
     for column, target in rules.references.items():
@@ -185,7 +191,10 @@ def known_references(
         else:
             found = warehouse.lookup(RAW[target].c[target_rules.key], wanted)
         previous = known.get(target, pl.Series(dtype=pl.String))
-        known[target] = pl.concat([previous, found[target_rules.key]]).unique()
+        gone = [TOMBSTONE] if target == "customers" else []
+        known[target] = pl.concat(
+            [previous, found[target_rules.key], pl.Series(gone, dtype=pl.String)]
+        ).unique()
     return known
 
 
@@ -277,7 +286,8 @@ def load_window(
     began = time.perf_counter()
     loaded_at = dt.datetime.now(dt.UTC)
     as_of = (as_of or loaded_at).astimezone(dt.UTC)
-    loose = read_source_unattributable(source, rules)
+    erased = erased_hashes(warehouse)
+    loose = forget_erased(read_source_unattributable(source, rules), rules, erased)
     unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose))
     if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
@@ -288,7 +298,7 @@ def load_window(
     source_empty = source.scalar(sa.select(sa.literal(1)).select_from(rules.table).limit(1)) is None
     for chunk in window.chunks(venues.height):
         ledger, found, tripped = _load_chunk(
-            source, warehouse, rules, chunk, venues, as_of, loaded_at, source_empty, accept_changes
+            source, warehouse, rules, chunk, venues, as_of, loaded_at, source_empty, accept_changes, erased
         )
         ledgers.append(ledger)
         # Counted, not kept: a frame of the chunk's rows would hold all their memory.
@@ -344,13 +354,18 @@ def _load_chunk(
     loaded_at: dt.datetime,
     source_empty: bool,
     accept_changes: bool,
+    erased: frozenset[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[dt.date, Trip]]:
     """Load the nights of `window` in one transaction: their raw_loads rows, quarantined rows,
-    and the guards that stopped some nights (those keep what the warehouse held)."""
+    and the guards that stopped some nights (those keep what the warehouse held).
+
+    The ledger fingerprints the source rows as they are; what is checked and written has
+    the erased customers' ids replaced."""
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
     rows = with_nights(read_source_window(source, rules, window), rules)
-    known = known_references(source, warehouse, rules, rows)
+    loadable = forget_erased(rows, rules, erased)
+    known = known_references(source, warehouse, rules, loadable)
     in_window = sa.and_(column >= window.start, column < window.end)
     elsewhere = warehouse.lookup(
         raw_table.c[rules.key],
@@ -358,7 +373,7 @@ def _load_chunk(
         raw_table.c.business_date,
         where=sa.not_(in_window),
     )
-    checked = validate(rows, rules, known, loaded_elsewhere=elsewhere)
+    checked = validate(loadable, rules, known, loaded_elsewhere=elsewhere)
     good = with_business_date(checked.good.drop(rules.not_kept), rules.business_time, venues)
     quarantined = _quarantine_rows(rules, checked, _owning_day(rules))
     ledger = _ledger(rules, window, rows, checked.good, quarantined, as_of, loaded_at)
@@ -439,7 +454,9 @@ def load_snapshot(
             seconds=time.perf_counter() - began,
             unchanged=True,
         )
-    checked = validate(rows, rules, known_references(source, warehouse, rules, rows))
+    # Fingerprinted as the source has them; checked and written without the erased customers.
+    loadable = forget_erased(rows, rules, erased_hashes(warehouse))
+    checked = validate(loadable, rules, known_references(source, warehouse, rules, loadable))
     quarantined = _quarantine_rows(rules, checked, None)
     held = warehouse.scalar(sa.select(sa.func.count()).select_from(RAW[rules.name]))
     trip = snapshot_trip(rules.name, held, checked.good.height, quarantined.height, rules.quarantine_limit)

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from backroom_reporting.metrics.customers import customer_key
 from backroom_reporting.privacy import audit
+from backroom_reporting.privacy.erased import hashed
 from backroom_reporting.privacy.retention import CUSTOMER_FACTS, customer_gone, stored_paths
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.database import Database
@@ -42,7 +43,7 @@ from backroom_reporting.warehouse.tables.deliveries import (
     report_deliveries,
     report_delivery_history,
 )
-from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
+from backroom_reporting.warehouse.tables.raw import RAW, erased_customers, raw_quarantine
 from backroom_reporting.warehouse.tables.reports import report_generation_history
 from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
 
@@ -52,7 +53,7 @@ UNSEARCHABLE = {".pdf", ".png", ".jpg", ".jpeg", ".gif"}
 
 def subject_of(person_id: str) -> str:
     """The access log's subject for an erasure or export: it must not name the person."""
-    return "sha256:" + hashlib.sha256(person_id.encode()).hexdigest()
+    return "sha256:" + hashed(person_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,11 +248,20 @@ def erase_customer(
     now: dt.datetime,
 ) -> Removed:
     """Remove the customer from every table and file; what was removed, table by table. Their
-    facts stay, without their id, so the nights' figures do not change."""
+    facts stay, without their id, so the nights' figures do not change. The hash of their id
+    joins erased_customers, so later loads from the booking system leave them out too."""
     identity = customer_identity(db, source, customer_id)
     removed: Removed = {}
     key = customer_key(customer_id, pseudonym_key)
+    erased = erased_customers.c
     with db.engine.begin() as conn:
+        listed = (
+            sa.select(sa.func.count())
+            .select_from(erased_customers)
+            .where(erased.customer_hash == hashed(customer_id))
+        )
+        if conn.scalar(listed) == 0:
+            conn.execute(sa.insert(erased_customers).values(customer_hash=hashed(customer_id), erased_at=now))
         customers = RAW["customers"]
         removed["raw_customers"] = conn.execute(
             sa.delete(customers).where(customers.c.customer_id == customer_id)

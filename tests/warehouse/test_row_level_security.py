@@ -56,6 +56,7 @@ ADMIN_ONLY = frozenset(
         "api_tokens",
         "access_log",
         "portal_sign_in_links",  # migration 0017
+        "erased_customers",  # migration 0020
     }
 )
 STAFF_ROWS = frozenset({"staff_performance", "raw_staff_shifts", "raw_staff"})

@@ -1,4 +1,5 @@
-"""The raw layer's tables: one per source table, the quarantine, and the ledger of loads.
+"""The raw layer's tables: one per source table, the quarantine, the ledger of loads, and
+the customers erased on request, whom every load leaves out.
 
 Time columns of fact tables get BRIN indexes on PostgreSQL and B-tree indexes on SQLite.
 """
@@ -83,4 +84,14 @@ raw_snapshot_loads = sa.Table(
     sa.Column("rows_loaded", Count, nullable=False),
     sa.Column("rows_quarantined", Count, nullable=False),
     sa.Column("fingerprint", sa.Text, nullable=False),
+)
+
+# Customers erased on request (docs/privacy.md, "Erasure"), named only by the SHA-256 of their
+# id so the list names nobody: every load leaves their row out of raw_customers and their id
+# out of the facts, though the booking system still has them.
+erased_customers = sa.Table(
+    "erased_customers",
+    WAREHOUSE,
+    sa.Column("customer_hash", sa.Text, primary_key=True),  # SHA-256 of the customer_id, hex
+    sa.Column("erased_at", UtcTimestamp, nullable=False),
 )
