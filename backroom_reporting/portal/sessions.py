@@ -8,7 +8,6 @@ Each carries its own CSRF token, which every form posts back (`forms.CheckedForm
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from typing import Annotated
@@ -19,6 +18,7 @@ from fastapi import Depends, Request
 from backroom_reporting.portal.accounts import account_of
 from backroom_reporting.portal.people import Person
 from backroom_reporting.portal.state import Warehouse
+from backroom_reporting.portal.tokens import sha256_of
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.portal import portal_sessions, portal_users
 
@@ -34,17 +34,13 @@ class NotSignedIn(Exception):
         self.reason = reason
 
 
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def open_session(db: Database, person: Person, how: str, now: dt.datetime) -> str:
     """A new session for `person`; returns the cookie value, which is shown nowhere else."""
     cookie = secrets.token_urlsafe(32)
     with db.engine.begin() as conn:
         conn.execute(
             sa.insert(portal_sessions).values(
-                session_sha256=_sha256(cookie),
+                session_sha256=sha256_of(cookie),
                 user_id=person.user_id,
                 csrf_token=secrets.token_urlsafe(24),
                 how=how,
@@ -60,7 +56,9 @@ def end_session(db: Database, cookie: str, now: dt.datetime) -> None:
     with db.engine.begin() as conn:
         conn.execute(
             sa.update(portal_sessions)
-            .where(portal_sessions.c.session_sha256 == _sha256(cookie), portal_sessions.c.ended_at.is_(None))
+            .where(
+                portal_sessions.c.session_sha256 == sha256_of(cookie), portal_sessions.c.ended_at.is_(None)
+            )
             .values(ended_at=now)
         )
 
@@ -71,7 +69,7 @@ def session_of(db: Database, cookie: str, now: dt.datetime) -> tuple[Person, str
     query = (
         sa.select(u, s.c.csrf_token, s.c.expires_at, s.c.ended_at)
         .select_from(s.join(u, u.c.user_id == s.c.user_id))
-        .where(s.c.session_sha256 == _sha256(cookie))
+        .where(s.c.session_sha256 == sha256_of(cookie))
     )
     with db.engine.connect() as conn:
         row = conn.execute(query).mappings().first()

@@ -14,7 +14,6 @@ is refused. Asking for a link answers the same whether or not the email has an a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import math
@@ -42,6 +41,7 @@ from backroom_reporting.portal.pages import Refusal, page
 from backroom_reporting.portal.people import LIVE, REPORTS, Person
 from backroom_reporting.portal.sessions import CurrentPerson, NotSignedIn
 from backroom_reporting.portal.state import Warehouse
+from backroom_reporting.portal.tokens import sha256_of
 from backroom_reporting.privacy import audit
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.tables.portal import portal_sign_in_links
@@ -63,10 +63,6 @@ Text = Annotated[str, Form()]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _client(request: Request) -> str:
@@ -98,7 +94,7 @@ def _form_page(
 ) -> HTMLResponse:
     """A sign-in page with its forms' token, for this browser's pre-session cookie (set if new)."""
     cookie = request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(24)
-    form_token = links.token("sign_in_form", {"c": _sha256(cookie)})
+    form_token = links.token("sign_in_form", {"c": sha256_of(cookie)})
     response = page(request, template, status_code, form_token=form_token, **context)
     response.set_cookie(
         PRE_SESSION_COOKIE,
@@ -124,7 +120,7 @@ def _check_form_token(request: Request, presented: str) -> None:
             "this sign-in form is over an hour old or was altered: reload the page and try again"
         ) from None
     cookie = request.cookies.get(PRE_SESSION_COOKIE) or ""
-    if not hmac.compare_digest(str(payload.get("c")), _sha256(cookie)):
+    if not hmac.compare_digest(str(payload.get("c")), sha256_of(cookie)):
         raise Refusal("this sign-in form was not opened in this browser: reload the page and try again")
 
 

@@ -63,8 +63,9 @@ class ApiToken:
         return self.recipient_id or self.user_id or ""
 
 
-def _sha256(presented: str) -> str:
-    return hashlib.sha256(presented.encode()).hexdigest()
+def sha256_of(secret: str) -> str:
+    """How a secret handed out (a token, a session cookie) is kept: its SHA-256, in hex."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _token(row) -> ApiToken:
@@ -122,7 +123,7 @@ def _keep(
         conn.execute(
             sa.insert(api_tokens).values(
                 **dataclasses.asdict(token) | {"scopes": json.dumps(list(token.scopes))},
-                token_sha256=_sha256(presented),
+                token_sha256=sha256_of(presented),
             )
         )
     return token, presented
@@ -149,7 +150,7 @@ def holder(db: Database, presented: str, now: dt.datetime) -> ApiToken:
     """The token presented, when it is known, current and not revoked; else TokenError says why."""
     with db.engine.connect() as conn:
         row = (
-            conn.execute(sa.select(api_tokens).where(api_tokens.c.token_sha256 == _sha256(presented)))
+            conn.execute(sa.select(api_tokens).where(api_tokens.c.token_sha256 == sha256_of(presented)))
             .mappings()
             .first()
         )
