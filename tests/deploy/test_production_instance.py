@@ -7,6 +7,7 @@ daemon and run by the code server in a process of its own; its rows land in the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -49,15 +50,17 @@ def start(command: list, cwd: Path, env: dict, log: Path) -> subprocess.Popen:
     )
 
 
-def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+def stop(*processes: subprocess.Popen) -> None:
+    """Ask every server to stop at once, then wait for each (a kill after 30 seconds)."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -81,14 +84,16 @@ def deployment(postgres_url, tmp_path, monkeypatch):
         "BACKROOM_SOURCE_URL": postgres_url,
         "BACKROOM_WAREHOUSE_URL": postgres_url,
         "BACKROOM_HISTORY_START": "2026-03-01",
+        # The image's working directory holds report_layouts/; this test's does not.
         "BACKROOM_LAYOUTS_DIR": str(ROOT / "report_layouts"),
+        "BACKROOM_ALERT_RULES": str(ROOT / "report_layouts" / "alerts" / "rules.yaml"),
+        "BACKROOM_ON_CALL": str(ROOT / "report_layouts" / "alerts" / "on_call.yaml"),
+        "BACKROOM_RETENTION": str(ROOT / "report_layouts" / "privacy" / "retention.yaml"),
         "BACKROOM_BACKFILL_POLICY": "multi_run:30",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     env = {**os.environ, **settings}
-    upgrade(postgres_url)  # what `backroom db upgrade` does before a deployment starts
-    write_source(postgres_url, small_world([NIGHT]))
     # Dagster's tables made once, before the processes start, so they do not race to make them.
     dg.DagsterInstance.get().dispose()
     workspace = ROOT / "deploy" / "workspace.yaml"
@@ -101,6 +106,10 @@ def deployment(postgres_url, tmp_path, monkeypatch):
         env,
         tmp_path / "code-server.log",
     )
+    # While the code location loads: what `backroom db upgrade` does before a release, and the
+    # booking system's night.
+    upgrade(postgres_url)
+    write_source(postgres_url, small_world([NIGHT]))
     daemon = start([BIN / "dagster-daemon", "run", "-w", workspace], tmp_path, env, tmp_path / "daemon.log")
     try:
         client = DagsterGrpcClient(port=port, host="127.0.0.1")
@@ -111,8 +120,7 @@ def deployment(postgres_url, tmp_path, monkeypatch):
             time.sleep(0.5)
         yield tmp_path, env, workspace
     finally:
-        stop(daemon)
-        stop(code_server)
+        stop(daemon, code_server)
 
 
 def serving(client: DagsterGrpcClient) -> bool:
@@ -172,6 +180,14 @@ def test_a_job_runs_through_the_queue_daemon_and_code_server_on_postgresql(deplo
         # The run's process was neither this one nor a server's: the code server launched it.
         [began] = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START)
         assert began.dagster_event.pid not in (os.getpid(), None)
+        # The schedules and sensors are on, as in production, and what they launched meanwhile
+        # (the catalogue, the layouts, the alert rules) did not fail either.
+        failed = [
+            sorted(k.to_user_string() for k in r.dagster_run.asset_selection or ())
+            for r in instance.get_run_records()
+            if r.dagster_run.status == dg.DagsterRunStatus.FAILURE
+        ]
+        assert failed == []
 
     # Dagster's records are in the PostgreSQL database, read here with plain SQL.
     engine = sa.create_engine(os.environ["BACKROOM_WAREHOUSE_URL"])
