@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 import yaml
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
@@ -22,6 +26,7 @@ from referencing.jsonschema import DRAFT7
 
 from backroom_reporting import settings
 from backroom_reporting.assets.policies import backfill_policy
+from backroom_reporting.warehouse.migrate import current_revisions, describe, head_revisions
 
 pytestmark = pytest.mark.deploy
 
@@ -231,3 +236,50 @@ def test_one_machine_and_kubernetes_limit_runs_by_the_same_tags():
     on_kubernetes = [(t["key"], t.get("value")) for t in queue["tagConcurrencyLimits"]]
     assert on_one_machine == on_kubernetes
     assert ("dagster/code_location", {"applyLimitPerUniqueValue": True}) in on_kubernetes
+
+
+# --- the image's roles ------------------------------------------------------------------------
+
+ENTRYPOINT = DEPLOY / "entrypoint.sh"
+
+
+def roles() -> set[str]:
+    return set(re.findall(r"^  ([a-z-]+)\)$", ENTRYPOINT.read_text(), flags=re.MULTILINE))
+
+
+def test_every_compose_service_of_the_image_runs_one_of_its_roles():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    commands = {
+        name: service["command"]
+        for name, service in compose["services"].items()
+        if service.get("image", "").startswith("${BACKROOM_IMAGE")
+    }
+    assert commands.keys() == {"migrate", "code-server", "webserver", "daemon", "portal"}
+    assert {command[0] for command in commands.values()} == roles() == set(commands)
+
+
+@pytest.mark.postgres
+def test_the_migrate_role_upgrades_the_warehouse_and_keeps_its_password_out_of_the_log(
+    postgres_url, tmp_path
+):
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "BACKROOM_WAREHOUSE_URL": postgres_url,
+    }
+    done = subprocess.run(
+        [ENTRYPOINT, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    password = sa.make_url(postgres_url).password
+    assert f":{password}@" not in done.stdout + done.stderr
+    assert done.stdout.strip().endswith(f"is at revision {describe(head_revisions())}")
+    assert current_revisions(postgres_url) == head_revisions()
+
+
+def test_any_other_command_runs_as_given():
+    # As the Helm chart and the Kubernetes run launcher start `dagster ...` in the image.
+    done = subprocess.run(
+        [ENTRYPOINT, "sh", "-c", 'echo "$0 $1"', "as", "given"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "as given\n")
