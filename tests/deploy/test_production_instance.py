@@ -23,6 +23,7 @@ import dagster as dg
 import grpc
 import pytest
 import sqlalchemy as sa
+import yaml
 from dagster._grpc.client import DagsterGrpcClient
 from dagster_postgres import PostgresRunStorage
 
@@ -160,6 +161,13 @@ def test_a_job_runs_through_the_queue_daemon_and_code_server_on_postgresql(deplo
 
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
+        # The run queue's limits are the file's, as Dagster reads them.
+        runs = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["concurrency"]["runs"]
+        queue = instance.get_concurrency_config().run_queue_config
+        assert (queue.max_concurrent_runs, list(queue.tag_concurrency_limits)) == (
+            runs["max_concurrent_runs"],
+            runs["tag_concurrency_limits"],
+        )
         deadline = time.monotonic() + 120
         while (run := instance.get_run_by_id(run_id)).status not in (
             dg.DagsterRunStatus.SUCCESS,
