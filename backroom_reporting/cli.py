@@ -84,11 +84,15 @@ def db() -> None:
 @warehouse_url_option
 def db_upgrade(url: str | None) -> None:
     """Bring the warehouse schema up to date."""
+    import sqlalchemy as sa
+
     from backroom_reporting.warehouse.migrate import current_revisions, describe, upgrade
 
     url = url or settings.WAREHOUSE_URL.get()
     upgrade(url)
-    click.echo(f"warehouse {url} is at revision {describe(current_revisions(url))}")
+    # A release's migration prints to logs that outlive it: never the password.
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    click.echo(f"warehouse {shown} is at revision {describe(current_revisions(url))}")
 
 
 @db.command("current")

@@ -17,7 +17,7 @@ from backroom_reporting.assets import (
     reports,
     sources,
 )
-from backroom_reporting.assets.policies import SINGLE_RUN, described, with_automation
+from backroom_reporting.assets.policies import BACKFILL, described, with_automation
 from backroom_reporting.checks.freshness import figures_ready_by_seven
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
@@ -42,7 +42,7 @@ OWNERS = ["team:data"]
 
 defs = with_automation(
     dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES, backfill_policy=SINGLE_RUN, include_specs=True),
+        assets=dg.load_assets_from_modules(STAGES, backfill_policy=BACKFILL, include_specs=True),
         asset_checks=[figures_ready_by_seven],
         jobs=[*NIGHTLY_JOBS, *MAINTENANCE_JOBS],
         schedules=[*NIGHTLY_SCHEDULES, *MAINTENANCE_SCHEDULES],

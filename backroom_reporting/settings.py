@@ -1,8 +1,9 @@
 """Every environment variable the platform reads, with its default, in one place.
 
 Values are read when a resource or command runs, never at import time, except the
-two that shape the code location itself: LAYOUTS_DIR (each layout brings a schedule)
-and HISTORY_START (where every partition begins). Dagster reads a `.env` file in the
+three that shape the code location itself: LAYOUTS_DIR (each layout brings a schedule),
+HISTORY_START (where every partition begins) and BACKFILL_POLICY (how a backfill is cut
+into runs). Dagster reads a `.env` file in the
 working directory before it loads the code location; `backroom demo` records the demo's
 first night there. The README's configuration table is this module written out.
 """
@@ -76,6 +77,13 @@ HISTORY_START = Setting(
     "2024-01-01",
     "The first business day the platform keeps (YYYY-MM-DD): every partition starts here. Read "
     "when the code location loads; `backroom demo` writes its first night into `.env`.",
+)
+BACKFILL_POLICY = Setting(
+    "BACKROOM_BACKFILL_POLICY",
+    "single_run",
+    "How a backfill of nights is cut into runs: `single_run` (the whole range in one run) or "
+    "`multi_run:<N>` (runs of at most N nights, which a deployment with a run per pod spreads "
+    "over parallel pods; docs/deploy.md). Read when the code location loads.",
 )
 RETENTION = Setting(
     "BACKROOM_RETENTION",

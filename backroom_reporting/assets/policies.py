@@ -1,6 +1,8 @@
 """The policies every asset follows, stated once and applied in definitions.py.
 
-- Backfill: a range of nights runs as one run that reads its whole window.
+- Backfill: a range of nights runs as one run that reads its whole window, or, where
+  BACKROOM_BACKFILL_POLICY says `multi_run:<N>` (a deployment with a pod per run), as runs
+  of at most N nights each, side by side.
 - Retries: a step that fails on something transient (a database or the network) is tried
   again with exponential backoff and jitter; a fault that would fail again the same way
   is raised as `dg.Failure(allow_retries=False)` and is not retried.
@@ -10,11 +12,30 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
+
+from backroom_reporting import settings
 
 AC = dg.AutomationCondition
 
-SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+def backfill_policy(text: str) -> dg.BackfillPolicy:
+    """`single_run`, or `multi_run:<N>` for runs of at most N partitions each."""
+    if text.strip() == "single_run":
+        return dg.BackfillPolicy.single_run()
+    multi = re.fullmatch(r"multi_run:([1-9][0-9]*)", text.strip())
+    if multi is None:
+        raise ValueError(
+            f"{settings.BACKFILL_POLICY.env} is {text!r}: use single_run, or multi_run:<N> with N "
+            "nights per run (a whole number from 1), e.g. multi_run:30."
+        )
+    return dg.BackfillPolicy.multi_run(int(multi.group(1)))
+
+
+# Read once, here: the policy is part of every asset's definition.
+BACKFILL = backfill_policy(settings.BACKFILL_POLICY.get())
 RETRY_TRANSIENT_FAULTS = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
