@@ -55,7 +55,8 @@ def test_charges_pulled_through_faults_and_duplicates_then_pulled_again_change_n
     assert {tuple(r.values()) for r in landed} == expected
     quarantined = rows(
         world.warehouse_url,
-        "SELECT record_id, reason, detail, raw_values FROM raw_quarantine WHERE source_table = 'stripe_charges'",
+        "SELECT record_id, reason, detail, raw_values FROM raw_quarantine "
+        "WHERE source_table = 'stripe_charges'",
     )
     by_id = {r["record_id"]: r for r in quarantined}
     assert set(by_id) == {"ch_noamount", "ch_usd", "ch_novenue"}
