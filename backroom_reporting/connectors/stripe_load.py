@@ -5,8 +5,9 @@ first night that must be pulled whole (never pulled, closed since its last pull,
 webhook event: connectors/stripe_late.py), else the latest `created` already landed in the window
 less OVERLAP, so the open night's hourly pulls fetch only what is new and a re-run fetches again
 what it fetched. Good records replace their earlier versions by id; records that fail the
-contract go to raw_quarantine with the whole record (a later good version of the same id takes
-its place there too); stripe_loads gets a row per night pulled.
+contract go to raw_quarantine with the whole record, and leave a good version already landed in
+place (a later good version of the same id takes the bad one's place in quarantine);
+stripe_loads gets a row per night pulled.
 """
 
 from __future__ import annotations
@@ -132,21 +133,18 @@ def land(
         "raw_values",
     )
     key = RULES[table].key
-    ids = rows[key].drop_nulls().unique().to_list()
+    # A good version replaces the one landed; a bad one is quarantined and leaves it in place
+    # (never good overwritten by bad). Either replaces what the quarantine held for its id.
+    good_ids, ids = good[key].to_list(), rows[key].drop_nulls().unique().to_list()
     unnamed = quarantined.filter(pl.col("record_id").is_null())["raw_values"].to_list()
     target, q = LANDED[table], raw_quarantine.c
-    writes = [
-        (target, good if i == 0 else good.clear(), target.c[key].in_(chunk))
-        for i, chunk in enumerate(_chunks(ids))
-    ]
     ours = q.source_table == table
+    writes = [(target, good.clear(), target.c[key].in_(chunk)) for chunk in _chunks(good_ids)]
     writes += [(raw_quarantine, quarantined.clear(), ours & q.record_id.in_(chunk)) for chunk in _chunks(ids)]
     writes += [
         (raw_quarantine, quarantined.clear(), ours & q.raw_values.in_(chunk)) for chunk in _chunks(unnamed)
     ]
-    writes.append((raw_quarantine, quarantined, sa.false()))
-    if not ids:
-        writes.append((target, good, sa.false()))
+    writes += [(target, good, sa.false()), (raw_quarantine, quarantined, sa.false())]
     db.replace_many(writes)
     nights = _ledger(
         db, table, BusinessWindow(business_date_of(since), window.last_day), rows, as_of, landed_at, since

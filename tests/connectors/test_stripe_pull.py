@@ -122,3 +122,34 @@ def test_refunds_and_disputes_take_venue_and_booking_from_their_charge(world, st
     ]
     payouts = rows(world.warehouse_url, "SELECT payout_id, amount_pence, arrival_date FROM stripe_payouts")
     assert [(p["payout_id"], p["amount_pence"]) for p in payouts] == [("po_1", 48_000)]
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+def test_a_bad_version_never_replaces_a_good_one_and_a_record_without_id_is_kept_once(
+    world, stub, run_stripe
+):
+    good = charge("ch_a", unix(at(NIGHT, "23:00")), 1000, "leeds", "b1")
+    nameless = charge("ch_x", unix(at(NIGHT, "22:00")), 800, "leeds", "b2")
+    del nameless["id"]
+    stub.objects["/v1/charges"] = [good, nameless]
+
+    def landed():
+        return rows(world.warehouse_url, "SELECT charge_id, amount_pence FROM stripe_charges")
+
+    def quarantine():
+        found = rows(world.warehouse_url, "SELECT record_id, reason FROM raw_quarantine")
+        return sorted((r["record_id"] or "", r["reason"]) for r in found)
+
+    assert run_stripe(NIGHT, "stripe_charges").success
+    assert landed() == [{"charge_id": "ch_a", "amount_pence": 1000}]
+    assert quarantine() == [("", "missing_required")]
+
+    stub.objects["/v1/charges"] = [{**good, "amount": 12.5}, nameless]  # half a penny: not Stripe's
+    assert run_stripe(NIGHT, "stripe_charges").success
+    assert landed() == [{"charge_id": "ch_a", "amount_pence": 1000}]
+    assert quarantine() == [("", "missing_required"), ("ch_a", "invalid_value")]
+
+    stub.objects["/v1/charges"] = [{**good, "amount": 1200}, nameless]
+    assert run_stripe(NIGHT, "stripe_charges").success
+    assert landed() == [{"charge_id": "ch_a", "amount_pence": 1200}]
+    assert quarantine() == [("", "missing_required")]
