@@ -64,10 +64,10 @@ def run(records: int, postgres: str | None) -> None:
         db.append(RAW["venues"], pl.DataFrame([venue], schema=table_schema(RAW["venues"])))
         window = BusinessWindow(NIGHT, NIGHT)
         start = int(window.start.timestamp())
-        step = max(1, int((window.end - window.start).total_seconds()) // records)
+        seconds = int((window.end - window.start).total_seconds())
         with StripeStub() as stub:
             made = [
-                charge(f"ch_{i:07d}", start + i * step, 1000 + i % 5000, "leeds", f"b{i}")
+                charge(f"ch_{i:07d}", start + i * seconds // records, 1000 + i % 5000, "leeds", f"b{i}")
                 for i in range(records)
             ]
             for broken in made[::100]:

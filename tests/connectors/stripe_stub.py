@@ -10,6 +10,7 @@ it is paged). Every request is recorded.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections import defaultdict
@@ -26,12 +27,19 @@ ERRORS = {
 }
 
 
+def _created(record: dict) -> int:
+    """A record's `created`; one without a readable time sorts as the oldest."""
+    created = record.get("created")
+    return created if isinstance(created, int) else 0
+
+
 class StripeStub:
     def __init__(self):
         self.objects: dict[str, list[dict]] = defaultdict(list)  # path -> records
         self.faults: dict[str, list[int]] = defaultdict(list)  # path -> statuses to answer, in turn
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.overlap = False
+        self._sorted: dict[str, tuple[list[dict], int, list[dict]]] = {}
         self.auth: list[str] = []
         stub = self
 
@@ -70,32 +78,38 @@ class StripeStub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def page(self, path: str, query: dict[str, list[str]]) -> dict:
-        def bound(name: str):
-            return int(query[name][0]) if name in query else None
+    def _newest_first(self, path: str) -> tuple[list[dict], list[int], dict[str, int]]:
+        """The path's records newest first, their negated `created` (ascending, for bisect) and
+        each id's place; made again only when the list was changed."""
+        current = self.objects[path]
+        cached = self._sorted.get(path)
+        if cached is None or cached[0] is not current or cached[1] != len(current):
+            order = sorted(current, key=lambda r: (_created(r), r.get("id") or ""), reverse=True)
+            keys = [-_created(r) for r in order]
+            places = {r["id"]: i for i, r in enumerate(order) if isinstance(r.get("id"), str)}
+            cached = self._sorted[path] = (current, len(current), (order, keys, places))
+        return cached[2]
 
-        records = sorted(
-            self.objects[path], key=lambda r: (r.get("created") or 0, r.get("id") or ""), reverse=True
-        )
-        tests = {
-            "created[gte]": lambda c, b: c >= b,
-            "created[gt]": lambda c, b: c > b,
-            "created[lt]": lambda c, b: c < b,
-            "created[lte]": lambda c, b: c <= b,
-        }
-        for name, test in tests.items():
-            if (limit := bound(name)) is not None:
-                records = [
-                    r for r in records if isinstance(r.get("created"), int) and test(r["created"], limit)
-                ]
-        start = 0
+    def page(self, path: str, query: dict[str, list[str]]) -> dict:
+        order, keys, places = self._newest_first(path)
+        begin, end = 0, len(order)
+        # Newest first, so a lower bound on `created` ends the list and an upper one starts it.
+        for name, (side, cut) in {
+            "created[gte]": ("end", bisect.bisect_right),
+            "created[gt]": ("end", bisect.bisect_left),
+            "created[lt]": ("begin", bisect.bisect_right),
+            "created[lte]": ("begin", bisect.bisect_left),
+        }.items():
+            if name in query:
+                at = cut(keys, -int(query[name][0]))
+                begin, end = (max(begin, at), end) if side == "begin" else (begin, min(end, at))
+        start = begin
         if "starting_after" in query:
-            after = query["starting_after"][0]
-            index = next(i for i, r in enumerate(records) if r.get("id") == after)
-            start = index if self.overlap else index + 1
+            place = places[query["starting_after"][0]]
+            start = max(begin, place if self.overlap else place + 1)
         limit = min(int(query.get("limit", ["10"])[0]), 100)
-        data = records[start : start + limit]
-        return {"object": "list", "data": data, "has_more": start + limit < len(records), "url": path}
+        data = order[start : min(start + limit, end)]
+        return {"object": "list", "data": data, "has_more": start + limit < end, "url": path}
 
     def __enter__(self) -> StripeStub:
         self.thread.start()
