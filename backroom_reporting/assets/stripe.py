@@ -62,18 +62,19 @@ def _night_metadata(landing: Landing) -> dict[dt.date, dict]:
 
 
 def _quarantine_results(landing: Landing) -> dict[dt.date, list[dg.AssetCheckResult]]:
+    """Each night pulled judged on this pull's records of it."""
     return {
-        row["business_date"]: [
+        day: [
             quarantine_result(
                 landing.table,
-                row["rows_pulled"] - row["rows_quarantined"],
-                row["rows_quarantined"],
-                landing.reasons_by_night.get(row["business_date"], {}),
-                row["business_date"],
+                landed,
+                quarantined,
+                landing.reasons_by_night.get(day, {}),
+                day,
                 limit=RULES[landing.table].quarantine_limit,
             )
         ]
-        for row in landing.nights.iter_rows(named=True)
+        for day, (landed, quarantined) in landing.pulled_by_night.items()
     }
 
 
@@ -186,7 +187,10 @@ def _reconciliation_results(
 )
 def payment_reconciliation_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     db, window = warehouse.database(), window_of(context)
-    nights = lambda table: table.c.business_date.between(window.first_day, window.last_day)  # noqa: E731
+
+    def nights(table):
+        return table.c.business_date.between(window.first_day, window.last_day)
+
     payments = db.read_table(RAW["payments"], nights(RAW["payments"]))
     differences = reconcile(
         payments,

@@ -53,6 +53,8 @@ class Landing:
     outside_window: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     reasons_by_night: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+    # This pull's records of each night: (landed, quarantined).
+    pulled_by_night: dict[dt.date, tuple[int, int]] = field(default_factory=dict)
     nights: pl.DataFrame | None = None  # the stripe_loads rows written
     seconds: float = 0.0
 
@@ -150,6 +152,8 @@ def land(
         db, table, BusinessWindow(business_date_of(since), window.last_day), rows, as_of, landed_at, since
     )
     reasons = Counter(quarantined["reason"].to_list())
+    landed_on = Counter(good["business_date"].to_list())
+    kept_on = Counter(quarantined["business_date"].to_list())
     by_night: dict[dt.date, dict[str, int]] = {}
     for day, reason, count in quarantined.group_by("business_date", "reason").len().iter_rows():
         by_night.setdefault(day, {})[reason] = count
@@ -163,6 +167,9 @@ def land(
         outside_window=outside,
         reasons=dict(reasons),
         reasons_by_night=by_night,
+        pulled_by_night={
+            day: (landed_on.get(day, 0), kept_on.get(day, 0)) for day in nights["business_date"].to_list()
+        },
         nights=nights,
         seconds=time.perf_counter() - began,
     )

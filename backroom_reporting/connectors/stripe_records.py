@@ -58,8 +58,8 @@ RULES: dict[str, Rules] = {
                 "stripe_charges",
                 "charge_id",
                 *_mapped(
-                    sa.Column("amount_refunded_pence", Money, nullable=False),
-                    sa.Column("disputed", sa.Boolean, nullable=False),
+                    sa.Column("amount_refunded_pence", Money, nullable=True),
+                    sa.Column("disputed", sa.Boolean, nullable=True),
                 ),
             ),
             "charge_id",
@@ -77,7 +77,7 @@ RULES: dict[str, Rules] = {
             _fields(
                 "stripe_refunds",
                 "refund_id",
-                sa.Column("charge_id", sa.Text, nullable=False),
+                sa.Column("charge_id", sa.Text, nullable=True),
                 *_mapped(sa.Column("reason", sa.Text, nullable=True)),
             ),
             "refund_id",

@@ -36,13 +36,14 @@ stripe_charges = _landed(
     sa.Column("venue_id", sa.Text, nullable=False),
     sa.Column("booking_id", sa.Text, nullable=False),
     sa.Column("amount_pence", Money, nullable=False),
-    sa.Column("amount_refunded_pence", Money, nullable=False),
-    sa.Column("disputed", sa.Boolean, nullable=False),
+    # Stripe always sends these; a record without them still lands (they are not reconciled).
+    sa.Column("amount_refunded_pence", Money, nullable=True),
+    sa.Column("disputed", sa.Boolean, nullable=True),
 )
 stripe_refunds = _landed(
     "stripe_refunds",
     "refund_id",
-    sa.Column("charge_id", sa.Text, nullable=False),
+    sa.Column("charge_id", sa.Text, nullable=True),  # a refund may carry its own venue and booking
     sa.Column("venue_id", sa.Text, nullable=False),
     sa.Column("booking_id", sa.Text, nullable=False),
     sa.Column("amount_pence", Money, nullable=False),

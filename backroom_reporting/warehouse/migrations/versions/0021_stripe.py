@@ -60,8 +60,8 @@ def upgrade() -> None:
         sa.Column("venue_id", sa.Text(), nullable=False),
         sa.Column("booking_id", sa.Text(), nullable=False),
         sa.Column("amount_pence", sa.BigInteger(), nullable=False),
-        sa.Column("amount_refunded_pence", sa.BigInteger(), nullable=False),
-        sa.Column("disputed", sa.Boolean(), nullable=False),
+        sa.Column("amount_refunded_pence", sa.BigInteger(), nullable=True),
+        sa.Column("disputed", sa.Boolean(), nullable=True),
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column(
@@ -155,7 +155,7 @@ def upgrade() -> None:
     op.create_table(
         "stripe_refunds",
         sa.Column("refund_id", sa.Text(), nullable=False),
-        sa.Column("charge_id", sa.Text(), nullable=False),
+        sa.Column("charge_id", sa.Text(), nullable=True),
         sa.Column("venue_id", sa.Text(), nullable=False),
         sa.Column("booking_id", sa.Text(), nullable=False),
         sa.Column("amount_pence", sa.BigInteger(), nullable=False),
