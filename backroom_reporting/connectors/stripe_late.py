@@ -35,10 +35,15 @@ LATE_EVENTS = (
     "charge.dispute.funds_withdrawn",
     "charge.dispute.funds_reinstated",
 )
+# What is kept of an event's object: what the connector reads. The cardholder's details Stripe
+# sends with it (billing details, receipt email, a dispute's evidence) are not kept
+# (docs/privacy.md, "What the warehouse keeps").
+KEPT_FIELDS = ("id", "object", "amount", "currency", "status", "created", "charge", "reason", "metadata")
 
 
 def record_event(db: Database, event: dict, received_at: dt.datetime) -> str:
-    """Keep a verified event once; say what became of it ("stored", "already stored", "ignored")."""
+    """Keep a verified event once (without the cardholder's details); say what became of it
+    ("stored", "already stored", "ignored")."""
     kind = event.get("type")
     if kind not in LATE_EVENTS:
         return "ignored"
@@ -56,7 +61,16 @@ def record_event(db: Database, event: dict, received_at: dt.datetime) -> str:
         "object_created_at": at,
         "business_date": pl.select(business_date(pl.lit(at))).item(),
         "received_at": received_at,
-        "payload": json.dumps(event, sort_keys=True),
+        "payload": json.dumps(
+            {
+                "id": event["id"],
+                "type": kind,
+                "created": event.get("created"),
+                "livemode": event.get("livemode"),
+                "object": {k: found[k] for k in KEPT_FIELDS if k in found},
+            },
+            sort_keys=True,
+        ),
     }
     db.append(stripe_events, pl.DataFrame([row], schema=table_schema(stripe_events)))
     return "stored"

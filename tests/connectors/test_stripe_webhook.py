@@ -77,7 +77,13 @@ def test_forged_events_are_refused_and_a_signed_one_is_kept_once(world, portal):
     body = event(
         "evt_1",
         "charge.dispute.created",
-        {"id": "dp_1", "object": "dispute", "created": unix(at(NIGHTS[0], "23:00"))},
+        {
+            "id": "dp_1",
+            "object": "dispute",
+            "amount": 6000,
+            "created": unix(at(NIGHTS[0], "23:00")),
+            "evidence": {"customer_email_address": "guest@example.com", "customer_name": "A Guest"},
+        },
     )
     assert portal.post("/hooks/stripe", content=body, headers=signed(body, "whsec_wrong")).status_code == 400
     assert (
@@ -94,10 +100,13 @@ def test_forged_events_are_refused_and_a_signed_one_is_kept_once(world, portal):
     again = portal.post("/hooks/stripe", content=body, headers=signed(body))
     assert (first.status_code, first.json()["outcome"]) == (200, "stored")
     assert (again.status_code, again.json()["outcome"]) == (200, "already stored")
-    kept = rows(world.warehouse_url, "SELECT event_id, object_id, business_date FROM stripe_events")
+    kept = rows(world.warehouse_url, "SELECT event_id, object_id, business_date, payload FROM stripe_events")
     assert [(k["event_id"], k["object_id"], str(k["business_date"])) for k in kept] == [
         ("evt_1", "dp_1", str(NIGHTS[0]))
     ]
+    # The cardholder's details are not kept; what the connector reads is.
+    assert "guest@example.com" not in kept[0]["payload"] and "A Guest" not in kept[0]["payload"]
+    assert json.loads(kept[0]["payload"])["object"]["amount"] == 6000
 
 
 def test_a_refund_settled_after_its_night_closed_reopens_that_night(world, stub, portal, run_stripe):

@@ -78,7 +78,8 @@ stripe_events = sa.Table(
     sa.Column("object_created_at", UtcTimestamp, nullable=False),
     sa.Column("business_date", sa.Date, nullable=False),
     sa.Column("received_at", UtcTimestamp, nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),  # the event as Stripe sent it
+    # The event's id, type and times, and its object cut down to what the connector reads (JSON).
+    sa.Column("payload", sa.Text, nullable=False),
     sa.Index(None, "business_date"),
 )
 
