@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dagster as dg
 import pytest
 
+from backroom_reporting.assets.nights import AS_OF_TAG
+from backroom_reporting.assets.policies import with_automation
+from backroom_reporting.assets.stripe import stripe_definitions
+from backroom_reporting.backfill import backfill, with_databases
+from backroom_reporting.definitions import defs
 from backroom_reporting.ingest.load import load_window
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
-from tests.connectors.conftest import NIGHTS, unix
+from tests.connectors.conftest import MORNING, NIGHTS, unix
 from tests.connectors.stripe_stub import charge
 from tests.connectors.test_stripe_pull import rows
-from tests.worlds import at, insert_raw, night_of, source_rows
+from tests.worlds import at, insert_raw, night_of, small_world, source_rows, write_source
 
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
@@ -74,3 +80,51 @@ def test_each_difference_named_on_its_night_and_a_matching_night_passes(world, s
     found = rows(world.warehouse_url, "SELECT business_date, difference FROM payment_reconciliation")
     assert sorted(r["difference"] for r in found) == sorted(expected)
     assert {str(r["business_date"]) for r in found} == {saturday.isoformat()}
+
+
+def test_a_rebuild_with_stripe_configured_loads_both_sources_and_reconciles(databases, stub, monkeypatch):
+    """`backroom rebuild`'s backfill over the code location as it loads with STRIPE_API_KEY set:
+    the raw layer, Stripe's pulls and the reconciliation, night by night, in one go."""
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_backroom")
+    monkeypatch.setenv("STRIPE_BASE_URL", stub.url)
+    world = small_world(NIGHTS)
+    write_source(databases.source_url, world)
+    friday, saturday = NIGHTS
+    charges = []
+    for p in world["payments"]:
+        night = night_of(p["created_at"])
+        short = 100 if night == friday else 0  # Friday's deposit charged 100p short
+        charges.append(
+            charge(
+                f"ch_{p['payment_id']}",
+                unix(p["created_at"]),
+                p["amount_pence"] - short,
+                "leeds",
+                p["booking_id"],
+            )
+        )
+    stub.objects["/v1/charges"] = charges
+    configured = with_automation(dg.Definitions.merge(defs, stripe_definitions()))
+    instance = dg.DagsterInstance.ephemeral()
+    wanted = ["raw_venues", "raw_customers", "raw_venue_tables", "raw_events", "raw_bookings", "raw_payments"]
+    wanted += ["stripe_charges", "stripe_refunds", "payment_reconciliation"]
+    results = backfill(
+        with_databases(configured, databases.source_url, databases.warehouse_url),
+        BusinessWindow(friday, saturday),
+        instance,
+        selection=[dg.AssetKey(k) for k in wanted],
+        tags={AS_OF_TAG: MORNING.isoformat()},
+    )
+    failed = {name: check for r in results for name, check in r.failed_checks.items()}
+    assert list(failed) == ["payment_reconciliation:matches_stripe"]
+    assert failed["payment_reconciliation:matches_stripe"].partitions == [str(friday)]
+    deposit = next(p for p in world["payments"] if night_of(p["created_at"]) == friday)
+    found = rows(databases.warehouse_url, "SELECT business_date, difference FROM payment_reconciliation")
+    assert [(str(r["business_date"]), r["difference"]) for r in found] == [
+        (
+            str(friday),
+            f"booking {deposit['booking_id']}: deposit {deposit['amount_pence']:,}p in the booking system, "
+            f"Stripe charge ch_{deposit['payment_id']} of {deposit['amount_pence'] - 100:,}p",
+        )
+    ]
+    instance.dispose()
