@@ -74,6 +74,8 @@ def with_databases(
         sensors=defs.sensors,
         executor=dg.in_process_executor,
         resources={
+            # Connectors' resources (Stripe's, when configured) as the code location has them.
+            **defs.resources,
             "booking_system": BookingSystemResource(url=source_url),
             "warehouse": WarehouseResource(url=warehouse_url),
             "reports": ReportRenderingResource(store_dir=report_store),

@@ -18,6 +18,7 @@ from backroom_reporting.assets import (
     sources,
 )
 from backroom_reporting.assets.policies import BACKFILL, described, with_automation
+from backroom_reporting.assets.stripe import stripe_definitions
 from backroom_reporting.checks.freshness import figures_ready_by_seven
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
@@ -40,36 +41,42 @@ from backroom_reporting.sensors.subscriptions import subscription_partitions
 STAGES = [sources, aggregations, kpis, customers, events, reports, deliveries, operations]
 OWNERS = ["team:data"]
 
+# Connectors present only when configured as the code location loads (docs/connectors.md).
+CONNECTORS = [d for d in (stripe_definitions(),) if d is not None]
+
 defs = with_automation(
-    dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES, backfill_policy=BACKFILL, include_specs=True),
-        asset_checks=[figures_ready_by_seven],
-        jobs=[*NIGHTLY_JOBS, *MAINTENANCE_JOBS],
-        schedules=[*NIGHTLY_SCHEDULES, *MAINTENANCE_SCHEDULES],
-        # Reports go out when each subscription is due (its cron on its recipient's clock).
-        sensors=[
-            follow_inputs,
-            dead_runs,
-            subscription_partitions,
-            deliveries_due,
-            alert_on_run_failure,
-            resolve_on_run_success,
-            alert_on_failed_checks,
-            alert_on_late_figures,
-            alert_on_kpi_status,
-            page_on_call,
-        ],
-        resources={
-            "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),
-            "warehouse": WarehouseResource(url=settings.WAREHOUSE_URL.for_resource()),
-            "reports": ReportRenderingResource(
-                layouts_dir=settings.LAYOUTS_DIR.for_resource(),
-                store_dir=settings.REPORT_STORE.for_resource(),
-            ),
-            "delivery": DeliveryResource(
-                smtp_url=settings.SMTP_URL.for_resource(), outbox_dir=settings.OUTBOX_DIR.for_resource()
-            ),
-        },
-        executor=dg.in_process_executor,
+    dg.Definitions.merge(
+        dg.Definitions(
+            assets=dg.load_assets_from_modules(STAGES, backfill_policy=BACKFILL, include_specs=True),
+            asset_checks=[figures_ready_by_seven],
+            jobs=[*NIGHTLY_JOBS, *MAINTENANCE_JOBS],
+            schedules=[*NIGHTLY_SCHEDULES, *MAINTENANCE_SCHEDULES],
+            # Reports go out when each subscription is due (its cron on its recipient's clock).
+            sensors=[
+                follow_inputs,
+                dead_runs,
+                subscription_partitions,
+                deliveries_due,
+                alert_on_run_failure,
+                resolve_on_run_success,
+                alert_on_failed_checks,
+                alert_on_late_figures,
+                alert_on_kpi_status,
+                page_on_call,
+            ],
+            resources={
+                "booking_system": BookingSystemResource(url=settings.SOURCE_URL.for_resource()),
+                "warehouse": WarehouseResource(url=settings.WAREHOUSE_URL.for_resource()),
+                "reports": ReportRenderingResource(
+                    layouts_dir=settings.LAYOUTS_DIR.for_resource(),
+                    store_dir=settings.REPORT_STORE.for_resource(),
+                ),
+                "delivery": DeliveryResource(
+                    smtp_url=settings.SMTP_URL.for_resource(), outbox_dir=settings.OUTBOX_DIR.for_resource()
+                ),
+            },
+            executor=dg.in_process_executor,
+        ),
+        *CONNECTORS,
     )
 ).map_resolved_asset_specs(func=lambda spec: described(spec).replace_attributes(owners=spec.owners or OWNERS))

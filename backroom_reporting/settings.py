@@ -184,3 +184,22 @@ ALERT_WEBHOOK_URL = Setting(
 ALERT_WEBHOOK_SECRET = Setting(
     "BACKROOM_ALERT_WEBHOOK_SECRET", "", "The secret (whsec_…) that signs the alert webhook's requests."
 )
+
+# --- Stripe (docs/connectors.md) ----------------------------------------------------------------
+
+STRIPE_API_KEY = Setting(
+    "STRIPE_API_KEY",
+    "",
+    "Stripe secret or restricted key (read access to charges, refunds, disputes and payouts). Read "
+    "when the code location loads: set, the Stripe assets, their job and schedules are part of it; "
+    "empty, they are absent and the booking system's payments are the only payment data.",
+)
+STRIPE_BASE_URL = Setting(
+    "STRIPE_BASE_URL", "", "Another address for Stripe's API (the tests point it at a loopback server)."
+)
+STRIPE_WEBHOOK_SECRET = Setting(
+    "STRIPE_WEBHOOK_SECRET",
+    "",
+    "The signing secret (whsec_…) of the Stripe webhook endpoint /hooks/stripe; empty: every Stripe "
+    "event is refused.",
+)

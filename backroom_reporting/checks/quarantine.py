@@ -27,8 +27,15 @@ def quarantine_check_spec(asset_key: dg.AssetKey, partitions_def=None) -> dg.Ass
 
 
 def quarantine_result(
-    table: str, loaded: int, quarantined: int, reasons: dict[str, int], night: dt.date | None = None
+    table: str,
+    loaded: int,
+    quarantined: int,
+    reasons: dict[str, int],
+    night: dt.date | None = None,
+    limit: float | None = None,
 ) -> dg.AssetCheckResult:
+    """`limit`: the share that fails the check; the source contract's for its tables."""
+    limit = CONTRACT[table].quarantine_limit if limit is None else limit
     read = loaded + quarantined
     rate = quarantined / read if read else 0.0
     metadata = {
@@ -44,7 +51,7 @@ def quarantine_result(
         check_name=QUARANTINE_RATE,
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR
-        if too_many_quarantined(quarantined, read, CONTRACT[table].quarantine_limit)
+        if too_many_quarantined(quarantined, read, limit)
         else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
         description=f"{where}: {quarantined} of {read} rows quarantined ({rate:.2%})",

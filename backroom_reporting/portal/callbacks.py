@@ -1,10 +1,13 @@
 """Provider callbacks: SendGrid and Postmark events, Twilio status callbacks and inbound SMS
-(STOP, START, and ACK for an incident), and Slack's button clicks (an incident's Acknowledge).
+(STOP, START, and ACK for an incident), Slack's button clicks (an incident's Acknowledge), and
+Stripe's events about refunds and disputes (docs/connectors.md, "Stripe").
 
 Each is verified before anything is read from it: SendGrid's signed event webhook with the
 sendgrid package's EventWebhook (and a timestamp at most five minutes old), Postmark's basic
 auth, Twilio's signature with the twilio package's RequestValidator over the public URL,
-Slack's with slack_sdk's SignatureVerifier over the body (at most five minutes old). A
+Slack's with slack_sdk's SignatureVerifier over the body (at most five minutes old), Stripe's
+with the stripe package's Webhook.construct_event (a forgery is answered 400, as Stripe's docs
+ask). A
 forged or stale callback is refused (401 without credentials, 403 with wrong ones) and
 logged in one line; a verified one about a delivery we do not know is logged and answered
 200, so the provider does not retry it for days.
@@ -22,6 +25,7 @@ import re
 import time
 from urllib.parse import parse_qs
 
+import stripe
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sendgrid.helpers.eventwebhook import EventWebhook
@@ -34,6 +38,7 @@ from backroom_reporting.alerting import incidents
 from backroom_reporting.alerting.incidents import IncidentRefused
 from backroom_reporting.alerting.notices import ACK_ACTION
 from backroom_reporting.alerting.on_call import person_by_phone
+from backroom_reporting.connectors.stripe_late import record_event
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.ledger import Delivery
 from backroom_reporting.delivery.mailer import tell_owner
@@ -59,6 +64,7 @@ ACK_WORD = re.compile(r"ack(?![a-z])", re.IGNORECASE)
 ACK_REPLY = re.compile(r"ack\s*#?\s*(\d{1,18})\s*[.!]?", re.IGNORECASE)  # 18 digits: a bigint
 ACK_USAGE = "Reply ACK and the incident number, e.g. ACK 4821."
 NOT_ON_CALL = "This number is not on the on-call list, so it cannot acknowledge incidents."
+STRIPE_SIGNATURE = "Stripe-Signature"
 SLACK_SIGNATURE = "X-Slack-Signature"
 SLACK_TIMESTAMP = "X-Slack-Request-Timestamp"
 PROVIDERS = {"sendgrid": "SendGrid", "postmark": "Postmark"}  # as their names are written
@@ -415,3 +421,41 @@ async def slack_interactivity(request: Request) -> Response:
         return Response(status_code=200)  # another button (a link's): received, nothing to say
     # Only to the person who pressed it, under the alert, which stays as it was.
     return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": said})
+
+
+# --- Stripe ----------------------------------------------------------------------------------
+
+
+def _verified_stripe(request: Request, body: bytes) -> dict:
+    """The event Stripe posted, once its signature over the body checks out (at most five minutes
+    old, the SDK's tolerance)."""
+    secret = settings.STRIPE_WEBHOOK_SECRET.get()
+    if not secret:
+        raise Refusal(f"${settings.STRIPE_WEBHOOK_SECRET.env} is not set, so no event can be checked", 403)
+    signature = request.headers.get(STRIPE_SIGNATURE)
+    if not signature:
+        raise Refusal(f"no {STRIPE_SIGNATURE}: Stripe's webhook must be signed", 400)
+    try:
+        event = stripe.Webhook.construct_event(body, signature, secret)
+    except stripe.SignatureVerificationError as exc:
+        raise Refusal(
+            f"the signature does not match the body, or is too old ({exc.user_message})", 400
+        ) from exc
+    except ValueError:
+        raise Refusal("the body is not a JSON event", 400) from None
+    return event.to_dict()
+
+
+@router.post("/stripe")
+async def stripe_events(request: Request) -> Response:
+    body = await request.body()
+    try:
+        event = _verified_stripe(request, body)
+    except Refusal as refused:
+        return _refusal(request, refused)
+    try:
+        outcome = await in_warehouse(request, record_event, event, dt.datetime.now(dt.UTC))
+    except ValueError as exc:
+        return _refusal(request, Refusal(str(exc), 400))
+    log.info("stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
+    return JSONResponse({"received": True, "outcome": outcome})

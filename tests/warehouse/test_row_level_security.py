@@ -57,6 +57,14 @@ ADMIN_ONLY = frozenset(
         "access_log",
         "portal_sign_in_links",  # migration 0017
         "erased_customers",  # migration 0020
+        # migration 0021: Stripe's records, its webhook events and the reconciliation
+        "stripe_charges",
+        "stripe_refunds",
+        "stripe_disputes",
+        "stripe_payouts",
+        "stripe_events",
+        "stripe_loads",
+        "payment_reconciliation",
     }
 )
 STAFF_ROWS = frozenset({"staff_performance", "raw_staff_shifts", "raw_staff"})

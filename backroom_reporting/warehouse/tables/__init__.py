@@ -16,6 +16,7 @@ from backroom_reporting.warehouse.tables import (
     portal,
     raw,
     reports,
+    stripe,
     subscriptions,
 )
 from backroom_reporting.warehouse.tables.metadata import WAREHOUSE
@@ -32,5 +33,6 @@ __all__ = [
     "portal",
     "raw",
     "reports",
+    "stripe",
     "subscriptions",
 ]
