@@ -118,8 +118,9 @@ def every_hour_at(minute: int) -> dg.AutomationCondition:
 
 
 # Groups whose assets are run by schedules and sensors, never by automation: the raw layer
-# (schedules/nightly.py) and the reports and their deliveries (sensors/deliveries.py).
-SCHEDULED_GROUPS = ("raw", "reports")
+# (schedules/nightly.py), the reports and their deliveries (sensors/deliveries.py), and the
+# connectors' pulls (schedules/fatsoma.py).
+SCHEDULED_GROUPS = ("raw", "reports", "fatsoma")
 
 
 def _identity(mapping) -> bool:

@@ -8,6 +8,11 @@ Each raw asset checks its rows against the contract, loads the good ones and qua
 the rest, records each load (raw_loads per night, raw_snapshot_loads per snapshot), and
 reports all of it per night in its metadata and its quarantine-rate check.
 
+When the deployment's tickets come from Fatsoma (BACKROOM_TICKETS_SOURCE=fatsoma),
+raw_ticket_sales reads the orders the Fatsoma connector landed instead of the booking
+system's ticket_sales, and raw_events reads Fatsoma's events beside the booking system's
+(docs/connectors.md); both pass the same contract and guards.
+
 Raw assets have no automation condition: the named jobs in schedules/nightly.py load
 them (the open night every hour, the night just closed and any recent night whose
 source changed after 06:00); everything downstream follows them.
@@ -26,6 +31,7 @@ from backroom_reporting.checks.quarantine import (
     quarantine_check_result,
     quarantine_check_spec,
 )
+from backroom_reporting.connectors.fatsoma import LANDED, FatsomaResource
 from backroom_reporting.ingest.guards import accepted
 from backroom_reporting.ingest.load import LoadResult, load_snapshot, load_window
 from backroom_reporting.partitions import business_days
@@ -85,6 +91,10 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         {raw_key(t) for t in rules.references.values() if not CONTRACT[t].is_fact},
         key=lambda k: k.to_user_string(),
     )
+    # Fatsoma's landing tables, for the source tables it may stand in for.
+    landed_from = (
+        [dg.AssetKey(f"fatsoma_{'orders' if rules.is_fact else rules.name}")] if rules.name in LANDED else []
+    )
     common = dict(
         key=key,
         group_name=GROUP,
@@ -94,12 +104,20 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         retry_policy=RETRY_TRANSIENT_FAULTS,
     )
 
+    def landed(fatsoma: FatsomaResource):
+        """The landing table to read, when this table comes from Fatsoma."""
+        return LANDED[rules.name] if landed_from and fatsoma.for_tickets() else None
+
     if rules.is_fact:
 
         @dg.asset(
             **common,
             partitions_def=business_days,
-            deps=[dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS), *snapshot_deps],
+            deps=[
+                dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS),
+                *snapshot_deps,
+                *landed_from,
+            ],
             check_specs=[quarantine_check_spec(key, business_days), load_guard_spec(key, business_days)],
         )
         @measured
@@ -107,15 +125,19 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
             context: dg.AssetExecutionContext,
             booking_system: BookingSystemResource,
             warehouse: WarehouseResource,
+            fatsoma: FatsomaResource,
         ):
             window = window_of(context)
+            table = landed(fatsoma)
             result = load_window(
-                booking_system.database(),
+                # Tickets from Fatsoma: the booking system's ticket_sales is not read at all.
+                booking_system.database() if table is None else warehouse.database(),
                 warehouse.database(),
                 rules,
                 window,
                 as_of(context),
                 accept_changes=accepted(context.run.tags, rules.name),
+                source_table=table,
             )
             context.log.info(
                 f"{rules.name} {window}: {result.loaded} loaded, {result.quarantined} quarantined"
@@ -134,18 +156,22 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
 
     @dg.asset(
         **common,
-        deps=[source_key(rules.name), *snapshot_deps],
+        deps=[source_key(rules.name), *snapshot_deps, *landed_from],
         check_specs=[quarantine_check_spec(key), load_guard_spec(key)],
     )
     @measured
     def raw_snapshot(
-        context: dg.AssetExecutionContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        booking_system: BookingSystemResource,
+        warehouse: WarehouseResource,
+        fatsoma: FatsomaResource,
     ) -> dg.MaterializeResult:
         result = load_snapshot(
             booking_system.database(),
             warehouse.database(),
             rules,
             accept_changes=accepted(context.run.tags, rules.name),
+            landed=landed(fatsoma),
         )
         for trip in result.trips.values():
             context.log.error(trip.sentence)

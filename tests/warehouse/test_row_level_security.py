@@ -57,6 +57,9 @@ ADMIN_ONLY = frozenset(
         "access_log",
         "portal_sign_in_links",  # migration 0017
         "erased_customers",  # migration 0020
+        "connector_cursors",  # migration 0022
+        "fatsoma_events",
+        "fatsoma_orders",
     }
 )
 STAFF_ROWS = frozenset({"staff_performance", "raw_staff_shifts", "raw_staff"})
