@@ -6,16 +6,21 @@ sensor asks for and the automation that follows them. Real SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import dagster as dg
 import pytest
 
 from backroom_reporting.definitions import defs
+from backroom_reporting.schedules.nightly import CHANGED_TABLES_TAG, closing_run_schedule
 from backroom_reporting.sensors.fatsoma import fatsoma_nights
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from tests.connectors.ticket_world import (
     FRI,
     NIGHTS,
+    SAT,
     SUN,
     booking_system,
     build_nights,
@@ -26,7 +31,7 @@ from tests.connectors.ticket_world import (
     stamp,
     wired,
 )
-from tests.worlds import at
+from tests.worlds import LONDON, at
 
 
 @pytest.fixture
@@ -66,7 +71,7 @@ def test_the_nights_ticket_figures_are_fatsomas_alone(world, stub, fatsoma, inst
     # Worked out by hand from the stand-in's records, to be sure the helper is right too:
     # Friday's event sold o1 (£21.60 net, bought Thursday) and o2 (£10.80); Saturday's o4
     # (£43.20); o3 was refunded; o5 has no total; o6 is for an event at an unmapped venue.
-    assert revenue == {FRI: 3240, FRI.replace(day=28): 4320}
+    assert revenue == {FRI: 3240, SAT: 4320}
     assert (with_zeros(revenue), with_zeros(taken)) == ticket_figures(world)
     # The booking system's own ticket_sales (one order a night) are not read at all.
     assert sorted(raw_orders(world)) == ["o1", "o2", "o3", "o4"]
@@ -176,3 +181,30 @@ def test_an_event_renamed_and_moved_in_fatsoma_moves_its_night(world, stub, fats
 def test_the_code_location_wires_the_connector_to_its_settings():
     resource = defs.resources["fatsoma"]
     assert resource.tickets_source is None and resource.base_url is None  # read when a run starts
+
+
+def test_the_closing_runs_recheck_compares_fatsomas_nights_with_what_landed(world, stub, fatsoma, instance):
+    pull(world, fatsoma, instance)
+    build_nights(world, fatsoma, instance)
+    # Sunday 14:00 Saturday's o4 is refunded in Fatsoma and the next pull lands it.
+    o4 = next(o for o in stub.records["orders"] if o["id"] == "o4")
+    o4["attributes"] |= {
+        "status": "refunded",
+        "refunded-at": at(SUN, "14:00").isoformat(),
+        "updated-at": stamp(600).isoformat(),
+    }
+    pull(world, fatsoma, instance)
+    definitions = wired(world, fatsoma)
+    monday = dt.datetime(2026, 3, 30, 6, 15, tzinfo=LONDON)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=monday, resources=definitions.resources
+    ) as context:
+        requests = closing_run_schedule(context)
+    changed = {}
+    for request in requests:
+        changed |= json.loads(request.tags[CHANGED_TABLES_TAG])
+    # Of the nights loaded before (nights never loaded count as changed), only Saturday's
+    # tickets changed; the booking system's ticket_sales, which no longer feed the raw layer,
+    # make no night look changed.
+    loaded = {str(night) for night in NIGHTS[:3]}
+    assert {day: tables for day, tables in changed.items() if day in loaded} == {str(SAT): ["ticket_sales"]}
