@@ -33,7 +33,7 @@ from backroom_reporting.checks.quarantine import (
 )
 from backroom_reporting.connectors.fatsoma import LANDED, FatsomaResource
 from backroom_reporting.ingest.guards import accepted
-from backroom_reporting.ingest.load import LoadResult, load_snapshot, load_window
+from backroom_reporting.ingest.load import NOTHING_LANDED, LoadResult, load_snapshot, load_window
 from backroom_reporting.partitions import business_days
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
@@ -105,8 +105,9 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
     )
 
     def landed(fatsoma: FatsomaResource):
-        """The landing table to read, when this table comes from Fatsoma."""
-        return LANDED[rules.name] if landed_from and fatsoma.for_tickets() else None
+        """The tables the connectors land instead of the booking system (Fatsoma's, when
+        tickets come from Fatsoma): read for this table, or for the facts it refers to."""
+        return LANDED if fatsoma.for_tickets() else NOTHING_LANDED
 
     if rules.is_fact:
 
@@ -128,16 +129,15 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
             fatsoma: FatsomaResource,
         ):
             window = window_of(context)
-            table = landed(fatsoma)
             result = load_window(
-                # Tickets from Fatsoma: the booking system's ticket_sales is not read at all.
-                booking_system.database() if table is None else warehouse.database(),
+                booking_system.database(),
                 warehouse.database(),
                 rules,
                 window,
                 as_of(context),
                 accept_changes=accepted(context.run.tags, rules.name),
-                source_table=table,
+                # Tickets from Fatsoma: the booking system's ticket_sales is not read at all.
+                landed=landed(fatsoma),
             )
             context.log.info(
                 f"{rules.name} {window}: {result.loaded} loaded, {result.quarantined} quarantined"

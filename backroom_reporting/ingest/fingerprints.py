@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 import polars as pl
 import sqlalchemy as sa
@@ -81,7 +82,7 @@ def changed_nights(
     source: Database,
     warehouse: Database,
     window: BusinessWindow,
-    landed: dict[str, sa.Table] | None = None,
+    landed: Mapping[str, sa.Table] | None = None,
 ) -> dict[dt.date, list[str]]:
     """The nights of `window` whose source rows differ from what the raw layer last loaded
     (or that it never loaded), with the fact tables that differ. `landed` names the fact

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import polars as pl
 import sqlalchemy as sa
@@ -65,6 +67,10 @@ class LoadResult:
     @property
     def quarantine_rate(self) -> float:
         return self.quarantined / self.read if self.read else 0.0
+
+
+# No table comes from a connector's landing table: the booking system is the whole source.
+NOTHING_LANDED: Mapping[str, sa.Table] = MappingProxyType({})
 
 
 # --- reading the source -------------------------------------------------------------------
@@ -176,7 +182,11 @@ def _undated(source: Database, rules: Rules, table: sa.Table) -> sa.ColumnElemen
 
 
 def known_references(
-    source: Database, warehouse: Database, rules: Rules, rows: pl.DataFrame
+    source: Database,
+    warehouse: Database,
+    rules: Rules,
+    rows: pl.DataFrame,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> dict[str, pl.Series]:
     """For each referenced table, which of the referenced keys exist.
 
@@ -185,14 +195,16 @@ def known_references(
     orders) are checked against the source: a deposit is paid weeks before its booking's
     night, so the booking sits in another partition that may not be loaded yet. The
     tombstone stands for a customer no longer named (erased, or past retention), so it is
-    a known customer.
+    a known customer. A fact table a connector lands (`landed`, e.g. Fatsoma's orders for
+    ticket_sales) is checked against its landing table in the warehouse instead.
     """
     known: dict[str, pl.Series] = {}
     for column, target in rules.references.items():
         wanted = rows[column].cast(pl.String).drop_nulls().unique()
         target_rules = CONTRACT[target]
         if target_rules.is_fact:
-            found = source.lookup(target_rules.table.c[target_rules.key], wanted)
+            facts = (warehouse, landed[target]) if target in landed else (source, target_rules.table)
+            found = facts[0].lookup(facts[1].c[target_rules.key], wanted)
         else:
             found = warehouse.lookup(RAW[target].c[target_rules.key], wanted)
         previous = known.get(target, pl.Series(dtype=pl.String))
@@ -278,12 +290,13 @@ def load_window(
     window: BusinessWindow,
     as_of: dt.datetime | None = None,
     accept_changes: bool = False,
-    source_table: sa.Table | None = None,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> LoadResult:
     """Replace a fact table's window in the raw layer (and the table's unattributable rows).
 
-    The rows are read from the table of the contract in `source`, or from `source_table`
-    there, a landing table of the same columns (a connector's, docs/connectors.md).
+    The rows are read from the table of the contract in `source`, or, when `landed` names a
+    landing table in the warehouse for it (a connector's, docs/connectors.md), from there;
+    then the source's own table is not read at all.
 
     `as_of` is the moment the load stands for (default now): nights that closed by then are
     recorded as final, the open night as provisional. A range is loaded a chunk of nights
@@ -296,9 +309,11 @@ def load_window(
     loaded_at = dt.datetime.now(dt.UTC)
     as_of = (as_of or loaded_at).astimezone(dt.UTC)
     erased = erased_hashes(warehouse)
-    table = rules.table if source_table is None else source_table
+    table = landed.get(rules.name, rules.table)
+    if rules.name in landed:
+        source = warehouse
     loose = forget_erased(read_source_unattributable(source, rules, table), rules, erased)
-    unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose))
+    unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose, landed))
     if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     lost = _quarantine_rows(rules, unattributable, None)
@@ -319,6 +334,7 @@ def load_window(
             accept_changes,
             erased,
             table,
+            landed,
         )
         ledgers.append(ledger)
         # Counted, not kept: a frame of the chunk's rows would hold all their memory.
@@ -376,6 +392,7 @@ def _load_chunk(
     accept_changes: bool,
     erased: frozenset[str],
     table: sa.Table,
+    landed: Mapping[str, sa.Table],
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[dt.date, Trip]]:
     """Load the nights of `window` in one transaction: their raw_loads rows, quarantined rows,
     and the guards that stopped some nights (those keep what the warehouse held).
@@ -386,7 +403,7 @@ def _load_chunk(
     column = raw_table.c[rules.business_time]
     rows = with_nights(read_source_window(source, rules, window, table), rules)
     loadable = forget_erased(rows, rules, erased)
-    known = known_references(source, warehouse, rules, loadable)
+    known = known_references(source, warehouse, rules, loadable, landed)
     in_window = sa.and_(column >= window.start, column < window.end)
     elsewhere = warehouse.lookup(
         raw_table.c[rules.key],
@@ -455,7 +472,7 @@ def load_snapshot(
     warehouse: Database,
     rules: Rules,
     accept_changes: bool = False,
-    landed: sa.Table | None = None,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> LoadResult:
     """Replace a snapshot table (venues, customers, events, tables, staff) whole, unless its
     source rows and the snapshots they refer to are as its last load found them: the
@@ -463,12 +480,13 @@ def load_snapshot(
     A load that trips a guard (emptied, shrunk, mostly bad) replaces nothing, unless
     `accept_changes`.
 
-    `landed`: a landing table in the warehouse whose rows join the source's (a connector's
-    events, docs/connectors.md); a landed row replaces the source's row of the same id."""
+    `landed` may name a landing table in the warehouse whose rows join the source's (a
+    connector's events, docs/connectors.md); a landed row replaces the source's row of the
+    same id."""
     began = time.perf_counter()
     rows = source.read(_source_select(source, rules))
-    if landed is not None:
-        rows = _with_landed(rows, warehouse.read(_source_select(warehouse, rules, landed)), rules)
+    if rules.name in landed:
+        rows = _with_landed(rows, warehouse.read(_source_select(warehouse, rules, landed[rules.name])), rules)
     recorded = warehouse.read_table(raw_snapshot_loads)  # in source_table order
     snapshots = {t for t in rules.references.values() if not CONTRACT[t].is_fact}
     referenced = recorded.filter(pl.col("source_table").is_in(snapshots))["fingerprint"].to_list()
@@ -486,7 +504,7 @@ def load_snapshot(
         )
     # Fingerprinted as the source has them; checked and written without the erased customers.
     loadable = forget_erased(rows, rules, erased_hashes(warehouse))
-    checked = validate(loadable, rules, known_references(source, warehouse, rules, loadable))
+    checked = validate(loadable, rules, known_references(source, warehouse, rules, loadable, landed))
     quarantined = _quarantine_rows(rules, checked, None)
     held = warehouse.scalar(sa.select(sa.func.count()).select_from(RAW[rules.name]))
     trip = snapshot_trip(rules.name, held, checked.good.height, quarantined.height, rules.quarantine_limit)

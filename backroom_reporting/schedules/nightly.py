@@ -110,7 +110,7 @@ def closing_run_schedule(
             warehouse.database(),
             BusinessWindow(first, closed - dt.timedelta(days=1)),
             # Tickets from Fatsoma are compared with what the connector landed.
-            landed={"ticket_sales": LANDED["ticket_sales"]} if fatsoma.for_tickets() else None,
+            landed=LANDED if fatsoma.for_tickets() else None,
         )
         if first < closed
         else {}

@@ -86,6 +86,13 @@ def test_the_nights_ticket_figures_are_fatsomas_alone(world, stub, fatsoma, inst
     assert quarantined["o5"]["detail"] == "missing_required: gross_pence is required but empty"
     assert quarantined["o6"]["reason"] == "unknown_reference"
     assert "event_id='fz-away' is not a known events row" in quarantined["o6"]["detail"]
+    # Door scans are checked against Fatsoma's orders: Sunday's ticket (in and out) is one
+    # Fatsoma lacks; Friday's and Saturday's are Fatsoma's o2 and o4.
+    scans = [
+        r for r in world.warehouse.read_table(raw_quarantine).to_dicts() if r["source_table"] == "check_ins"
+    ]
+    assert [(r["business_date"], r["reason"]) for r in scans] == [(SUN, "unknown_reference")] * 2
+    assert "order_id='o-not-in-fatsoma' is not a known ticket_sales row" in scans[0]["detail"]
     events = {
         r["record_id"]: r["detail"]
         for r in world.warehouse.read_table(raw_quarantine).to_dicts()
