@@ -84,6 +84,12 @@ def _night_metadata(result: LoadResult) -> dict[dt.date, dict]:
     }
 
 
+def landed(fatsoma: FatsomaResource):
+    """The tables the connectors land instead of the booking system's (Fatsoma's, when tickets
+    come from Fatsoma): read for a table itself, or for the facts its rows refer to."""
+    return LANDED if fatsoma.for_tickets() else NOTHING_LANDED
+
+
 def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
     key = raw_key(rules.name)
     # A row may only name rows the warehouse already holds, so snapshots load first.
@@ -91,10 +97,8 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         {raw_key(t) for t in rules.references.values() if not CONTRACT[t].is_fact},
         key=lambda k: k.to_user_string(),
     )
-    # Fatsoma's landing tables, for the source tables it may stand in for.
-    landed_from = (
-        [dg.AssetKey(f"fatsoma_{'orders' if rules.is_fact else rules.name}")] if rules.name in LANDED else []
-    )
+    # The connector's landing asset (named as its table) for a source table Fatsoma may stand in for.
+    landed_from = [dg.AssetKey(LANDED[rules.name].name)] if rules.name in LANDED else []
     common = dict(
         key=key,
         group_name=GROUP,
@@ -103,11 +107,6 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
         retry_policy=RETRY_TRANSIENT_FAULTS,
     )
-
-    def landed(fatsoma: FatsomaResource):
-        """The tables the connectors land instead of the booking system (Fatsoma's, when
-        tickets come from Fatsoma): read for this table, or for the facts it refers to."""
-        return LANDED if fatsoma.for_tickets() else NOTHING_LANDED
 
     if rules.is_fact:
 
