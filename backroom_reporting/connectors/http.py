@@ -142,12 +142,22 @@ class JsonApi:
         return random.uniform(0, self.backoff_seconds * 2**attempt)
 
     def pages(self, path: str, params: dict[str, str]) -> Iterator[list[dict]]:
-        """The `data` of every page of a collection, following `links.next` until there is none."""
+        """The `data` of every page of a collection, following `links.next` until there is none.
+
+        A collection paged by number instead (`page[number]`, and `meta.total-pages` without a
+        next link, as Fatsoma's public events endpoint pages) is followed by number."""
         document = self.get(path, params)
         seen: set[str] = set()
+        number = int(params.get("page[number]", "1"))
         while True:
-            yield document.get("data") or []
+            data = document.get("data") or []
+            yield data
             following = (document.get("links") or {}).get("next")
+            total = (document.get("meta") or {}).get("total-pages")
+            if not following and isinstance(total, int) and number < total and data:
+                number += 1
+                document = self.get(path, {**params, "page[number]": str(number)})
+                continue
             # A next link already followed would loop for ever: the collection has ended.
             if not following or following in seen:
                 return

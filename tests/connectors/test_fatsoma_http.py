@@ -46,6 +46,22 @@ def test_every_page_is_followed_by_its_next_link(stub):
     assert {r.headers["authorization"] for r in served} == {"Bearer k"}
 
 
+def test_a_collection_paged_by_number_is_followed_by_number(stub):
+    """As Fatsoma's public events endpoint pages: `page[number]` and `meta.total-pages`, no next link."""
+    ids = some_events(stub, 5)
+
+    def by_number(request, match):
+        number = int(request.query.get("page[number]", ["1"])[0])
+        page = stub.records["events"][(number - 1) * 2 : number * 2]
+        return Reply(200, {"data": page, "links": {}, "meta": {"total-pages": 3}})
+
+    stub.server._routes.clear()
+    stub.server.route("GET", r"/v1/events", by_number)
+    with api(stub, []) as client:
+        pages = list(client.pages("events", {"page[size]": "2"}))
+    assert [[r["id"] for r in page] for page in pages] == [ids[0:2], ids[2:4], ids[4:5]]
+
+
 def test_a_429_waits_as_long_as_its_retry_after_says_then_goes_on(stub):
     some_events(stub, 2)
     stub.fail_next(Reply(429, {"errors": [{"status": "429"}]}, {"Retry-After": "2"}))
