@@ -1,13 +1,16 @@
-"""Fatsoma's stand-in on loopback, and the connector's resource pointed at it."""
+"""Fatsoma's stand-in on loopback, the connector's resource pointed at it, and the world of
+tests/connectors/ticket_world.py on the test's databases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import dagster as dg
 import pytest
 
 from backroom_reporting.connectors.fatsoma import FatsomaResource
 from tests.connectors.fatsoma_stub import FatsomaStub
+from tests.connectors.ticket_world import booking_system, fatsoma_world
 from tests.delivery.loopback import Loopback
 
 
@@ -29,3 +32,17 @@ def fatsoma(stub: FatsomaStub) -> FatsomaResource:
         max_retries=3,
         backoff_seconds=0.01,
     )
+
+
+@pytest.fixture
+def world(databases, stub: FatsomaStub):
+    """The booking system written, and Fatsoma's stand-in serving its events and orders."""
+    booking_system(databases)
+    fatsoma_world(stub)
+    return databases
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.ephemeral() as dagster:
+        yield dagster

@@ -13,14 +13,8 @@ import pytest
 from backroom_reporting.connectors.fatsoma import FatsomaResource, parse_venues
 from backroom_reporting.schedules.fatsoma import fatsoma_sync_schedule
 from backroom_reporting.warehouse.tables.raw import RAW
-from tests.connectors.ticket_world import WINDOW, booking_system, build_nights, fatsoma_world, pull
+from tests.connectors.ticket_world import WINDOW, build_nights, pull
 from tests.worlds import source_rows
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as dagster:
-        yield dagster
 
 
 @pytest.fixture
@@ -30,19 +24,15 @@ def booking_tickets(stub) -> FatsomaResource:
     return FatsomaResource(tickets_source="booking_system", base_url=stub.base_url, api_key="k", venues="")
 
 
-def test_with_tickets_from_the_booking_system_fatsoma_is_never_asked(
-    databases, stub, booking_tickets, instance
-):
-    booking_system(databases)
-    fatsoma_world(stub)
-    result = pull(databases, booking_tickets, instance)
-    build_nights(databases, booking_tickets, instance, WINDOW)
+def test_with_tickets_from_the_booking_system_fatsoma_is_never_asked(world, stub, booking_tickets, instance):
+    result = pull(world, booking_tickets, instance)
+    build_nights(world, booking_tickets, instance, WINDOW)
     assert stub.server.requests == []
     for asset in ("fatsoma_events", "fatsoma_orders"):
         [m] = result.asset_materializations_for_node(asset)
         assert m.metadata["pulled"].value is False
-    loaded = {r["order_id"] for r in databases.warehouse.read_table(RAW["ticket_sales"]).to_dicts()}
-    assert loaded == {r["order_id"] for r in source_rows(databases.source_url, "ticket_sales")}
+    loaded = {r["order_id"] for r in world.warehouse.read_table(RAW["ticket_sales"]).to_dicts()}
+    assert loaded == {r["order_id"] for r in source_rows(world.source_url, "ticket_sales")}
 
 
 def test_the_schedule_skips_while_tickets_come_from_the_booking_system(booking_tickets, fatsoma):

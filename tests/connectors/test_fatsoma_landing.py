@@ -6,29 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dagster as dg
 import pytest
 
 from backroom_reporting.connectors.fatsoma import pull_orders
 from backroom_reporting.connectors.http import ConnectorFault
 from backroom_reporting.warehouse.tables.connectors import connector_cursors, fatsoma_events, fatsoma_orders
 from tests.connectors.fatsoma_stub import order
-from tests.connectors.ticket_world import FRI, SAT, THU, booking_system, fatsoma_world, latest, pull, stamp
+from tests.connectors.ticket_world import FRI, SAT, THU, latest, pull, stamp
 from tests.delivery.loopback import Reply
 from tests.worlds import at
-
-
-@pytest.fixture
-def world(databases, stub):
-    booking_system(databases)
-    fatsoma_world(stub)
-    return databases
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as dagster:
-        yield dagster
 
 
 def landed(databases, table) -> dict[str, dict]:

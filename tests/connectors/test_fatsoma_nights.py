@@ -10,7 +10,6 @@ import datetime as dt
 import json
 
 import dagster as dg
-import pytest
 
 from backroom_reporting.definitions import defs
 from backroom_reporting.schedules.nightly import CHANGED_TABLES_TAG, closing_run_schedule
@@ -22,29 +21,14 @@ from tests.connectors.ticket_world import (
     NIGHTS,
     SAT,
     SUN,
-    booking_system,
     build_nights,
     expected_ticket_figures,
-    fatsoma_world,
     latest,
     pull,
     stamp,
     wired,
 )
 from tests.worlds import LONDON, at
-
-
-@pytest.fixture
-def world(databases, stub):
-    booking_system(databases)
-    fatsoma_world(stub)
-    return databases
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as dagster:
-        yield dagster
 
 
 def ticket_figures(databases) -> tuple[dict, dict]:
