@@ -243,10 +243,15 @@ def pull_events(
     pull.records = len(records)
     incoming = event_rows(records, venues)
     landed = _landed_rows(warehouse, fatsoma_events, incoming["landing_key"])
+    was = landed.select("landing_key", pl.col("venue_id").alias("_was"), pl.col("updated_at").alias("_then"))
     moved_venue = (
         latest_versions(incoming)
-        .join(landed.select("landing_key", pl.col("venue_id").alias("_was")), on="landing_key")
-        .filter(pl.col("venue_id").ne_missing(pl.col("_was")))
+        .join(was, on="landing_key")
+        # A stale version (older than the landed one) moves nothing.
+        .filter(
+            pl.col("venue_id").ne_missing(pl.col("_was"))
+            & ~(pl.col("updated_at") < pl.col("_then")).fill_null(False)
+        )
         .select("event_id", "venue_id")
     )
     held = warehouse.read_table(

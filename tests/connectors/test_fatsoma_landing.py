@@ -131,3 +131,16 @@ def test_a_refused_key_fails_the_step_in_one_sentence_without_retries(world, stu
     assert failures[0].step_failure_data.user_failure_data.description == (
         "Fatsoma refused the credentials (401 at /v1/events): check FATSOMA_API_KEY."
     )
+
+
+def test_an_event_put_at_a_mapped_location_takes_its_orders_to_that_venue(world, stub, fatsoma, instance):
+    pull(world, fatsoma, instance)
+    assert landed(world, fatsoma_orders)["o6"]["venue_id"] == "fatsoma-location:loc-york"
+    away = next(e for e in stub.records["events"] if e["id"] == "fz-away")
+    away["relationships"]["location"]["data"]["id"] = "loc-leeds"
+    away["attributes"]["updated-at"] = stamp(700).isoformat()
+    result = pull(world, fatsoma, instance)
+    assert landed(world, fatsoma_events)["fz-away"]["venue_id"] == "leeds"
+    assert landed(world, fatsoma_orders)["o6"]["venue_id"] == "leeds"
+    # The event's night, and the purchase night of its order (both Saturday), are reloaded.
+    assert metadata_of(result, "fatsoma_events")["nights_to_reload"] == [str(SAT)]
