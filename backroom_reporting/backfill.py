@@ -59,9 +59,11 @@ def with_databases(
     warehouse_url: str,
     report_store: str | None = None,
     outbox: str | None = None,
+    fatsoma=None,
 ) -> dg.Definitions:
-    """The project's definitions wired to given databases (tests, benchmarks), a report store and
-    an outbox for what is delivered."""
+    """The project's definitions wired to given databases (tests, benchmarks), a report store,
+    an outbox for what is delivered, and a Fatsoma resource (default: from the settings)."""
+    from backroom_reporting.connectors.fatsoma import FatsomaResource
     from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
     from backroom_reporting.resources.delivery import DeliveryResource
     from backroom_reporting.resources.reports import ReportRenderingResource
@@ -80,6 +82,7 @@ def with_databases(
             "warehouse": WarehouseResource(url=warehouse_url),
             "reports": ReportRenderingResource(store_dir=report_store),
             "delivery": DeliveryResource(outbox_dir=outbox),
+            "fatsoma": fatsoma or FatsomaResource(),
         },
     )
 

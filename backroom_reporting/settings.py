@@ -203,3 +203,30 @@ STRIPE_WEBHOOK_SECRET = Setting(
     "The signing secret (whsec_…) of the Stripe webhook endpoint /hooks/stripe; empty: every Stripe "
     "event is refused.",
 )
+
+# --- connectors (docs/connectors.md) ----------------------------------------------------------
+
+TICKETS_SOURCE = Setting(
+    "BACKROOM_TICKETS_SOURCE",
+    "booking_system",
+    "Where ticket sales come from: `booking_system` (its ticket_sales table) or `fatsoma` (Fatsoma's "
+    "orders, pulled by the connector; the booking system's ticket_sales is then not read at all).",
+)
+FATSOMA_BASE_URL = Setting(
+    "FATSOMA_BASE_URL",
+    "https://api.fatsoma.com/v1",
+    "Fatsoma's API (tests point it at a loopback server).",
+)
+FATSOMA_API_KEY = Setting(
+    "FATSOMA_API_KEY", "", "The promoter account's Fatsoma API key (sent as a bearer token)."
+)
+FATSOMA_VENUES = Setting(
+    "FATSOMA_VENUES",
+    "",
+    "Fatsoma location ids and the venues they are: `location-id=venue-id,...`; an event at a location "
+    "not listed is quarantined naming it.",
+)
+FATSOMA_TIMEOUT_SECONDS = Setting("FATSOMA_TIMEOUT_SECONDS", "30", "Seconds one request to Fatsoma may take.")
+FATSOMA_MAX_RETRIES = Setting(
+    "FATSOMA_MAX_RETRIES", "5", "Times a failed request to Fatsoma (5xx, 429, timeout) is tried again."
+)

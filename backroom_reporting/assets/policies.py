@@ -139,9 +139,9 @@ def every_hour_at(minute: int) -> dg.AutomationCondition:
 
 
 # Groups whose assets are run by schedules and sensors, never by automation: the raw layer
-# (schedules/nightly.py), Stripe's pulls (assets/stripe.py) and the reports and their
-# deliveries (sensors/deliveries.py).
-SCHEDULED_GROUPS = ("raw", "stripe", "reports")
+# (schedules/nightly.py), the reports and their deliveries (sensors/deliveries.py), and the
+# connectors' pulls (assets/stripe.py, schedules/fatsoma.py).
+SCHEDULED_GROUPS = ("raw", "reports", "stripe", "fatsoma")
 
 
 def _identity(mapping) -> bool:

@@ -8,6 +8,11 @@ Each raw asset checks its rows against the contract, loads the good ones and qua
 the rest, records each load (raw_loads per night, raw_snapshot_loads per snapshot), and
 reports all of it per night in its metadata and its quarantine-rate check.
 
+When the deployment's tickets come from Fatsoma (BACKROOM_TICKETS_SOURCE=fatsoma),
+raw_ticket_sales reads the orders the Fatsoma connector landed instead of the booking
+system's ticket_sales, and raw_events reads Fatsoma's events beside the booking system's
+(docs/connectors.md); both pass the same contract and guards.
+
 Raw assets have no automation condition: the named jobs in schedules/nightly.py load
 them (the open night every hour, the night just closed and any recent night whose
 source changed after 06:00); everything downstream follows them.
@@ -26,8 +31,9 @@ from backroom_reporting.checks.quarantine import (
     quarantine_check_result,
     quarantine_check_spec,
 )
+from backroom_reporting.connectors.fatsoma import LANDED, FatsomaResource
 from backroom_reporting.ingest.guards import accepted
-from backroom_reporting.ingest.load import LoadResult, load_snapshot, load_window
+from backroom_reporting.ingest.load import NOTHING_LANDED, LoadResult, load_snapshot, load_window
 from backroom_reporting.partitions import business_days
 from backroom_reporting.resources.databases import BookingSystemResource, WarehouseResource
 from backroom_reporting.warehouse.source_contract import CONTRACT, Rules
@@ -78,6 +84,12 @@ def _night_metadata(result: LoadResult) -> dict[dt.date, dict]:
     }
 
 
+def landed(fatsoma: FatsomaResource):
+    """The tables the connectors land instead of the booking system's (Fatsoma's, when tickets
+    come from Fatsoma): read for a table itself, or for the facts its rows refer to."""
+    return LANDED if fatsoma.for_tickets() else NOTHING_LANDED
+
+
 def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
     key = raw_key(rules.name)
     # A row may only name rows the warehouse already holds, so snapshots load first.
@@ -85,6 +97,8 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         {raw_key(t) for t in rules.references.values() if not CONTRACT[t].is_fact},
         key=lambda k: k.to_user_string(),
     )
+    # The connector's landing asset (named as its table) for a source table Fatsoma may stand in for.
+    landed_from = [dg.AssetKey(LANDED[rules.name].name)] if rules.name in LANDED else []
     common = dict(
         key=key,
         group_name=GROUP,
@@ -99,7 +113,11 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
         @dg.asset(
             **common,
             partitions_def=business_days,
-            deps=[dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS), *snapshot_deps],
+            deps=[
+                dg.AssetDep(source_key(rules.name), partition_mapping=SAME_NIGHTS),
+                *snapshot_deps,
+                *landed_from,
+            ],
             check_specs=[quarantine_check_spec(key, business_days), load_guard_spec(key, business_days)],
         )
         @measured
@@ -107,6 +125,7 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
             context: dg.AssetExecutionContext,
             booking_system: BookingSystemResource,
             warehouse: WarehouseResource,
+            fatsoma: FatsomaResource,
         ):
             window = window_of(context)
             result = load_window(
@@ -116,6 +135,8 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
                 window,
                 as_of(context),
                 accept_changes=accepted(context.run.tags, rules.name),
+                # Tickets from Fatsoma: the booking system's ticket_sales is not read at all.
+                landed=landed(fatsoma),
             )
             context.log.info(
                 f"{rules.name} {window}: {result.loaded} loaded, {result.quarantined} quarantined"
@@ -134,18 +155,22 @@ def build_raw_asset(rules: Rules) -> dg.AssetsDefinition:
 
     @dg.asset(
         **common,
-        deps=[source_key(rules.name), *snapshot_deps],
+        deps=[source_key(rules.name), *snapshot_deps, *landed_from],
         check_specs=[quarantine_check_spec(key), load_guard_spec(key)],
     )
     @measured
     def raw_snapshot(
-        context: dg.AssetExecutionContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        booking_system: BookingSystemResource,
+        warehouse: WarehouseResource,
+        fatsoma: FatsomaResource,
     ) -> dg.MaterializeResult:
         result = load_snapshot(
             booking_system.database(),
             warehouse.database(),
             rules,
             accept_changes=accepted(context.run.tags, rules.name),
+            landed=landed(fatsoma),
         )
         for trip in result.trips.values():
             context.log.error(trip.sentence)

@@ -4,7 +4,7 @@ One list call per page, `created[gte]`/`created[lt]` bounding the pull and `star
 last id seen: the SDK's `auto_paging_iter` cannot resume after a rate limit, nor step past a
 record that has no id. Pages are asked through the client's `raw_request` (the SDK's own
 transport, authentication, retries and errors) and read as plain JSON: building a StripeObject
-for every record was most of a pull's time (benchmarks/bench_connectors.py). The SDK retries
+for every record was most of a pull's time (benchmarks/bench_stripe.py). The SDK retries
 5xx answers and dropped connections itself (`max_network_retries`); Stripe's 429s it leaves to
 the caller, so a rate-limited page is asked for again after `Retry-After` (or an exponential
 wait), a bounded number of times. A record that comes twice (pages shift when records are

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 import polars as pl
+import sqlalchemy as sa
 
 from backroom_reporting.ingest.validate import SOURCE_ORDER
 from backroom_reporting.metrics.business_time import BusinessWindow, business_date
@@ -76,9 +78,15 @@ def recorded_fingerprints(warehouse: Database, window: BusinessWindow) -> pl.Dat
     )
 
 
-def changed_nights(source: Database, warehouse: Database, window: BusinessWindow) -> dict[dt.date, list[str]]:
+def changed_nights(
+    source: Database,
+    warehouse: Database,
+    window: BusinessWindow,
+    landed: Mapping[str, sa.Table] | None = None,
+) -> dict[dt.date, list[str]]:
     """The nights of `window` whose source rows differ from what the raw layer last loaded
-    (or that it never loaded), with the fact tables that differ."""
+    (or that it never loaded), with the fact tables that differ. `landed` names the fact
+    tables loaded from a connector's landing table in the warehouse instead of the source."""
     from backroom_reporting.ingest.load import read_source_window
 
     recorded = recorded_fingerprints(warehouse, window)
@@ -86,7 +94,13 @@ def changed_nights(source: Database, warehouse: Database, window: BusinessWindow
     for name, rules in CONTRACT.items():
         if not rules.is_fact:
             continue
-        now = night_fingerprints(with_nights(read_source_window(source, rules, window), rules), rules)
+        table = (landed or {}).get(name)
+        rows = (
+            read_source_window(source, rules, window)
+            if table is None
+            else read_source_window(warehouse, rules, window, table)
+        )
+        now = night_fingerprints(with_nights(rows, rules), rules)
         then = recorded.filter(pl.col("source_table") == name)
         for day in window.days:
             current = now.filter(pl.col("business_date") == day)["fingerprint"]

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import polars as pl
 import sqlalchemy as sa
@@ -67,33 +69,41 @@ class LoadResult:
         return self.quarantined / self.read if self.read else 0.0
 
 
+# No table comes from a connector's landing table: the booking system is the whole source.
+NOTHING_LANDED: Mapping[str, sa.Table] = MappingProxyType({})
+
+
 # --- reading the source -------------------------------------------------------------------
 
 
-def _source_select(source: Database, rules: Rules) -> sa.Select:
-    """All contract columns plus storage order. SQLite columns are read as text: its
-    columns hold whatever was written, and text always reads, so a bad value reaches
-    validation instead of breaking the read."""
-    table = rules.table
+def _source_select(source: Database, rules: Rules, table: sa.Table | None = None) -> sa.Select:
+    """All contract columns of `table` (the booking system's, else a landing table of the same
+    columns) plus storage order. SQLite columns are read as text: its columns hold whatever was
+    written, and text always reads, so a bad value reaches validation instead of breaking the read."""
+    table = rules.table if table is None else table
+    columns = [table.c[c.name] for c in rules.table.columns]
     if source.dialect == "sqlite":
-        columns = [sa.cast(c, sa.Text).label(c.name) for c in table.columns]
+        columns = [sa.cast(c, sa.Text).label(c.name) for c in columns]
         order = sa.literal_column("rowid")
     else:
-        columns = list(table.columns)
         order = sa.literal_column("ctid")
     return sa.select(*columns, sa.func.row_number().over(order_by=order).label(SOURCE_ORDER))
 
 
-def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -> pl.DataFrame:
-    """Source rows of a fact table that this window owns.
+def read_source_window(
+    source: Database, rules: Rules, window: BusinessWindow, table: sa.Table | None = None
+) -> pl.DataFrame:
+    """Source rows of a fact table (or of `table`, a landing table of its columns) that this
+    window owns.
 
     On PostgreSQL the column is typed and filtered exactly. On SQLite the time is text in
     whatever ISO form the writer chose, so rows are fetched by date prefix with a day's
     margin (index-friendly) and then filtered exactly once parsed. A row whose time has a
     valid date prefix but does not parse is owned by the window holding that date.
     """
-    column = rules.table.c[rules.business_time]
-    query = _source_select(source, rules)
+    table = rules.table if table is None else table
+    column = table.c[rules.business_time]
+    query = _source_select(source, rules, table)
     if source.dialect == "postgresql":
         return source.read(query.where(column >= window.start, column < window.end))
     as_text = sa.type_coerce(column, sa.Text)
@@ -111,29 +121,30 @@ def read_source_window(source: Database, rules: Rules, window: BusinessWindow) -
     return rows.filter(owned.fill_null(False) | unreadable_here.fill_null(False))
 
 
-def read_source_unattributable(source: Database, rules: Rules) -> pl.DataFrame:
+def read_source_unattributable(source: Database, rules: Rules, table: sa.Table | None = None) -> pl.DataFrame:
     """Fact rows no business day can own: the time is missing, or not even a date.
 
     Every load looks for them, so the search must not read the whole table: PostgreSQL
     types the column, and on SQLite `_undated` finds them through the column's index."""
-    column = rules.table.c[rules.business_time]
-    query = _source_select(source, rules)
+    table = rules.table if table is None else table
+    column = table.c[rules.business_time]
+    query = _source_select(source, rules, table)
     if source.dialect == "postgresql":
         return source.read(query.where(column.is_(None)))
-    return source.read(query.where(_undated(source, rules)))
+    return source.read(query.where(_undated(source, rules, table)))
 
 
 # Appended to a text prefix, the bound above every text that starts with it.
 MAX_CODE_POINT = 0x10FFFF
 
 
-def _undated(source: Database, rules: Rules) -> sa.ColumnElement[bool]:
+def _undated(source: Database, rules: Rules, table: sa.Table) -> sa.ColumnElement[bool]:
     """SQLite rows whose time is missing or whose first 10 characters are not a date, as
     index lookups: the distinct prefixes are walked one seek each (a few hundred for a year
     of nights, where testing every row would read the whole table), and the undated ones
     become ranges. A text shorter than a date is its own prefix."""
-    table, name = rules.table.name, rules.business_time
-    column = rules.table.c[name]
+    column = table.c[rules.business_time]
+    table, name = table.name, rules.business_time
     as_text = sa.type_coerce(column, sa.Text)
     prefix = sa.func.substr(as_text, 1, 10)
     found = source.read(
@@ -171,7 +182,11 @@ def _undated(source: Database, rules: Rules) -> sa.ColumnElement[bool]:
 
 
 def known_references(
-    source: Database, warehouse: Database, rules: Rules, rows: pl.DataFrame
+    source: Database,
+    warehouse: Database,
+    rules: Rules,
+    rows: pl.DataFrame,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> dict[str, pl.Series]:
     """For each referenced table, which of the referenced keys exist.
 
@@ -180,14 +195,16 @@ def known_references(
     orders) are checked against the source: a deposit is paid weeks before its booking's
     night, so the booking sits in another partition that may not be loaded yet. The
     tombstone stands for a customer no longer named (erased, or past retention), so it is
-    a known customer.
+    a known customer. A fact table a connector lands (`landed`, e.g. Fatsoma's orders for
+    ticket_sales) is checked against its landing table in the warehouse instead.
     """
     known: dict[str, pl.Series] = {}
     for column, target in rules.references.items():
         wanted = rows[column].cast(pl.String).drop_nulls().unique()
         target_rules = CONTRACT[target]
         if target_rules.is_fact:
-            found = source.lookup(target_rules.table.c[target_rules.key], wanted)
+            facts = (warehouse, landed[target]) if target in landed else (source, target_rules.table)
+            found = facts[0].lookup(facts[1].c[target_rules.key], wanted)
         else:
             found = warehouse.lookup(RAW[target].c[target_rules.key], wanted)
         previous = known.get(target, pl.Series(dtype=pl.String))
@@ -273,8 +290,13 @@ def load_window(
     window: BusinessWindow,
     as_of: dt.datetime | None = None,
     accept_changes: bool = False,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> LoadResult:
     """Replace a fact table's window in the raw layer (and the table's unattributable rows).
+
+    The rows are read from the table of the contract in `source`, or, when `landed` names a
+    landing table in the warehouse for it (a connector's, docs/connectors.md), from there;
+    then the source's own table is not read at all.
 
     `as_of` is the moment the load stands for (default now): nights that closed by then are
     recorded as final, the open night as provisional. A range is loaded a chunk of nights
@@ -287,18 +309,32 @@ def load_window(
     loaded_at = dt.datetime.now(dt.UTC)
     as_of = (as_of or loaded_at).astimezone(dt.UTC)
     erased = erased_hashes(warehouse)
-    loose = forget_erased(read_source_unattributable(source, rules), rules, erased)
-    unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose))
+    table = landed.get(rules.name, rules.table)
+    if rules.name in landed:
+        source = warehouse
+    loose = forget_erased(read_source_unattributable(source, rules, table), rules, erased)
+    unattributable = validate(loose, rules, known_references(source, warehouse, rules, loose, landed))
     if unattributable.good.height:  # parse_utc accepts only what SQLite's date() accepts
         raise AssertionError(f"{rules.name}: rows with unreadable times passed validation")
     lost = _quarantine_rows(rules, unattributable, None)
     warehouse.replace(raw_quarantine, lost, _quarantine_of(rules, raw_quarantine.c.business_date.is_(None)))
     ledgers, reasons, by_night, venues = [], Counter(), {}, venue_settings(warehouse)
     trips: dict[dt.date, Trip] = {}
-    source_empty = source.scalar(sa.select(sa.literal(1)).select_from(rules.table).limit(1)) is None
+    source_empty = source.scalar(sa.select(sa.literal(1)).select_from(table).limit(1)) is None
     for chunk in window.chunks(venues.height):
         ledger, found, tripped = _load_chunk(
-            source, warehouse, rules, chunk, venues, as_of, loaded_at, source_empty, accept_changes, erased
+            source,
+            warehouse,
+            rules,
+            chunk,
+            venues,
+            as_of,
+            loaded_at,
+            source_empty,
+            accept_changes,
+            erased,
+            table,
+            landed,
         )
         ledgers.append(ledger)
         # Counted, not kept: a frame of the chunk's rows would hold all their memory.
@@ -355,6 +391,8 @@ def _load_chunk(
     source_empty: bool,
     accept_changes: bool,
     erased: frozenset[str],
+    table: sa.Table,
+    landed: Mapping[str, sa.Table],
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[dt.date, Trip]]:
     """Load the nights of `window` in one transaction: their raw_loads rows, quarantined rows,
     and the guards that stopped some nights (those keep what the warehouse held).
@@ -363,9 +401,9 @@ def _load_chunk(
     the erased customers' ids replaced."""
     raw_table = RAW[rules.name]
     column = raw_table.c[rules.business_time]
-    rows = with_nights(read_source_window(source, rules, window), rules)
+    rows = with_nights(read_source_window(source, rules, window, table), rules)
     loadable = forget_erased(rows, rules, erased)
-    known = known_references(source, warehouse, rules, loadable)
+    known = known_references(source, warehouse, rules, loadable, landed)
     in_window = sa.and_(column >= window.start, column < window.end)
     elsewhere = warehouse.lookup(
         raw_table.c[rules.key],
@@ -430,15 +468,25 @@ def _reasons_by_night(quarantined: pl.DataFrame) -> dict[dt.date, dict[str, int]
 
 
 def load_snapshot(
-    source: Database, warehouse: Database, rules: Rules, accept_changes: bool = False
+    source: Database,
+    warehouse: Database,
+    rules: Rules,
+    accept_changes: bool = False,
+    landed: Mapping[str, sa.Table] = NOTHING_LANDED,
 ) -> LoadResult:
     """Replace a snapshot table (venues, customers, events, tables, staff) whole, unless its
     source rows and the snapshots they refer to are as its last load found them: the
     open night's hourly refresh reloads every snapshot, and most hours nothing changed.
     A load that trips a guard (emptied, shrunk, mostly bad) replaces nothing, unless
-    `accept_changes`."""
+    `accept_changes`.
+
+    `landed` may name a landing table in the warehouse whose rows join the source's (a
+    connector's events, docs/connectors.md); a landed row replaces the source's row of the
+    same id."""
     began = time.perf_counter()
     rows = source.read(_source_select(source, rules))
+    if rules.name in landed:
+        rows = _with_landed(rows, warehouse.read(_source_select(warehouse, rules, landed[rules.name])), rules)
     recorded = warehouse.read_table(raw_snapshot_loads)  # in source_table order
     snapshots = {t for t in rules.references.values() if not CONTRACT[t].is_fact}
     referenced = recorded.filter(pl.col("source_table").is_in(snapshots))["fingerprint"].to_list()
@@ -456,7 +504,7 @@ def load_snapshot(
         )
     # Fingerprinted as the source has them; checked and written without the erased customers.
     loadable = forget_erased(rows, rules, erased_hashes(warehouse))
-    checked = validate(loadable, rules, known_references(source, warehouse, rules, loadable))
+    checked = validate(loadable, rules, known_references(source, warehouse, rules, loadable, landed))
     quarantined = _quarantine_rows(rules, checked, None)
     held = warehouse.scalar(sa.select(sa.func.count()).select_from(RAW[rules.name]))
     trip = snapshot_trip(rules.name, held, checked.good.height, quarantined.height, rules.quarantine_limit)
@@ -494,6 +542,14 @@ def load_snapshot(
     )
     result.seconds = time.perf_counter() - began
     return result
+
+
+def _with_landed(rows: pl.DataFrame, landed: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """The source's rows without those a landed row replaces, then the landed rows, in that
+    storage order."""
+    kept = rows.filter(~pl.col(rules.key).cast(pl.String).is_in(landed[rules.key].cast(pl.String).implode()))
+    after = landed.with_columns(pl.col(SOURCE_ORDER) + (rows[SOURCE_ORDER].max() or 0))
+    return pl.concat([kept, after], how="vertical_relaxed")
 
 
 def _still_holds(warehouse: Database, rules: Rules, last: pl.DataFrame) -> bool:

@@ -18,6 +18,7 @@ import dagster as dg
 
 from backroom_reporting.assets.nights import AS_OF_TAG
 from backroom_reporting.checks.freshness import FIGURES_READY
+from backroom_reporting.connectors.fatsoma import LANDED, FatsomaResource
 from backroom_reporting.ingest.fingerprints import changed_nights
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE, BusinessWindow, last_closed_business_day
 from backroom_reporting.partitions import HISTORY_START
@@ -95,7 +96,10 @@ def nights_to_load(closed: dt.date, changed: dict[dt.date, list[str]]) -> list[t
     "source rows changed since they were loaded.",
 )
 def closing_run_schedule(
-    context: dg.ScheduleEvaluationContext, booking_system: BookingSystemResource, warehouse: WarehouseResource
+    context: dg.ScheduleEvaluationContext,
+    booking_system: BookingSystemResource,
+    warehouse: WarehouseResource,
+    fatsoma: FatsomaResource,
 ):
     tick = context.scheduled_execution_time
     closed = last_closed_business_day(tick)
@@ -105,6 +109,8 @@ def closing_run_schedule(
             booking_system.database(),
             warehouse.database(),
             BusinessWindow(first, closed - dt.timedelta(days=1)),
+            # Tickets from Fatsoma are compared with what the connector landed.
+            landed=LANDED if fatsoma.for_tickets() else None,
         )
         if first < closed
         else {}

@@ -65,6 +65,9 @@ ADMIN_ONLY = frozenset(
         "stripe_events",
         "stripe_loads",
         "payment_reconciliation",
+        "connector_cursors",  # migration 0022
+        "fatsoma_events",
+        "fatsoma_orders",
     }
 )
 STAFF_ROWS = frozenset({"staff_performance", "raw_staff_shifts", "raw_staff"})

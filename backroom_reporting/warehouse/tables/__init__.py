@@ -8,6 +8,7 @@ table on WAREHOUSE, which is what migrations are compared against.
 from backroom_reporting.warehouse.tables import (
     aggregations,
     alerts,
+    connectors,
     customers,
     deliveries,
     events,
@@ -25,6 +26,7 @@ __all__ = [
     "WAREHOUSE",
     "aggregations",
     "alerts",
+    "connectors",
     "customers",
     "deliveries",
     "events",

@@ -16,9 +16,9 @@ from backroom_reporting.definitions import defs
 from backroom_reporting.ingest.load import load_window
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
-from tests.connectors.conftest import MORNING, NIGHTS, unix
-from tests.connectors.stripe_stub import charge
-from tests.connectors.test_stripe_pull import rows
+from tests.connectors.stripe.conftest import MORNING, NIGHTS, unix
+from tests.connectors.stripe.stripe_stub import charge
+from tests.connectors.stripe.test_stripe_pull import rows
 from tests.worlds import at, insert_raw, night_of, small_world, source_rows, write_source
 
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)

@@ -16,7 +16,7 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.stripe import StripeResource
 from backroom_reporting.warehouse.source_contract import CONTRACT
-from tests.connectors.stripe_stub import StripeStub
+from tests.connectors.stripe.stripe_stub import StripeStub
 from tests.worlds import small_world, write_source
 
 NIGHTS = [dt.date(2026, 11, 27), dt.date(2026, 11, 28)]

@@ -1,7 +1,7 @@
 """The Stripe connector's throughput: records per second pulled, checked and landed, against the
-tests' Stripe stub on loopback (tests/connectors/stripe_stub.py).
+tests' Stripe stub on loopback (tests/connectors/stripe/stripe_stub.py).
 
-    python -m benchmarks.bench_connectors [--records 20000] [--records 100000] [--postgres URL]
+    python -m benchmarks.bench_stripe [--records 20000] [--records 100000] [--postgres URL]
 
 Run from the repository's root. One night of N charges (a venue's deposits; one in a hundred
 missing its amount, so quarantine is exercised), pulled whole into a fresh warehouse (a first
@@ -29,7 +29,7 @@ from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.migrate import upgrade
 from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.types import table_schema
-from tests.connectors.stripe_stub import StripeStub, charge
+from tests.connectors.stripe.stripe_stub import StripeStub, charge
 
 NIGHT = dt.date(2026, 11, 28)
 MORNING = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)

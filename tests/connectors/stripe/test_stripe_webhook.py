@@ -22,9 +22,9 @@ from backroom_reporting.assets.stripe import stripe_closing_schedule
 from backroom_reporting.portal.app import create_app
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.schedules.nightly import CHANGED_TABLES_TAG
-from tests.connectors.conftest import NIGHTS, unix
-from tests.connectors.stripe_stub import charge, refund
-from tests.connectors.test_stripe_pull import rows
+from tests.connectors.stripe.conftest import NIGHTS, unix
+from tests.connectors.stripe.stripe_stub import charge, refund
+from tests.connectors.stripe.test_stripe_pull import rows
 from tests.portal.conftest import free_port
 from tests.worlds import at
 

@@ -9,8 +9,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.connectors.conftest import API_KEY, NIGHTS, unix
-from tests.connectors.stripe_stub import charge, dispute, payout, refund
+from tests.connectors.stripe.conftest import API_KEY, NIGHTS, unix
+from tests.connectors.stripe.stripe_stub import charge, dispute, payout, refund
 from tests.worlds import LONDON, at
 
 NIGHT = NIGHTS[1]
