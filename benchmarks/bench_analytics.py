@@ -3,7 +3,8 @@ open night's hourly refresh, and a SQL yardstick.
 
     python benchmarks/bench_analytics.py step
     python benchmarks/bench_analytics.py backfill --venues 25 --days 365 [--postgres URL]
-    python benchmarks/bench_analytics.py day --history 90 --history 730 [--postgres URL]
+    python benchmarks/bench_analytics.py day --history 90 --history 730 [--venues 1 --venues 25]
+        [--postgres URL [--postgres-only]]
     python benchmarks/bench_analytics.py refresh --venues 25 --days 365 [--postgres URL]
     python benchmarks/bench_analytics.py sql --venues 1 --days 365 --postgres URL
 
@@ -286,11 +287,11 @@ def nightly(night: dt.date) -> list[dg.AssetKey]:
     return chosen
 
 
-def run_day(history_days: int, postgres: str | None) -> None:
+def run_day(history_days: int, venues: int, postgres: str | None) -> None:
     nights = [END, END + dt.timedelta(days=1)]
     window = BusinessWindow(END - dt.timedelta(days=history_days), END - dt.timedelta(days=1))
     with databases(postgres) as (source, warehouse, _):
-        generate(source, 1, window.first_day, nights[-1], seed=7)
+        generate(source, venues, window.first_day, nights[-1], seed=7)
         upgrade(warehouse)
         definitions = with_databases(defs, source, warehouse)
         with dg.DagsterInstance.ephemeral() as instance:
@@ -299,7 +300,8 @@ def run_day(history_days: int, postgres: str | None) -> None:
             with Database(warehouse, search_path=REPORTING_SCHEMA) as db:
                 rows = db.scalar(sa.text("SELECT COUNT(*) FROM raw_check_ins"))
             print(
-                f"\n== one night's run after {history_days} days of history on {label(postgres)} "
+                f"\n== one night's run, {venues} venue(s), after {history_days} days of history on "
+                f"{label(postgres)} "
                 f"({rows:,} door scans in the warehouse)"
             )
             for night in nights:
@@ -412,10 +414,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("what", choices=["step", "backfill", "day", "refresh", "sql", "child"])
-    parser.add_argument("--venues", type=int, default=None, help="default: 1 (sql), 25 (backfill, refresh)")
+    parser.add_argument(
+        "--venues",
+        type=int,
+        action="append",
+        help="default: 1 (sql, day), 25 (backfill, refresh); repeatable for day",
+    )
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--history", type=int, action="append", help="days of history (day); repeatable")
     parser.add_argument("--postgres", help="a PostgreSQL URL whose role may CREATE DATABASE")
+    parser.add_argument("--postgres-only", action="store_true", help="with --postgres: skip the SQLite run")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the empty step (step)")
     # child: one run in this process (see in_own_process)
     for option in ("--source", "--warehouse", "--out", "--keys", "--job", "--first", "--last", "--as-of"):
@@ -425,22 +433,26 @@ def main() -> None:
         child(args)
         return
     backends = [None, args.postgres] if args.postgres else [None]
+    if args.postgres_only:
+        backends = [args.postgres]
+    venues = (args.venues or [None])[-1]
     if args.what == "step":
         run_step(args.repeat)
     elif args.what == "backfill":
         for backend in backends:
-            run_backfill(args.venues or 25, args.days, backend)
+            run_backfill(venues or 25, args.days, backend)
     elif args.what == "refresh":
         for backend in backends:
-            run_refresh(args.venues or 25, args.days, backend)
+            run_refresh(venues or 25, args.days, backend)
     elif args.what == "day":
         for days in args.history or [90, 730]:
-            for backend in backends:
-                run_day(days, backend)
+            for count in args.venues or [1]:
+                for backend in backends:
+                    run_day(days, count, backend)
     else:
         if not args.postgres:
             parser.error("sql needs --postgres")
-        run_sql(args.venues or 1, args.days, args.postgres)
+        run_sql(venues or 1, args.days, args.postgres)
     print(f"\npeak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
