@@ -15,8 +15,10 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
 from backroom_reporting.backfill import backfill
+from backroom_reporting.cli import main
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
@@ -228,3 +230,27 @@ def test_the_demo_with_three_venues_subscribes_the_group_and_renders_its_report(
     book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
     cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None}
     assert set(names.values()) <= cells
+
+
+def test_report_render_makes_a_group_report_and_refuses_a_venue_for_it(group_world, names, tmp_path):
+    env = {
+        "BACKROOM_WAREHOUSE_URL": group_world.databases.warehouse_url,
+        "BACKROOM_SOURCE_URL": group_world.databases.source_url,
+    }
+
+    def render(*args: str):
+        return CliRunner().invoke(
+            main, ["report", "render", "group_weekly_summary", "--date", "2026-11-22", *args], env=env
+        )
+
+    refused = render("--venue", "backroom-leeds")
+    assert refused.exit_code == 2
+    assert (
+        "group_weekly_summary shows every venue side by side: leave out --venue and --brand" in refused.output
+    )
+    out = tmp_path / "group.html"
+    done = render("--format", "html", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert "Group Weekly Summary for Week of Monday 16 November 2026, All venues" in done.output
+    html = out.read_text()
+    assert all(name in html for name in names.values())
