@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from backroom_reporting.assets.step_metrics import PEAK_MEMORY_MB
 from backroom_reporting.backfill import backfill, plan_stages, with_databases
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
@@ -108,11 +110,12 @@ def label(backend: str | None) -> str:
     return "PostgreSQL" if backend else "SQLite"
 
 
-def asset_seconds(materializations) -> dict[str, float]:
-    """What each asset's step measured itself (the same figure is on each of its partitions)."""
+def asset_seconds(materializations, figure: str = STEP_WALL) -> dict[str, float]:
+    """What each asset's step measured itself (the same figure is on each of its partitions):
+    its wall time, or another of assets/step_metrics.py's figures."""
     took: dict[str, float] = {}
     for m in materializations:
-        entry = m.metadata.get(STEP_WALL)
+        entry = m.metadata.get(figure)
         if entry is not None:
             took[m.asset_key.to_user_string()] = max(took.get(m.asset_key.to_user_string(), 0.0), entry.value)
     return took
@@ -126,8 +129,30 @@ def run_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
 # --- one run in a process of its own, as the daemon launches runs ---------------------------------
 
 
+class PeakRss:
+    """This process's peak RSS in MB, sampled every 50 ms: the kernel's high-water mark (VmHWM)
+    is reset by each step (assets/step_metrics.py), so at the run's end it holds only the last
+    step's. The steps' own peaks are taken in too, so nothing shorter than a sample is missed."""
+
+    def __init__(self) -> None:
+        self.kb = 0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            found = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+            self.kb = max(self.kb, int(found[1]))
+            time.sleep(0.05)
+
+    def mb(self, materializations) -> float:
+        steps = [m.metadata[PEAK_MEMORY_MB].value for m in materializations if PEAK_MEMORY_MB in m.metadata]
+        hwm = int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
+        return max([self.kb / 1024, hwm / 1024, *steps])
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one stage (a backfill's) or the open-night refresh job, and write what it cost."""
+    peak = PeakRss()
     wired = with_databases(defs, args.source, args.warehouse)
     instance = dg.DagsterInstance.get()
     if args.job:
@@ -160,11 +185,11 @@ def child(args: argparse.Namespace) -> None:
             {
                 "run_seconds": run_seconds(instance, run_id),
                 "assets": asset_seconds(materializations),
+                "asset_peak_mb": asset_seconds(materializations, PEAK_MEMORY_MB),
                 "partitions": len({m.partition for m in materializations if m.partition}),
-                # This process's own high-water mark: the rusage of a child started by fork
-                # also counts what it shared with its parent before exec.
-                "peak_rss_mb": int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
-                / 1024,
+                # This process's own peak: the rusage of a child started by fork also counts
+                # what it shared with its parent before exec.
+                "peak_rss_mb": peak.mb(materializations),
             }
         )
     )
@@ -253,6 +278,8 @@ def run_backfill(venues: int, days: int, postgres: str | None) -> None:
             print_run(f"{figures['partitions']:>4} partitions: {shown}", figures)
             slowest = sorted(figures["assets"].items(), key=lambda i: -i[1])[:6]
             print("        " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
+            largest = sorted(figures["asset_peak_mb"].items(), key=lambda i: -i[1])[:4]
+            print("        peak RSS during: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in largest))
         total = time.perf_counter() - began
     run = sum(r["run_seconds"] for r in runs)
     own = sum(sum(r["assets"].values()) for r in runs)
