@@ -5,6 +5,7 @@ the demo's group subscription rendered through Dagster."""
 from __future__ import annotations
 
 import datetime as dt
+import email
 import io
 import json
 import re
@@ -230,6 +231,10 @@ def test_the_demo_with_three_venues_subscribes_the_group_and_renders_its_report(
     book = openpyxl.load_workbook(io.BytesIO(venue.file(generation, "xlsx")))
     cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None}
     assert set(names.values()) <= cells
+
+    venue.deliver("sub-owner-group-daily")
+    [sent] = [email.message_from_bytes(p.read_bytes()) for p in venue.outbox.rglob("*.eml")]
+    assert sent["Subject"] == "Group Daily Summary - Sat 21 Nov 2026 - All venues"
 
 
 def test_report_render_makes_a_group_report_and_refuses_a_venue_for_it(group_world, names, tmp_path):
