@@ -24,6 +24,7 @@ from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.rendering.build import ReportBuilder, Subject
+from backroom_reporting.rendering.csv_export import section_table
 from backroom_reporting.rendering.html import render_html
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.periods import period_containing
@@ -128,6 +129,11 @@ def test_a_group_report_has_each_venues_figures_side_by_side_and_the_groups_tota
         ]
         expected = gross[venue] / len(traded) if traded else None
         assert kpis[name]["daily_revenue"] == pytest.approx(expected), name
+
+    # The spreadsheet formats' rows say whose by their own venue column, not "All venues" beside it.
+    header, rows = section_table(report, sections["venues"])
+    assert len(set(header)) == len(header) and "venue_name" not in header
+    assert {row[header.index("venue_id")] for row in rows} == set(names.values())
 
     html = render_html(report, "web", {c.key: "" for c in report.sections if c.chart})
     for name in names.values():
