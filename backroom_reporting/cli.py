@@ -543,6 +543,16 @@ def _check_night_held(db, day: dt.date) -> None:
         )
 
 
+def _chosen_venue(venue: str | None, known: dict[str, str]) -> str:
+    """--venue, checked; without it the warehouse's only venue."""
+    if venue is None and len(known) != 1:
+        raise click.BadParameter(f"choose a venue with --venue: {', '.join(sorted(known)) or 'none loaded'}")
+    venue = venue or next(iter(known))
+    if venue not in known:
+        raise click.BadParameter(f"unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+    return venue
+
+
 @report.command("render")
 @click.argument("template")
 @click.option(
@@ -589,20 +599,18 @@ def report_render(
         one_of("brand", brand, BRANDS, click.BadParameter)
     wanted = formats or layout.formats
     _check_out(out, wanted, layout)
+    group = layout.scope == "group"  # every venue side by side (docs/reports.md "Group reports")
+    if group and (venue or brand):
+        raise click.BadParameter(
+            f"{template} shows every venue side by side: leave out --venue and --brand", param_hint="--venue"
+        )
     with open_warehouse(None) as db:
-        known = venues(db)
-        if venue is None and len(known) != 1:
-            raise click.BadParameter(
-                f"choose a venue with --venue: {', '.join(sorted(known)) or 'none loaded'}"
-            )
-        venue = venue or next(iter(known))
-        if venue not in known:
-            raise click.BadParameter(f"unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+        subject = Subject(None) if group else Subject(_chosen_venue(venue, venues(db)), brand)
         if day is not None:
             _check_night_held(db, day)
         period = period_containing(layout.period, day) if day else latest_completed(layout.period, now)
         try:
-            built = ReportBuilder(db, layout, period, Subject(venue, brand), now).build()
+            built = ReportBuilder(db, layout, period, subject, now).build()
         except (ReportInputError, SubscriptionError) as exc:
             raise click.ClickException(str(exc)) from exc
     with ChartRenderer() as charts:

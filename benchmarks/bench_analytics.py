@@ -3,7 +3,8 @@ open night's hourly refresh, and a SQL yardstick.
 
     python benchmarks/bench_analytics.py step
     python benchmarks/bench_analytics.py backfill --venues 25 --days 365 [--postgres URL]
-    python benchmarks/bench_analytics.py day --history 90 --history 730 [--postgres URL]
+    python benchmarks/bench_analytics.py day --history 90 --history 730 [--venues 1 --venues 25]
+        [--postgres URL [--postgres-only]]
     python benchmarks/bench_analytics.py refresh --venues 25 --days 365 [--postgres URL]
     python benchmarks/bench_analytics.py sql --venues 1 --days 365 --postgres URL
 
@@ -41,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -49,6 +51,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from backroom_reporting.assets.step_metrics import PEAK_MEMORY_MB
 from backroom_reporting.backfill import backfill, plan_stages, with_databases
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
@@ -107,11 +110,12 @@ def label(backend: str | None) -> str:
     return "PostgreSQL" if backend else "SQLite"
 
 
-def asset_seconds(materializations) -> dict[str, float]:
-    """What each asset's step measured itself (the same figure is on each of its partitions)."""
+def asset_seconds(materializations, figure: str = STEP_WALL) -> dict[str, float]:
+    """What each asset's step measured itself (the same figure is on each of its partitions):
+    its wall time, or another of assets/step_metrics.py's figures."""
     took: dict[str, float] = {}
     for m in materializations:
-        entry = m.metadata.get(STEP_WALL)
+        entry = m.metadata.get(figure)
         if entry is not None:
             took[m.asset_key.to_user_string()] = max(took.get(m.asset_key.to_user_string(), 0.0), entry.value)
     return took
@@ -125,8 +129,30 @@ def run_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
 # --- one run in a process of its own, as the daemon launches runs ---------------------------------
 
 
+class PeakRss:
+    """This process's peak RSS in MB, sampled every 50 ms: the kernel's high-water mark (VmHWM)
+    is reset by each step (assets/step_metrics.py), so at the run's end it holds only the last
+    step's. The steps' own peaks are taken in too, so nothing shorter than a sample is missed."""
+
+    def __init__(self) -> None:
+        self.kb = 0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            found = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+            self.kb = max(self.kb, int(found[1]))
+            time.sleep(0.05)
+
+    def mb(self, materializations) -> float:
+        steps = [m.metadata[PEAK_MEMORY_MB].value for m in materializations if PEAK_MEMORY_MB in m.metadata]
+        hwm = int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
+        return max([self.kb / 1024, hwm / 1024, *steps])
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one stage (a backfill's) or the open-night refresh job, and write what it cost."""
+    peak = PeakRss()
     wired = with_databases(defs, args.source, args.warehouse)
     instance = dg.DagsterInstance.get()
     if args.job:
@@ -159,11 +185,11 @@ def child(args: argparse.Namespace) -> None:
             {
                 "run_seconds": run_seconds(instance, run_id),
                 "assets": asset_seconds(materializations),
+                "asset_peak_mb": asset_seconds(materializations, PEAK_MEMORY_MB),
                 "partitions": len({m.partition for m in materializations if m.partition}),
-                # This process's own high-water mark: the rusage of a child started by fork
-                # also counts what it shared with its parent before exec.
-                "peak_rss_mb": int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())[1])
-                / 1024,
+                # This process's own peak: the rusage of a child started by fork also counts
+                # what it shared with its parent before exec.
+                "peak_rss_mb": peak.mb(materializations),
             }
         )
     )
@@ -252,6 +278,8 @@ def run_backfill(venues: int, days: int, postgres: str | None) -> None:
             print_run(f"{figures['partitions']:>4} partitions: {shown}", figures)
             slowest = sorted(figures["assets"].items(), key=lambda i: -i[1])[:6]
             print("        " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
+            largest = sorted(figures["asset_peak_mb"].items(), key=lambda i: -i[1])[:4]
+            print("        peak RSS during: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in largest))
         total = time.perf_counter() - began
     run = sum(r["run_seconds"] for r in runs)
     own = sum(sum(r["assets"].values()) for r in runs)
@@ -286,11 +314,11 @@ def nightly(night: dt.date) -> list[dg.AssetKey]:
     return chosen
 
 
-def run_day(history_days: int, postgres: str | None) -> None:
+def run_day(history_days: int, venues: int, postgres: str | None) -> None:
     nights = [END, END + dt.timedelta(days=1)]
     window = BusinessWindow(END - dt.timedelta(days=history_days), END - dt.timedelta(days=1))
     with databases(postgres) as (source, warehouse, _):
-        generate(source, 1, window.first_day, nights[-1], seed=7)
+        generate(source, venues, window.first_day, nights[-1], seed=7)
         upgrade(warehouse)
         definitions = with_databases(defs, source, warehouse)
         with dg.DagsterInstance.ephemeral() as instance:
@@ -299,7 +327,8 @@ def run_day(history_days: int, postgres: str | None) -> None:
             with Database(warehouse, search_path=REPORTING_SCHEMA) as db:
                 rows = db.scalar(sa.text("SELECT COUNT(*) FROM raw_check_ins"))
             print(
-                f"\n== one night's run after {history_days} days of history on {label(postgres)} "
+                f"\n== one night's run, {venues} venue(s), after {history_days} days of history on "
+                f"{label(postgres)} "
                 f"({rows:,} door scans in the warehouse)"
             )
             for night in nights:
@@ -412,10 +441,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("what", choices=["step", "backfill", "day", "refresh", "sql", "child"])
-    parser.add_argument("--venues", type=int, default=None, help="default: 1 (sql), 25 (backfill, refresh)")
+    parser.add_argument(
+        "--venues",
+        type=int,
+        action="append",
+        help="default: 1 (sql, day), 25 (backfill, refresh); repeatable for day",
+    )
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--history", type=int, action="append", help="days of history (day); repeatable")
     parser.add_argument("--postgres", help="a PostgreSQL URL whose role may CREATE DATABASE")
+    parser.add_argument("--postgres-only", action="store_true", help="with --postgres: skip the SQLite run")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the empty step (step)")
     # child: one run in this process (see in_own_process)
     for option in ("--source", "--warehouse", "--out", "--keys", "--job", "--first", "--last", "--as-of"):
@@ -425,22 +460,26 @@ def main() -> None:
         child(args)
         return
     backends = [None, args.postgres] if args.postgres else [None]
+    if args.postgres_only:
+        backends = [args.postgres]
+    venues = (args.venues or [None])[-1]
     if args.what == "step":
         run_step(args.repeat)
     elif args.what == "backfill":
         for backend in backends:
-            run_backfill(args.venues or 25, args.days, backend)
+            run_backfill(venues or 25, args.days, backend)
     elif args.what == "refresh":
         for backend in backends:
-            run_refresh(args.venues or 25, args.days, backend)
+            run_refresh(venues or 25, args.days, backend)
     elif args.what == "day":
         for days in args.history or [90, 730]:
-            for backend in backends:
-                run_day(days, backend)
+            for count in args.venues or [1]:
+                for backend in backends:
+                    run_day(days, count, backend)
     else:
         if not args.postgres:
             parser.error("sql needs --postgres")
-        run_sql(args.venues or 1, args.days, args.postgres)
+        run_sql(venues or 1, args.days, args.postgres)
     print(f"\npeak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

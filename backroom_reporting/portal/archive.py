@@ -32,6 +32,7 @@ from backroom_reporting.portal.scoped import as_person
 from backroom_reporting.portal.sessions import CurrentPerson
 from backroom_reporting.portal.state import Store, Warehouse
 from backroom_reporting.privacy import audit
+from backroom_reporting.rendering.model import GROUP, GROUP_NAME
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.tables.raw import RAW
@@ -41,7 +42,6 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 KINDS = {"business_day": "Daily", "business_week": "Weekly", "month": "Monthly"}
-GROUP, GROUP_NAME = "group", "All venues"
 # The report's own page, in a frame: its scripts run in an opaque origin (no cookies, no
 # portal pages), may fetch nothing, and only the portal may frame it.
 SANDBOX = (

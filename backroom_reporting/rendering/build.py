@@ -32,7 +32,16 @@ from backroom_reporting.metrics.staff import top_performers
 from backroom_reporting.rendering import content
 from backroom_reporting.rendering.closed_night import Outlook, closed_night_note
 from backroom_reporting.rendering.layouts import Layout, Query, SectionLayout
-from backroom_reporting.rendering.model import STATUS_LABELS, Chart, Column, KpiCard, Report, Section
+from backroom_reporting.rendering.model import (
+    GROUP,
+    GROUP_NAME,
+    STATUS_LABELS,
+    Chart,
+    Column,
+    KpiCard,
+    Report,
+    Section,
+)
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.readiness import not_ready
 from backroom_reporting.rendering.sources import (
@@ -77,23 +86,39 @@ class ReportInputError(Exception):
 
 @dataclass(frozen=True)
 class Subject:
-    """Whose report: a venue, and optionally one brand of night for the event sections."""
+    """Whose report: a venue, and optionally one brand of night for the event sections; or,
+    without a venue, the group: every venue side by side (a subscription's `scope: group`)."""
 
-    venue_id: str
+    venue_id: str | None
     brand: str | None = None
 
     @classmethod
     def from_filters(cls, filters: dict[str, str]) -> Subject:
-        return cls(filters["venue_id"], filters.get("brand"))
+        return cls(filters.get("venue_id"), filters.get("brand"))
+
+    @property
+    def group(self) -> bool:
+        return self.venue_id is None
+
+    def rows_of(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        """The condition on a table's venue_id: this venue's rows, or every venue's for the group."""
+        return [] if self.group else [table.c.venue_id == self.venue_id]
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filters a report records: as a subscription holds them."""
+        if self.group:
+            return {"scope": GROUP}
+        return {k: v for k, v in (("venue_id", self.venue_id), ("brand", self.brand)) if v}
 
 
 def fetch(
     db: Database, source_key: str, query: Query, period: ReportPeriod, subject: Subject
 ) -> pl.DataFrame:
-    """The rows of a source for the period, venue, brand and the query's filters."""
+    """The rows of a source for the period, venue (or every venue), brand and the query's filters."""
     source = TABLE_SOURCES[source_key]
     table = source.table
-    where = [table.c.venue_id == subject.venue_id]
+    where = subject.rows_of(table)
     where.append(
         period_condition(source, period.kind, period.first_day, period.last_day, query.look_back_days)
     )
@@ -105,10 +130,12 @@ def fetch(
     return readable_frame(db.read_table(table, *where))
 
 
-def in_words(rows: pl.DataFrame) -> pl.DataFrame:
-    """Coded columns as a report prints them (at_risk -> At risk), once the rows are ranked."""
+def in_words(rows: pl.DataFrame, venue_names: dict[str, str] | None = None) -> pl.DataFrame:
+    """Coded columns as a report prints them (at_risk -> At risk), once the rows are ranked;
+    with `venue_names` (a group report), venue ids as the venues' names."""
+    labels = CODE_LABELS | ({"venue_id": venue_names} if venue_names else {})
     return rows.with_columns(
-        pl.col(column).replace(labels) for column, labels in CODE_LABELS.items() if column in rows.columns
+        pl.col(column).replace(names) for column, names in labels.items() if column in rows.columns
     )
 
 
@@ -185,6 +212,35 @@ def kpi_cards(by_key: dict[str, dict], definitions: pl.DataFrame, period_type: s
     return cards
 
 
+def kpis_by_venue(
+    rows: pl.DataFrame, definitions: pl.DataFrame, venue_ids: list[str], wanted: list[str] | None
+) -> tuple[pl.DataFrame, tuple[Column, ...]]:
+    """One period's KPIs side by side (pure): a row per venue (every one of `venue_ids`, a
+    venue without figures as blanks), a column per enabled KPI in catalogue order (only
+    `wanted` ones when given), shown in the KPI's unit."""
+    kpis_shown = definitions.filter(pl.col("enabled")).sort("position")
+    if wanted is not None:
+        kpis_shown = kpis_shown.filter(pl.col("kpi_key").is_in(wanted))
+    keys = kpis_shown["kpi_key"].to_list()
+    long = rows.filter(pl.col("kpi_key").is_in(keys)).select(
+        "venue_id", "kpi_key", pl.col("value").cast(pl.Float64)
+    )
+    wide = pl.DataFrame({"venue_id": venue_ids}, schema={"venue_id": pl.String})
+    if long.height:
+        wide = wide.join(
+            long.pivot(on="kpi_key", index="venue_id", values="value"), on="venue_id", how="left"
+        )
+    wide = wide.with_columns(pl.lit(None, pl.Float64).alias(k) for k in keys if k not in wide.columns)
+    columns = (
+        Column("venue_id", "Venue", "text"),
+        *(
+            Column(k["kpi_key"], k["name"], UNIT_KINDS.get(k["unit"], "number"))
+            for k in kpis_shown.iter_rows(named=True)
+        ),
+    )
+    return wide.select("venue_id", *keys), columns
+
+
 def hour_labels(hour_starts: pl.Series) -> pl.Series:
     """London clock labels for hour starts; the hour that repeats when clocks go back is
     told apart by its zone (01:00 BST, 01:00 GMT)."""
@@ -195,7 +251,9 @@ def hour_labels(hour_starts: pl.Series) -> pl.Series:
 
 
 class ReportBuilder:
-    """Builds the reports of one venue and period, reading each shared input once."""
+    """Builds the reports of one venue (or the group) and period, reading each shared input
+    once: only that venue's rows, or every venue's for the group, of the period and its
+    look-back, never whole tables."""
 
     def __init__(
         self, db: Database, layout: Layout, period: ReportPeriod, subject: Subject, now: dt.datetime
@@ -208,15 +266,19 @@ class ReportBuilder:
         )
         self.history = db.read_table(
             daily,
-            daily.c.venue_id == subject.venue_id,
+            *subject.rows_of(daily),
             daily.c.business_date.between(look_back.first_day, look_back.last_day),
         )
         self.daily = self.history.filter(
             pl.col("business_date").is_between(period.first_day, period.last_day)
         )
         self.definitions = db.read_table(kpis.kpi_definitions)
-        figures = period_kpis(db, subject.venue_id, self.period_type, period.first_day, self.definitions, now)
-        self.cards = kpi_cards(figures, self.definitions, self.period_type)
+        self.cards: list[KpiCard] = []
+        if not subject.group:  # the group's KPIs are a table by venue (_kpis_by_venue)
+            figures = period_kpis(
+                db, subject.venue_id, self.period_type, period.first_day, self.definitions, now
+            )
+            self.cards = kpi_cards(figures, self.definitions, self.period_type)
 
     @property
     def trading(self) -> bool:
@@ -229,11 +291,10 @@ class ReportBuilder:
         if problem:
             raise ReportInputError(problem)
         days = BusinessWindow(self.period.first_day, self.period.last_day)
-        venue = self.subject.venue_id
         hourly_table = aggregations.hourly_aggregations
         hourly = self.db.read_table(
             hourly_table,
-            hourly_table.c.venue_id == venue,
+            *self.subject.rows_of(hourly_table),
             hourly_table.c.business_date.between(days.first_day, days.last_day),
         )
         capacities = self.db.read_columns(RAW["venues"].c.venue_id, RAW["venues"].c.capacity)
@@ -264,7 +325,7 @@ class ReportBuilder:
             query = (
                 sa.select(table.c.venue_id, table.c.business_date, sa.func.count().label(alias))
                 .where(
-                    table.c.venue_id == self.subject.venue_id,
+                    *self.subject.rows_of(table),
                     table.c.business_date.between(days.first_day, days.last_day),
                 )
                 .group_by(table.c.venue_id, table.c.business_date)
@@ -281,10 +342,12 @@ class ReportBuilder:
             .select_from(raw_quarantine)
             .where(raw_quarantine.c.business_date.between(self.period.first_day, self.period.last_day))
         )
-        return content.Warnings(
-            quarantined_rows=int(quarantined or 0),
-            anomalies=checks.revenue_anomalies(self.daily, self.history),
-        )
+        anomalies = checks.revenue_anomalies(self.daily, self.history)
+        if self.subject.group:  # say where
+            anomalies = anomalies.with_columns(
+                pl.col("venue_id").replace(self.venue_names).alias("venue_name")
+            ).sort("venue_name", "business_date")
+        return content.Warnings(quarantined_rows=int(quarantined or 0), anomalies=anomalies)
 
     @functools.cached_property
     def _events(self) -> pl.DataFrame:
@@ -294,7 +357,11 @@ class ReportBuilder:
     def summary(self, spec: SectionLayout) -> Section:
         venue_name = self.venue_name()
         warnings = self.warnings
-        if spec.source == "executive_summary":
+        if spec.source == "group_overview":
+            paragraphs, bullets = content.group_overview(
+                self.period.label, self.daily, self.venue_names, warnings
+            )
+        elif spec.source == "executive_summary":
             day = self.period.last_day
             rows = {r["business_date"]: r for r in self.history.iter_rows(named=True)}
             paragraphs, bullets = content.executive_summary(
@@ -360,7 +427,16 @@ class ReportBuilder:
         at_risk = Query(filters={"is_vip": True, "segment": "at_risk"})
         return fetch(self.db, "customer_analytics", at_risk, self.period, self.subject).height
 
+    @functools.cached_property
+    def venue_names(self) -> dict[str, str]:
+        """Every venue's name by id (a group report's rows and columns), in name order."""
+        venues = RAW["venues"]
+        names = self.db.read_columns(venues.c.venue_id, venues.c.name)
+        return {venue: readable_text(name) for venue, name in names.sort("name", "venue_id").iter_rows()}
+
     def venue_name(self) -> str:
+        if self.subject.group:
+            return GROUP_NAME
         venues = RAW["venues"]
         found = self.db.lookup(venues.c.venue_id, [self.subject.venue_id], venues.c.name)
         if found.is_empty():
@@ -375,6 +451,8 @@ class ReportBuilder:
             return self.summary(spec)
         if spec.type == "metrics" and spec.display.get("scorecard"):
             return self._scorecard(spec)
+        if spec.type == "metrics" and spec.display.get("by_venue"):
+            return self._kpis_by_venue(spec)
         if spec.type == "metrics":
             wanted = spec.display.get("kpis")
             cards = [c for c in self.cards if wanted is None or c.key in wanted]
@@ -386,7 +464,7 @@ class ReportBuilder:
             rows = top_performers(fetch(self.db, "staff_performance", Query(), self.period, self.subject))
         else:
             rows = fetch(self.db, spec.source, spec.query, self.period, self.subject)
-        rows = in_words(rows)
+        rows = in_words(rows, self.venue_names if self.subject.group else None)
         if spec.type == "table":
             return Section(
                 spec.key,
@@ -398,6 +476,22 @@ class ReportBuilder:
                 empty_note=empty_note,
             )
         return self._chart(spec, rows, empty_note)
+
+    def _kpis_by_venue(self, spec: SectionLayout) -> Section:
+        """The group's KPIs for the period: a row per venue, a column per KPI. No total row:
+        rates and averages of venues do not add up."""
+        table = kpis.kpi_calculations
+        rows = self.db.read_table(
+            table,
+            table.c.period_type == self.period_type,
+            table.c.period_start == self.period.first_day,
+        )
+        frame, columns = kpis_by_venue(
+            rows, self.definitions, list(self.venue_names), spec.display.get("kpis")
+        )
+        return Section(
+            spec.key, spec.title, "table", table=in_words(frame, self.venue_names), columns=columns
+        )
 
     def _scorecard(self, spec: SectionLayout) -> Section:
         """The KPIs as numeric rows: this period, the one before, the average of the ones
@@ -456,7 +550,8 @@ class ReportBuilder:
                 first, last = busy.arg_true()[0], busy.arg_true()[-1]
                 rows = rows.slice(first, last - first + 1)
         frame = shape(rows, spec.query, keep=(x_key,))
-        x = Column(x_key, spec.display.get("x_label", x_key.replace("_", " ").capitalize()), "date")
+        x_label = spec.display.get("x_label", x_key.replace("_", " ").capitalize())
+        x = Column(x_key, x_label, "text" if frame.schema.get(x_key) == pl.String else "date")
         if frame.schema.get(x_key) == pl.Datetime("us", "UTC"):  # hours: label them on the London clock
             frame = frame.with_columns(hour_labels(frame[x_key]).alias(x_key))
             x = Column(x_key, "Hour", "text")
@@ -547,7 +642,8 @@ class ReportBuilder:
         self.guard()
         warnings = content.warning_bullets(self.warnings)
         # After a night the venue was closed, the daily report is a short note, not pages of dashes.
-        if self.period.kind == "business_day" and not self.trading:
+        # A group report keeps its table: the venues that did not trade are rows of it too.
+        if self.period.kind == "business_day" and not self.trading and not self.subject.group:
             sections = (self._closed_night(),)
         else:
             sections = tuple(self.section(spec) for spec in self.layout.sections)
@@ -555,16 +651,14 @@ class ReportBuilder:
             template_key=self.layout.key,
             title=self.layout.title,
             template_version=self.layout.short_hash,
-            venue_id=self.subject.venue_id,
+            venue_id=self.subject.venue_id or GROUP,
             venue_name=self.venue_name(),
             period_kind=self.period.kind,
             first_day=self.period.first_day,
             last_day=self.period.last_day,
             period_label=self.period.label,
             generated_at=self.now,
-            filters={
-                k: v for k, v in (("venue_id", self.subject.venue_id), ("brand", self.subject.brand)) if v
-            },
+            filters=self.subject.filters,
             sections=sections,
             trading=self.trading,
             warnings=tuple(b.text for b in warnings),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from backroom_reporting.metrics.daily import trading
 from backroom_reporting.rendering.formatting import (
     MISSING,
     format_change,
@@ -82,8 +83,9 @@ def warning_bullets(warnings: Warnings) -> list[Bullet]:
 
 
 def _anomaly(row: dict) -> str:
+    where = f"at {row['venue_name']} " if row.get("venue_name") else ""
     return (
-        f"on {day_name(row['business_date'])}: {pounds(row['gross_revenue_pence'])} against a usual "
+        f"{where}on {day_name(row['business_date'])}: {pounds(row['gross_revenue_pence'])} against a usual "
         f"{pounds(row['mean'])} for that night ({row['z']:+.1f} standard deviations)"
     )
 
@@ -250,6 +252,44 @@ def weekly_overview(
         )
     bullets = movements(cards, "vs last week") + _status_bullets(cards) + warning_bullets(warnings)
     return paragraphs, bullets
+
+
+def group_overview(
+    label: str, daily: pl.DataFrame, venue_names: dict[str, str], warnings: Warnings
+) -> tuple[list[str], list[Bullet]]:
+    """A group report's opening: how many of the venues traded in the period, what they took
+    together and by stream, their admissions and guests, and the venues that took most and
+    least; then data warnings (naming the venue of an unusual night)."""
+    traded = daily.filter(trading())
+    open_venues = traded["venue_id"].unique()
+    count = plural(len(venue_names), "venue")
+    if traded.is_empty():
+        return [f"{label}: none of the {count} traded."], warning_bullets(warnings)
+    money = {
+        c: int(daily[c].sum()) for c in ("gross_revenue_pence", "bar_revenue_pence", "table_revenue_pence")
+    }
+    tickets = int(daily["ticket_revenue_pence"].sum())
+    paragraphs = [
+        f"{label}: {open_venues.len()} of the {count} traded and together took "
+        f"{pounds(money['gross_revenue_pence'])} gross (bar {pounds(money['bar_revenue_pence'])}, tables "
+        f"{pounds(money['table_revenue_pence'])}, tickets {pounds(tickets)}), net "
+        f"{pounds(int(daily['net_revenue_pence'].sum()))} after refunds. "
+        f"{int(daily['check_ins'].sum()):,} admissions; {int(daily['bookings_completed'].sum()):,} tables "
+        f"seated {int(daily['covers'].sum()):,} guests.",
+    ]
+    by_venue = (
+        traded.group_by("venue_id")
+        .agg(pl.col("gross_revenue_pence").sum())
+        .sort("gross_revenue_pence", "venue_id")
+    )
+    if by_venue.height > 1:
+        top, bottom = by_venue.row(-1, named=True), by_venue.row(0, named=True)
+        most, least = (venue_names.get(r["venue_id"], r["venue_id"]) for r in (top, bottom))
+        paragraphs.append(
+            f"{most} took the most, {pounds(top['gross_revenue_pence'])}; {least} the least of those "
+            f"that traded, {pounds(bottom['gross_revenue_pence'])}."
+        )
+    return paragraphs, warning_bullets(warnings)
 
 
 def recommendations(

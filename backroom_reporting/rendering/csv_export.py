@@ -28,7 +28,13 @@ from typing import Any
 
 from backroom_reporting.rendering.html import comparison_labels
 from backroom_reporting.rendering.model import Column, Report, Section, ValueKind
-from backroom_reporting.rendering.tidy import row_context, section_columns, section_kinds, section_rows
+from backroom_reporting.rendering.tidy import (
+    has_own_venue,
+    row_context,
+    section_columns,
+    section_kinds,
+    section_rows,
+)
 
 # The earliest time a zip entry can carry: fixed, so equal data gives equal archives.
 ZIP_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
@@ -64,8 +70,12 @@ def _slug(label: str) -> str:
 def section_table(report: Report, section: Section) -> tuple[list[str], list[list[Any]]]:
     """The header and rows of a section's file."""
     context = row_context(report, section)
-    header = ["venue_id", *(column.key for column, _ in context)]
-    lead = [report.venue_id, *(csv_value(value, column.kind) for column, value in context)]
+    own = has_own_venue(section)  # then each row's venue_id column says whose
+    header = [*([] if own else ["venue_id"]), *(column.key for column, _ in context)]
+    lead = [
+        *([] if own else [report.venue_id]),
+        *(csv_value(value, column.kind) for column, value in context),
+    ]
     if section.kind == "summary":
         rows = [[*lead, "paragraph", "", text] for text in section.paragraphs]
         rows += [[*lead, "point", bullet.tone, bullet.text] for bullet in section.bullets]

@@ -35,12 +35,32 @@ CHART_KINDS = ("bar", "stacked_bar", "line")
 AGGREGATES = ("count", "sum", "mean", "min", "max")
 DISPLAY_OPTIONS = {
     "summary": {"caption"},
-    "metrics": {"caption", "kpis", "scorecard"},
+    "metrics": {"caption", "kpis", "scorecard", "by_venue"},
     "table": {"caption", "totals", "empty_note"},
-    "chart": {"caption", "chart", "x", "y_title", "empty_note", "only_trading_hours", "only_trading_days"},
+    "chart": {
+        "caption",
+        "chart",
+        "x",
+        "x_label",
+        "y_title",
+        "empty_note",
+        "only_trading_hours",
+        "only_trading_days",
+    },
 }
 # Summary sections are written from the data by a named writer (rendering/content.py).
-WRITERS = ("executive_summary", "weekly_overview", "recommendations")
+WRITERS = ("executive_summary", "weekly_overview", "recommendations", "group_overview")
+# Whose report a layout makes: one venue's, or every venue's side by side (docs/reports.md
+# "Group reports"). What only makes sense for one of them:
+SCOPES = ("venue", "group")
+GROUP_ONLY_WRITERS = {"group_overview"}
+VENUE_ONLY_SOURCES = {
+    "executive_summary",
+    "weekly_overview",
+    "recommendations",
+    "forecast_with_actuals",
+    "top_performers_by_role",
+}
 # Every file under report_layouts/ but the layouts themselves shapes how reports look.
 SHARED_PRESENTATION = ("templates", "report.css")
 
@@ -91,6 +111,7 @@ class Layout:
     formats: tuple[str, ...]
     cache_ttl_minutes: int
     sections: tuple[SectionLayout, ...]
+    scope: str  # one of SCOPES
     # sha256 of the layout file and the shared templates and stylesheet: the exact version
     # of what made a report.
     content_hash: str
@@ -242,11 +263,35 @@ class _LayoutSpec(_LayoutPart):
     period: Choice("period", PERIODS)
     formats: Annotated[list[Choice("format", FORMATS)], Field(min_length=1)]
     cache_ttl_minutes: Annotated[StrictInt, Field(ge=0)]
+    scope: Choice("scope", SCOPES) = "venue"
     sections: Annotated[list[_SectionSpec], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _section_keys_differ(self) -> _LayoutSpec:
         require_distinct_keys("sections", "section", [entry.key for entry in self.sections])
+        return self
+
+    @model_validator(mode="after")
+    def _sections_fit_scope(self) -> _LayoutSpec:
+        """A group layout shows every venue side by side: no section made for one venue's
+        figures, and its KPIs by venue; a venue layout has nothing of the group's."""
+        for i, section in enumerate(self.sections):
+            by_venue = bool(section.display.get("by_venue"))
+            if self.scope == "group" and section.source in VENUE_ONLY_SOURCES:
+                raise FieldProblem(
+                    ("sections", i, "source"),
+                    f"{section.source} is one venue's: a group layout cannot use it",
+                )
+            if self.scope == "group" and section.type == "metrics" and not by_venue:
+                raise FieldProblem(
+                    ("sections", i, "display"),
+                    "a group layout's metrics are by_venue: true (a row per venue)",
+                )
+            if self.scope == "venue" and (section.source in GROUP_ONLY_WRITERS or by_venue):
+                what = "by_venue" if by_venue else section.source
+                raise FieldProblem(
+                    ("sections", i), f"{what} is for group layouts only: add scope: group to the layout"
+                )
         return self
 
 
@@ -281,6 +326,7 @@ def parse_layout(path: Path, shared: bytes = b"") -> Layout:
         formats=tuple(spec.formats),
         cache_ttl_minutes=spec.cache_ttl_minutes,
         sections=tuple(section.layout() for section in spec.sections),
+        scope=spec.scope,
         content_hash=hashlib.sha256(text.encode() + b"\0" + shared).hexdigest(),
         definition=text,
     )

@@ -30,6 +30,9 @@ Format = Literal["pdf", "html", "xlsx", "csv"]
 FORMATS: tuple[Format, ...] = ("pdf", "html", "xlsx", "csv")
 # What the store keeps besides the report's formats: an email body's plain text and chart images.
 FileFormat = Literal[Format, "txt", "png"]
+# A group report (every venue side by side, docs/reports.md "Group reports") goes by this id in
+# its file names and this name on its cover; its history row has no venue_id.
+GROUP, GROUP_NAME = "group", "All venues"
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class Report:
     template_key: str  # "daily_summary"
     title: str  # "Daily Summary"
     template_version: str  # the layout's content hash (short)
-    venue_id: str
+    venue_id: str  # GROUP for a group report
     venue_name: str
     period_kind: Literal["business_day", "business_week", "month"]
     first_day: dt.date

@@ -3,7 +3,9 @@ every row, so a sheet or file read on its own, or appended to others, still says
 
 Every row starts with the venue, then its date: the row's own night when the section has
 one (a `business_date` column, or a chart's date axis), else the report's period (its
-business date for a day; its first and last day for a week or a month). Totals are never
+business date for a day; its first and last day for a week or a month). A group report's
+section with a row per venue (a `venue_id` column, holding the venue's name) says whose
+in that column instead. Totals are never
 rows of the data: a format adds them outside it, or leaves the sum to the reader.
 """
 
@@ -19,6 +21,7 @@ VENUE = Column("venue_name", "Venue", "text")
 BUSINESS_DATE = Column("business_date", "Business date", "date")
 PERIOD_START = Column("period_start", "Period start", "date")
 PERIOD_END = Column("period_end", "Period end", "date")
+OWN_VENUE = "venue_id"  # a group report's row per venue
 
 
 def section_columns(section: Section) -> tuple[Column, ...]:
@@ -53,11 +56,15 @@ def has_own_date(section: Section) -> bool:
     return chart_axis or any(c.key == BUSINESS_DATE.key for c in columns)
 
 
+def has_own_venue(section: Section) -> bool:
+    return any(c.key == OWN_VENUE for c in section_columns(section))
+
+
 def row_context(report: Report, section: Section) -> tuple[tuple[Column, Any], ...]:
     """The columns, with their one value, that every row of the section starts with."""
-    venue = (VENUE, report.venue_name)
+    venue = () if has_own_venue(section) else ((VENUE, report.venue_name),)
     if has_own_date(section):
-        return (venue,)
+        return venue
     if report.first_day == report.last_day:
-        return venue, (BUSINESS_DATE, report.first_day)
-    return venue, (PERIOD_START, report.first_day), (PERIOD_END, report.last_day)
+        return *venue, (BUSINESS_DATE, report.first_day)
+    return *venue, (PERIOD_START, report.first_day), (PERIOD_END, report.last_day)

@@ -59,6 +59,12 @@ def subscriptions() -> None:
     "--venue", "venue_id", default=None, metavar="ID", help="Venue (needed when there are several)."
 )
 @click.option(
+    "--group",
+    is_flag=True,
+    default=False,
+    help="Every venue side by side: a group report (group_daily_summary, group_weekly_summary).",
+)
+@click.option(
     "--brand", default=None, metavar="NAME", help=f"Narrow event sections to one of {', '.join(BRANDS)}."
 )
 @_channel_option
@@ -76,11 +82,15 @@ def subscriptions_add(recipient_id: str, template_key: str, url: str | None, **d
         added = service.add_subscription(db, recipient_id, template_key, **details)
         recipient = service.get_recipient(db, recipient_id)
     click.echo(
-        f"Added {added.subscription_id}: {added.template_key} for {recipient}, venue {added.venue_id}; "
+        f"Added {added.subscription_id}: {added.template_key} for {recipient}, {_whose(added)}; "
         f"next delivery {when(added.next_delivery_at)}"
     )
     if added.webhook_secret:
         _print_secret(added)
+
+
+def _whose(subscription: Subscription) -> str:
+    return "every venue (group)" if subscription.group else f"venue {subscription.venue_id}"
 
 
 def _print_secret(subscription: Subscription) -> None:
@@ -142,7 +152,7 @@ def _subscription_line(s: Subscription, name: str) -> tuple[str, ...]:
         f"{name} ({s.recipient_id})",
         s.template_key,
         schedule,
-        s.venue_id,
+        s.venue_id or "group (all)",
         s.brand or "all",
         _joined(s.channels),
         _joined(s.formats, "recipient's"),

@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import yaml
-from pydantic import StrictBool, StrictStr, ValidationError, model_validator
+from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from backroom_reporting.config_types import ConfigModel, Cron, FieldProblem, Timezone, dotted, problems
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
@@ -69,20 +69,35 @@ class _DemoSubscription(ConfigModel):
     channels: tuple[StrictStr, ...] = ()
 
 
+class _SeveralVenues(ConfigModel):
+    """What the list adds when the warehouse holds several venues (`backroom demo --venues N`)."""
+
+    other_venues: Annotated[StrictInt, Field(ge=0)]  # how many venues besides the list's get...
+    venue_subscriptions: tuple[_DemoSubscription, ...] = ()  # ...these, the venue id added to the id
+    group_subscriptions: tuple[_DemoSubscription, ...] = ()  # every venue side by side (group layouts)
+
+
 class _DemoList(ConfigModel):
     venue_id: StrictStr
     recipients: list[_DemoRecipient]
     subscriptions: list[_DemoSubscription]
+    several_venues: _SeveralVenues | None = None
 
     @model_validator(mode="after")
     def _recipients_listed(self) -> _DemoList:
         listed = {r.recipient_id for r in self.recipients}
-        for i, subscription in enumerate(self.subscriptions):
-            if subscription.recipient_id not in listed:
-                raise FieldProblem(
-                    ("subscriptions", i, "recipient_id"),
-                    f"{subscription.recipient_id!r} is not a recipient of this list",
-                )
+        several = self.several_venues or _SeveralVenues(other_venues=0)
+        for where, entries in (
+            (("subscriptions",), self.subscriptions),
+            (("several_venues", "venue_subscriptions"), several.venue_subscriptions),
+            (("several_venues", "group_subscriptions"), several.group_subscriptions),
+        ):
+            for i, subscription in enumerate(entries):
+                if subscription.recipient_id not in listed:
+                    raise FieldProblem(
+                        (*where, i, "recipient_id"),
+                        f"{subscription.recipient_id!r} is not a recipient of this list",
+                    )
         return self
 
 
@@ -100,7 +115,9 @@ def demo_list(text: str, source: str = DEMO_LIST) -> _DemoList:
 def load_demo_subscriptions(
     db: Database, layouts_dir: Path | str | None = None, now: dt.datetime | None = None
 ) -> tuple[list[Recipient], list[Subscription]]:
-    """Replace the demo recipients and subscriptions (fixed ids) in one transaction.
+    """Replace the demo recipients and subscriptions (fixed ids) in one transaction. With
+    several venues in the warehouse, the list's `several_venues` subscriptions come too: for
+    the first few other venues (by id) and for the group.
 
     Loading again gives the same rows: a row already there keeps its created_at (and a
     recipient its consent_recorded_at and email_verified_at); next_delivery_at is the next
@@ -123,16 +140,35 @@ def load_demo_subscriptions(
         )
     templates, known_venues = load_templates(layouts_dir), venues(db)
     earlier_subscriptions = {s.subscription_id: s for s in list_subscriptions(db)}
+    wanted = [
+        (f"subscriptions[{i}]", e, {"venue_id": spec.venue_id}) for i, e in enumerate(spec.subscriptions, 1)
+    ]
+    if spec.several_venues and len(known_venues) > 1:
+        several = spec.several_venues
+        others = [v for v in known_venues if v != spec.venue_id][: several.other_venues]
+        wanted += [
+            (
+                f"several_venues.venue_subscriptions[{i}]",
+                e,
+                {"venue_id": venue, "subscription_id": f"{e.subscription_id}-{venue}"},
+            )
+            for i, e in enumerate(several.venue_subscriptions, 1)
+            for venue in others
+        ]
+        wanted += [
+            (f"several_venues.group_subscriptions[{i}]", e, {"group": True})
+            for i, e in enumerate(several.group_subscriptions, 1)
+        ]
     subscriptions = []
-    for i, entry in enumerate(spec.subscriptions, start=1):
-        with _naming(f"subscriptions[{i}] ({entry.subscription_id})"):
+    for where, entry, whose in wanted:
+        details = entry.model_dump(exclude={"recipient_id"}) | whose
+        with _naming(f"{where} ({details['subscription_id']})"):
             subscription = new_subscription(
                 recipients[entry.recipient_id],
                 templates=templates,
                 known_venues=known_venues,
-                venue_id=spec.venue_id,
                 now=now,
-                **entry.model_dump(exclude={"recipient_id"}),
+                **details,
             )
         subscriptions.append(
             _keep_dates(subscription, earlier_subscriptions.get(subscription.subscription_id))

@@ -32,7 +32,7 @@ from backroom_reporting.choices import listing, one_of
 from backroom_reporting.config_types import checked_cron, checked_timezone
 from backroom_reporting.metrics.business_time import VENUE_TIMEZONE
 from backroom_reporting.rendering.layouts import Layout, LayoutError, load_layouts
-from backroom_reporting.rendering.model import FORMATS
+from backroom_reporting.rendering.model import FORMATS, GROUP
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.source_contract import BRANDS
 from backroom_reporting.warehouse.tables.deliveries import consent_events
@@ -108,7 +108,9 @@ class Subscription:
     template_key: str
     cron: str | None  # None: the template's default schedule
     timezone: str | None  # None: the template's timezone
-    filters: dict[str, str]  # venue_id always; brand when the report is narrowed to one
+    # One venue's report: venue_id, and brand when narrowed to one. The group's (every venue
+    # side by side, a group layout): scope "group" and nothing else.
+    filters: dict[str, str]
     channels: tuple[str, ...]
     formats: tuple[str, ...] | None  # None: the recipient's preferred formats
     paused: bool
@@ -121,8 +123,13 @@ class Subscription:
     webhook_secret_rotated_at: dt.datetime | None = None
 
     @property
-    def venue_id(self) -> str:
-        return self.filters["venue_id"]
+    def venue_id(self) -> str | None:
+        """The venue whose report this is; None for a group report."""
+        return self.filters.get("venue_id")
+
+    @property
+    def group(self) -> bool:
+        return self.filters.get("scope") == GROUP
 
     @property
     def brand(self) -> str | None:
@@ -350,10 +357,6 @@ def _venuelisting(known: dict[str, str]) -> str:
 
 
 def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
-    if not known:
-        raise SubscriptionError(
-            "the warehouse holds no venues yet: load the booking system's data before subscribing"
-        )
     if venue_id is None:
         if len(known) == 1:
             return next(iter(known))
@@ -361,6 +364,49 @@ def _checked_venue(venue_id: str | None, known: dict[str, str]) -> str:
     if venue_id not in known:
         raise SubscriptionError(f"unknown venue {venue_id!r}; known: {_venuelisting(known)}")
     return venue_id
+
+
+def _checked_filters(
+    template: Layout,
+    templates: dict[str, Layout],
+    known: dict[str, str],
+    venue_id: str | None,
+    brand: str | None,
+    group: bool,
+) -> dict[str, str]:
+    """A subscription's filters: one venue's report (and a brand), or the group's, as the
+    template's scope allows (docs/reports.md "Group reports")."""
+    if not known:
+        raise SubscriptionError(
+            "the warehouse holds no venues yet: load the booking system's data before subscribing"
+        )
+    if group:
+        if template.scope != "group":
+            of_group = sorted(k for k, t in templates.items() if t.scope == "group")
+            raise SubscriptionError(
+                f"{template.key} is one venue's report; for every venue side by side choose "
+                f"{listing(of_group) or 'a group layout (scope: group)'}"
+            )
+        if venue_id is not None:
+            raise SubscriptionError(
+                f"a group report covers every venue: subscribe to the group or to venue {venue_id!r}, "
+                "not both"
+            )
+        if brand is not None:
+            raise SubscriptionError(
+                "a group report shows every venue's whole nights, so it takes no brand; "
+                "a brand narrows one venue's report"
+            )
+        return {"scope": GROUP}
+    if template.scope == "group":
+        raise SubscriptionError(
+            f"{template.key} shows every venue side by side: subscribe to it as a group report, "
+            "without a venue (backroom subscriptions add --group)"
+        )
+    filters = {"venue_id": _checked_venue(venue_id, known)}
+    if brand is not None:
+        filters["brand"] = _one_of("brand", brand, BRANDS)
+    return filters
 
 
 # --- recipients -------------------------------------------------------------------------------
@@ -476,20 +522,20 @@ def new_subscription(
     timezone: str | None = None,
     venue_id: str | None = None,
     brand: str | None = None,
+    group: bool = False,
     channels: Iterable[str] = (),
     formats: Iterable[str] = (),
     webhook_url: str | None = None,
     subscription_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> Subscription:
-    """A checked, active subscription, not yet stored. Without channels it uses the recipient's
+    """A checked, active subscription, not yet stored: one venue's report, or with `group` the
+    group's (a group layout: every venue side by side). Without channels it uses the recipient's
     preferred channels; without formats it follows the recipient's preferred formats. With the
     webhook channel it gets a new signing secret for its `webhook_url`."""
     now = _now(now)
     template = _template(templates, template_key)
-    filters = {"venue_id": _checked_venue(venue_id, known_venues)}
-    if brand is not None:
-        filters["brand"] = _one_of("brand", brand, BRANDS)
+    filters = _checked_filters(template, templates, known_venues, venue_id, brand, group)
     channels = _checked_list("channel", channels, CHANNELS) or recipient.preferred_channels
     _checked_reach(recipient, channels)
     if "webhook" in channels and webhook_url is None:

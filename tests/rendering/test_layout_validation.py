@@ -126,6 +126,43 @@ def test_a_broken_layout_is_refused_naming_file_and_field(tmp_path, change, fiel
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("name", "change", "field", "words"),
+    [
+        (
+            "daily_summary",
+            lambda r: section(r, "kpis").setdefault("display", {}).update(by_venue=True),
+            "sections[2] (kpis)",
+            "by_venue is for group layouts only: add scope: group to the layout",
+        ),
+        (
+            "daily_summary",
+            lambda r: section(r, "executive_summary").update(source="group_overview"),
+            "sections[1] (executive_summary)",
+            "group_overview is for group layouts only",
+        ),
+        (
+            "group_daily_summary",
+            lambda r: section(r, "overview").update(source="executive_summary"),
+            "sections[1] (overview) source",
+            "executive_summary is one venue's: a group layout cannot use it",
+        ),
+        (
+            "group_daily_summary",
+            lambda r: section(r, "kpis")["display"].pop("by_venue"),
+            "sections[3] (kpis) display",
+            "a group layout's metrics are by_venue: true (a row per venue)",
+        ),
+        ("group_daily_summary", lambda r: r.update(scope="region"), "scope", "unknown scope 'region'"),
+    ],
+)
+def test_a_layout_keeps_to_its_scope(tmp_path, name, change, field, words):
+    folder = with_change(tmp_path, change, name)
+    message = refusal(folder)
+    assert message.startswith(f"{folder.as_posix()}/{name}.yaml: {field}: "), message
+    assert words in message
+
+
 def test_a_blank_optional_field_is_left_out_but_a_blank_required_one_is_refused(tmp_path):
     def blank(raw):
         section(raw, "bookings").update(display=None)

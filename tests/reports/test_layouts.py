@@ -65,7 +65,13 @@ def test_a_layout_dropped_into_the_folder_becomes_a_report_with_its_own_default_
     (folder / "monthly_summary.yaml").write_text(yaml.safe_dump(monthly, sort_keys=False))
 
     layouts = load_layouts(folder)
-    assert set(layouts) == {"daily_summary", "weekly_summary", "monthly_summary"}
+    assert set(layouts) == {
+        "daily_summary",
+        "weekly_summary",
+        "monthly_summary",
+        "group_daily_summary",
+        "group_weekly_summary",
+    }
     # Its subscriptions are due on this cron (tests/delivery/test_deliveries_due.py).
     monthly = layouts["monthly_summary"]
     assert (monthly.cron, monthly.timezone) == ("0 9 1 * *", "Europe/London")

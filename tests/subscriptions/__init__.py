@@ -44,6 +44,37 @@ sections:
     return folder
 
 
+def write_group_layouts(folder: Path) -> Path:
+    """Minimal valid daily_summary and weekly_summary layouts, and group_daily_summary and
+    group_weekly_summary (scope: group, every venue side by side), in `folder`."""
+    write_layouts(folder)
+    for key, cron, period in (
+        ("group_daily_summary", DAILY_CRON, "business_day"),
+        ("group_weekly_summary", WEEKLY_CRON, "business_week"),
+    ):
+        (folder / f"{key}.yaml").write_text(
+            f"""
+key: {key}
+title: {key.replace("_", " ").title()}
+version: 1
+scope: group
+schedule:
+  cron: "{cron}"
+  timezone: Europe/London
+period: {period}
+formats: [pdf, xlsx]
+cache_ttl_minutes: 60
+sections:
+  - key: overview
+    title: Overview
+    type: summary
+    source: group_overview
+""",
+            encoding="utf-8",
+        )
+    return folder
+
+
 def set_venues(db: Database, venues: dict[str, str]) -> None:
     """Make `venues` (id -> name) the warehouse's raw_venues."""
     rows = [

@@ -10,7 +10,7 @@ from backroom_reporting.cli import main
 from backroom_reporting.subscriptions import service
 from backroom_reporting.subscriptions.commands import recipients, subscriptions
 from tests.commands import ok, refused
-from tests.subscriptions import LEEDS, set_venues, write_layouts
+from tests.subscriptions import LEEDS, set_venues, write_group_layouts, write_layouts
 
 
 @pytest.fixture
@@ -113,6 +113,44 @@ def test_add_list_pause_and_resume(run):
 
     resumed = ok(run(subscriptions, "resume", daily))
     assert re.search(rf"Resumed {daily} \(daily_summary\); next delivery \w{{3}} .* 22:00 (GMT|BST)", resumed)
+
+
+def test_a_group_subscription_is_added_with_group_and_listed_for_every_venue(databases, tmp_path):
+    with databases.warehouse as db:
+        set_venues(db, LEEDS | {"backroom-york": "The Backroom York"})
+        service.add_recipient(
+            db, "Jo Bloggs", "owner", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
+        )
+    env = {
+        "BACKROOM_WAREHOUSE_URL": databases.warehouse_url,
+        "BACKROOM_LAYOUTS_DIR": str(write_group_layouts(tmp_path / "layouts")),
+    }
+
+    def run(*args: str):
+        return CliRunner().invoke(subscriptions, list(args), env=env)
+
+    add = ("add", "--recipient", "rcp-jo", "--template")
+    added = ok(run(*add, "group_weekly_summary", "--group"))
+    assert re.search(
+        r"Added sub-[0-9a-f]{8}: group_weekly_summary for Jo Bloggs \(rcp-jo\), every venue \(group\);", added
+    )
+    refused(
+        run(*add, "group_daily_summary", "--venue", "backroom-york"),
+        "group_daily_summary shows every venue side by side: subscribe to it as a group report, "
+        "without a venue (backroom subscriptions add --group)",
+    )
+    refused(
+        run(*add, "group_daily_summary", "--group", "--venue", "backroom-york"),
+        "a group report covers every venue: subscribe to the group or to venue 'backroom-york', not both",
+    )
+    refused(
+        run(*add, "daily_summary", "--group"),
+        "daily_summary is one venue's report; for every venue side by side choose group_daily_summary, "
+        "group_weekly_summary",
+    )
+    refused(run(*add, "daily_summary"), "choose a venue: backroom-leeds (The Backroom Leeds), backroom-york")
+    listed = ok(run("list")).splitlines()
+    assert len(listed) == 2 and "group (all)" in listed[1] and "group_weekly_summary" in listed[1]
 
 
 def test_refusals_exit_2_with_the_reason(run, databases, tmp_path):

@@ -12,7 +12,14 @@ from backroom_reporting.subscriptions import service
 from backroom_reporting.subscriptions.demo import load_demo_subscriptions
 from backroom_reporting.subscriptions.service import SubscriptionError, next_delivery
 from backroom_reporting.warehouse.tables.subscriptions import report_recipients, report_subscriptions
-from tests.subscriptions import DAILY_CRON, LEEDS, WEEKLY_CRON, set_venues, write_layouts
+from tests.subscriptions import (
+    DAILY_CRON,
+    LEEDS,
+    WEEKLY_CRON,
+    set_venues,
+    write_group_layouts,
+    write_layouts,
+)
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # Saturday, the day before the clocks go forward
@@ -31,6 +38,14 @@ def layouts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def templates(layouts):
     return service.load_templates(layouts)
+
+
+@pytest.fixture(scope="module")
+def group_layouts(tmp_path_factory):
+    return write_group_layouts(tmp_path_factory.mktemp("group_layouts"))
+
+
+YORK = {"backroom-york": "The Backroom York"}
 
 
 @pytest.fixture
@@ -230,6 +245,69 @@ def test_venues_one_is_chosen_for_you_several_need_a_choice_none_is_refused(temp
         venue({})
 
 
+def test_a_group_subscription_covers_every_venue_through_a_group_layout(group_layouts):
+    templates = service.load_templates(group_layouts)
+    group = service.new_subscription(
+        jo(), "group_daily_summary", templates=templates, known_venues=LEEDS | YORK, group=True, now=NOW
+    )
+    assert group.filters == {"scope": "group"}
+    assert (group.group, group.venue_id, group.next_delivery_at) == (True, None, at(2026, 3, 28, 22))
+    one = service.new_subscription(
+        jo(),
+        "daily_summary",
+        templates=templates,
+        known_venues=LEEDS | YORK,
+        venue_id="backroom-york",
+        now=NOW,
+    )
+    assert (one.group, one.filters) == (False, {"venue_id": "backroom-york"})
+
+
+@pytest.mark.parametrize(
+    ("template", "changes", "message"),
+    [
+        (
+            "daily_summary",
+            dict(group=True),
+            "daily_summary is one venue's report; for every venue side by side choose "
+            "group_daily_summary, group_weekly_summary",
+        ),
+        (
+            "group_weekly_summary",
+            dict(venue_id="backroom-york"),
+            "group_weekly_summary shows every venue side by side: subscribe to it as a group report, "
+            "without a venue (backroom subscriptions add --group)",
+        ),
+        (
+            "group_weekly_summary",
+            {},
+            "group_weekly_summary shows every venue side by side: subscribe to it as a group report",
+        ),
+        (
+            "group_daily_summary",
+            dict(group=True, venue_id="backroom-york"),
+            "a group report covers every venue: subscribe to the group or to venue 'backroom-york', not both",
+        ),
+        (
+            "group_daily_summary",
+            dict(group=True, brand="NOSTALGIA"),
+            "a group report shows every venue's whole nights, so it takes no brand; "
+            "a brand narrows one venue's report",
+        ),
+    ],
+)
+def test_a_group_subscription_is_refused_with_the_reason(group_layouts, template, changes, message):
+    templates = service.load_templates(group_layouts)
+    with pytest.raises(SubscriptionError, match=re.escape(message)):
+        service.new_subscription(
+            jo(), template, templates=templates, known_venues=LEEDS | YORK, now=NOW, **changes
+        )
+    with pytest.raises(SubscriptionError, match="the warehouse holds no venues yet"):
+        service.new_subscription(
+            jo(), "group_daily_summary", templates=templates, known_venues={}, group=True, now=NOW
+        )
+
+
 def test_templates_come_from_the_configured_folder(monkeypatch, layouts, tmp_path):
     monkeypatch.setenv("BACKROOM_LAYOUTS_DIR", str(layouts))
     assert set(service.load_templates()) == {"daily_summary", "weekly_summary"}
@@ -400,8 +478,8 @@ def test_pause_stops_deliveries_and_resume_recomputes_the_next_one(warehouse, la
     assert service.get_subscription(warehouse, "sub-jo") == resumed
 
 
-def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, layouts):
-    set_venues(warehouse, LEEDS | {"backroom-york": "The Backroom York"})
+def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, group_layouts):
+    set_venues(warehouse, LEEDS | YORK)
     service.add_recipient(
         warehouse, "Jo Bloggs", "manager", recipient_id="rcp-jo", email="jo@example.com", email_consent=True
     )
@@ -411,9 +489,9 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         "daily_summary",
         venue_id="backroom-york",
         subscription_id="sub-jo",
-        layouts_dir=layouts,
+        layouts_dir=group_layouts,
     )
-    recipients, subscriptions = load_demo_subscriptions(warehouse, layouts, now=NOW)
+    recipients, subscriptions = load_demo_subscriptions(warehouse, group_layouts, now=NOW)
     first = warehouse.read_table(report_recipients), warehouse.read_table(report_subscriptions)
 
     assert {r.recipient_id: r.role for r in recipients} == {
@@ -434,7 +512,14 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
         ("rcp-events", "weekly_summary"),
         ("rcp-finance", "daily_summary"),
         ("rcp-finance", "weekly_summary"),
+        # With two venues: the group's reports for the owner...
+        ("rcp-owner", "group_daily_summary"),
+        ("rcp-owner", "group_weekly_summary"),
     }
+    # ...and the manager's daily report of the other venue.
+    assert len(subscriptions) == 10
+    assert by_id["sub-manager-daily-backroom-york"].venue_id == "backroom-york"
+    assert {k for k, s in by_id.items() if s.group} == {"sub-owner-group-daily", "sub-owner-group-weekly"}
     assert by_id["sub-owner-daily"].formats == ("pdf", "xlsx")
     assert by_id["sub-manager-daily"].formats == ("pdf", "html")
     assert by_id["sub-finance-daily"].formats == ("xlsx", "csv")
@@ -442,23 +527,29 @@ def test_the_demo_list_loads_idempotently_beside_other_subscriptions(warehouse, 
     finance_weekly = by_id["sub-finance-weekly"]
     assert (finance_weekly.cron, finance_weekly.formats) == ("30 7 * * 1", ("xlsx", "csv", "pdf"))
     assert finance_weekly.next_delivery_at == at(2026, 3, 30, 6, 30)  # Monday 07:30 BST
-    assert {s.venue_id for s in subscriptions} == {"backroom-leeds"}
+    assert {s.venue_id for s in subscriptions} == {"backroom-leeds", "backroom-york", None}
 
     # Again, at the same moment: the very same rows.
-    load_demo_subscriptions(warehouse, layouts, now=NOW)
+    load_demo_subscriptions(warehouse, group_layouts, now=NOW)
     again = warehouse.read_table(report_recipients), warehouse.read_table(report_subscriptions)
     assert first[0].equals(again[0]) and first[1].equals(again[1])
-    assert again[1].height == 8  # seven demo subscriptions and Jo's, untouched
+    assert again[1].height == 11  # ten demo subscriptions and Jo's, untouched
 
     # Later, after a pause: the demo list is restored, keeping when each row was created.
     service.pause(warehouse, "sub-owner-daily")
     later = at(2026, 4, 2, 12)
-    load_demo_subscriptions(warehouse, layouts, now=later)
+    load_demo_subscriptions(warehouse, group_layouts, now=later)
     owner_daily = service.get_subscription(warehouse, "sub-owner-daily")
     assert not owner_daily.paused and owner_daily.created_at == NOW and owner_daily.updated_at == later
     assert owner_daily.next_delivery_at == at(2026, 4, 2, 21)
     assert service.get_recipient(warehouse, "rcp-owner").consent_recorded_at == NOW
-    assert warehouse.scalar(sa.select(sa.func.count()).select_from(report_subscriptions)) == 8
+    assert warehouse.scalar(sa.select(sa.func.count()).select_from(report_subscriptions)) == 11
+
+
+def test_the_one_venue_demo_keeps_its_seven_subscriptions(warehouse, group_layouts):
+    _, subscriptions = load_demo_subscriptions(warehouse, group_layouts, now=NOW)
+    assert len(subscriptions) == 7
+    assert {s.venue_id for s in subscriptions} == {"backroom-leeds"}
 
 
 # --- delivery details -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from backroom_reporting.delivery import links
 from backroom_reporting.delivery.mailer import Mailer
 from backroom_reporting.delivery.model import DeliverableReport, Outcome, Parcel, ReportFile, SendError
 from backroom_reporting.rendering.formatting import format_count, format_date, format_money
+from backroom_reporting.rendering.model import GROUP_NAME
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.subscriptions.service import Recipient
 
@@ -91,7 +92,7 @@ class EmailChannel:
 
     def compose(self, parcel: Parcel, *, now: dt.datetime) -> EmailMessage:
         report = parcel.report
-        venue = self.venues.get(report.venue_id or "", report.venue_id or "The Backroom")
+        venue = GROUP_NAME if report.venue_id is None else self.venues.get(report.venue_id, report.venue_id)
         message = addressed(parcel.recipient.name, parcel.address, now)
         subject = f"{report.title} - {period_words(report)} - {venue}"
         message["Subject"] = f"[Stale] {subject}" if report.stale else subject
