@@ -17,7 +17,7 @@ from collections import Counter
 import dagster as dg
 
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS
-from backroom_reporting.assets.reports import GROUP, report_period
+from backroom_reporting.assets.reports import GROUP, Subscribers, report_period
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.channels.email import verification_message
@@ -113,10 +113,12 @@ def report_deliveries(
     db = warehouse.database()
     layouts = reports.layouts()
     channels = delivery.channels(reports.store(), venues=service.venues(db))
+    subscribers = Subscribers(db)
     problems: list[Problem] = []
     for subscription_id in context.partition_keys:
         try:
-            yield from _deliver(context, db, layouts, delivery, channels, subscription_id)
+            subscription, recipient = subscribers.of(subscription_id)
+            yield from _deliver(context, db, layouts, delivery, channels, subscription, recipient)
         except Fault as fault:
             if fault.transient:
                 raise  # the warehouse, not this subscription: the step is tried again
@@ -150,11 +152,10 @@ class Problem(Exception):
         self.subscription_id, self.reason, self.retry = subscription_id, reason, retry
 
 
-def _deliver(context, db, layouts, delivery: DeliveryResource, channels, subscription_id: str):
+def _deliver(context, db, layouts, delivery: DeliveryResource, channels, subscription, recipient):
     """One subscription's deliveries: its materialisations when every parcel has its outcome;
     raises Problem when some failed or the report went out stale."""
-    subscription = service.get_subscription(db, subscription_id)
-    recipient = service.get_recipient(db, subscription.recipient_id)
+    subscription_id = subscription.subscription_id
     layout = layouts[subscription.template_key]
     period = report_period(layout, context)
     report = _report_to_send(db, subscription.subscription_id, layout, period, recipient)
@@ -169,7 +170,11 @@ def _deliver(context, db, layouts, delivery: DeliveryResource, channels, subscri
         # Settled once: a re-run leaves what the first one recorded (or what came after it).
         if row.status == "queued" and row.detail != p.reason:
             ledger.record(db, row.delivery_id, p.settle, now, run_id, p.reason)
-    if any(p.settle == "queued" for p in held) and recipient.verification_sent_at is None:
+    # Read again: another subscription of the recipient, earlier in the run, may have sent it.
+    if (
+        any(p.settle == "queued" for p in held)
+        and service.get_recipient(db, recipient.recipient_id).verification_sent_at is None
+    ):
         mailer = delivery.mailer()
         mailer.send(verification_message(recipient, now=now))
         consent.mark_verification_sent(db, recipient.recipient_id, now)

@@ -24,7 +24,14 @@ from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.periods import latest_completed, period_containing
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.reports import ReportRenderingResource
-from backroom_reporting.subscriptions.service import get_recipient, get_subscription
+from backroom_reporting.subscriptions.service import (
+    Recipient,
+    Subscription,
+    get_recipient,
+    get_subscription,
+    list_recipients,
+    list_subscriptions,
+)
 from backroom_reporting.warehouse.faults import Fault
 
 GROUP = "reports"
@@ -146,9 +153,11 @@ def subscription_reports(
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     failed: dict[str, str] = {}
     histories = {}
+    subscribers = Subscribers(db)
     for subscription_id in context.partition_keys:
         try:
-            outcome = render_subscription(context, db, reports, layouts, shared, subscription_id, now)
+            subscription, recipient = subscribers.of(subscription_id)
+            outcome = render_subscription(context, db, reports, layouts, shared, subscription, recipient, now)
         except Fault as fault:
             if fault.transient:
                 raise  # the warehouse, not this subscription: the step is tried again
@@ -200,25 +209,42 @@ class Outcome:
     failure: str | None = None
 
 
+class Subscribers:
+    """The subscriptions and recipients, read once for every subscription of a run."""
+
+    def __init__(self, db):
+        self.db = db
+        self._subscriptions = {s.subscription_id: s for s in list_subscriptions(db)}
+        self._recipients = {r.recipient_id: r for r in list_recipients(db)}
+
+    def of(self, subscription_id: str) -> tuple[Subscription, Recipient]:
+        # One not found is asked for again, to fail with the service's own sentence.
+        subscription = self._subscriptions.get(subscription_id) or get_subscription(self.db, subscription_id)
+        recipient = self._recipients.get(subscription.recipient_id) or get_recipient(
+            self.db, subscription.recipient_id
+        )
+        return subscription, recipient
+
+
 def render_subscription(
     context: dg.AssetExecutionContext,
     db,
     reports: ReportRenderingResource,
     layouts: dict,
     shared: SharedRenders,
-    subscription_id: str,
+    subscription: Subscription,
+    recipient: Recipient,
     now: dt.datetime,
 ) -> Outcome:
     """One subscription's report, rendered or failed: its events, never an exception for a
     fault of its own (its filters, its template, its render)."""
-    subscription = get_subscription(db, subscription_id)
+    subscription_id = subscription.subscription_id
     if subscription.template_key not in layouts:
         return _unreadable(
             subscription_id,
             LookupError(f"its template {subscription.template_key!r} is not in {reports.layouts_path}"),
         )
     layout = layouts[subscription.template_key]
-    recipient = get_recipient(db, subscription.recipient_id)
     formats = subscription.formats or recipient.preferred_formats or layout.formats
     period = report_period(layout, context)
     request = Request(
