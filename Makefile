@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_analytics.py refresh --venues 25 --days 365
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python -m benchmarks.bench_delivery --subscriptions 1 --subscriptions 7 --subscriptions 50
+	$(BIN)/python -m benchmarks.bench_report_time --subscriptions 1 --subscriptions 7 --subscriptions 50 --subscriptions 200
 
 clean:
 	rm -rf var

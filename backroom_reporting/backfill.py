@@ -2,8 +2,8 @@
 
 Dagster runs one partitions definition per run, so the graph is cut into stages: each
 stage is a run of assets sharing one partitions definition (unpartitioned assets ride
-along with any), over the whole window at once (single-run backfill), in dependency
-order. This is what `backroom demo` runs; the Dagster UI's backfills do the same work
+along with any), over the whole window (or every subscription) at once (single-run
+backfill), in dependency order. This is what `backroom demo` runs; the Dagster UI's backfills do the same work
 through the daemon.
 """
 
@@ -138,11 +138,12 @@ def _range_tags(partitions_def: dg.PartitionsDefinition | None, window: Business
     ]
     if not keys:
         raise ValueError(f"no {partitions_def} partitions fall within {window}")
-    tags = {
-        "dagster/asset_partition_range_start": keys[0],
-        "dagster/asset_partition_range_end": keys[-1],
-    }
-    return tags, len(keys)
+    return partition_range(keys), len(keys)
+
+
+def partition_range(keys: Sequence[str]) -> dict[str, str]:
+    """The tags of one run over `keys`, consecutive partitions in their definition's order."""
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
 def run_stage(stage: Stage, instance, job_assets, defs, log_level: str, tags=None, partition_key=None):
@@ -202,12 +203,22 @@ def backfill(
         on_stage(i, len(stages), stage, None)
         began = time.perf_counter()
         if isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition):
-            # One run per partition (a subscription's report): each names its own period.
+            # Every subscription in one run, as at a report time: each still names its own period.
             keys = instance.get_dynamic_partitions(stage.partitions_def.name)
-            runs = [
-                run_stage(stage, instance, job_assets, defs, log_level, tags=tags, partition_key=key)
-                for key in keys
-            ]
+            runs = (
+                [
+                    run_stage(
+                        stage,
+                        instance,
+                        job_assets,
+                        defs,
+                        log_level,
+                        tags={**(tags or {}), **partition_range(keys)},
+                    )
+                ]
+                if keys
+                else []
+            )
             partitions = len(keys)
         else:
             range_tags, partitions = _range_tags(stage.partitions_def, window)

@@ -216,7 +216,7 @@ def _record_history_start(first: dt.date) -> None:
     ENV_FILE.write_text("\n".join([*lines, f"{name}={first.isoformat()}"]) + "\n")
 
 
-# Each subscription's report and its delivery, in one run per subscription (as the sensor asks).
+# Every subscription's report and delivery, in one run (as the sensor asks at a report time).
 REPORT_ASSETS = (
     "subscription_reports",
     "report_generation_history",
@@ -236,11 +236,11 @@ def _progress(window: BusinessWindow):
         dynamic = isinstance(stage.partitions_def, dg.DynamicPartitionsDefinition)
         if result is None:
             scope = f"{window} ({len(window.days)} nights)" if stage.partitions_def else "snapshot"
-            click.echo(f"[{i}/{n}] {'one run per subscription' if dynamic else scope}: {names}")
+            click.echo(f"[{i}/{n}] {'every subscription in one run' if dynamic else scope}: {names}")
             return
         runs = f" ({result.partitions} partitions in one run)" if result.partitions else ""
         if dynamic:
-            runs = f" ({result.partitions} reports)"
+            runs = f" ({result.partitions} reports in one run)"
         click.echo(f"      done in {result.seconds:.1f}s{runs}")
         for check, failed in result.failed_checks.items():
             click.echo(f"      {'warning' if failed.severity == 'warn' else 'FAILED'}: {check} ({failed})")
@@ -256,7 +256,6 @@ def _materialise_everything(window: BusinessWindow) -> None:
     from backroom_reporting.backfill import backfill
     from backroom_reporting.definitions import defs
     from backroom_reporting.instance import instance
-    from backroom_reporting.rendering.charts import ChartRenderer
     from backroom_reporting.sensors.subscriptions import sync_subscription_partitions
     from backroom_reporting.subscriptions.demo import load_demo_subscriptions
     from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
@@ -276,17 +275,15 @@ def _materialise_everything(window: BusinessWindow) -> None:
             f"Demo subscriptions: {len(recipients)} recipients, {len(subscribed)} subscriptions; "
             "rendering and delivering"
         )
-        # One Chromium for every subscription's run: each run's renderer joins this session.
         # Reports stand at the morning after the demo's last night (which --end may set in the past).
-        with ChartRenderer():
-            backfill(
-                defs,
-                window,
-                dagster,
-                on_stage=progress,
-                selection=[dg.AssetKey(k) for k in REPORT_ASSETS],
-                tags={AS_OF_TAG: window.end.isoformat()},
-            )
+        backfill(
+            defs,
+            window,
+            dagster,
+            on_stage=progress,
+            selection=[dg.AssetKey(k) for k in REPORT_ASSETS],
+            tags={AS_OF_TAG: window.end.isoformat()},
+        )
         backfill(defs, window, dagster, on_stage=progress, selection=[dg.AssetKey(k) for k in JOB_TABLES])
 
 

@@ -1,12 +1,14 @@
 """Deliveries: each subscription's report sent on each of its channels, exactly once.
 
-report_deliveries follows subscription_reports in the same partition (one per subscription)
-and the same run: it finds the report generated for the run's period, plans one parcel per
+report_deliveries follows subscription_reports in the same partitions (one per subscription)
+and the same run (one subscription's, or every one due at a report time): for each
+subscription it finds the report generated for the run's period, plans one parcel per
 channel, and hands them to the dispatcher, which claims, sends and records each
 (delivery/dispatch.py). A report that failed is never sent as if fresh: the last good
 report goes out instead, marked stale, in deliveries of their own, and the step then
-fails; the period's fresh report still goes out once when a later render succeeds. Once
-every parcel has its outcome, the subscription's next_delivery_at moves on to its next time.
+fails, naming it, once every other subscription of the run has been delivered; the
+period's fresh report still goes out once when a later render succeeds. Once every parcel
+has its outcome, the subscription's next_delivery_at moves on to its next time.
 """
 
 import datetime as dt
@@ -15,7 +17,7 @@ from collections import Counter
 import dagster as dg
 
 from backroom_reporting.assets.policies import RETRY_TRANSIENT_FAULTS
-from backroom_reporting.assets.reports import GROUP, report_period
+from backroom_reporting.assets.reports import GROUP, Subscribers, report_period
 from backroom_reporting.assets.step_metrics import measured
 from backroom_reporting.delivery import ledger
 from backroom_reporting.delivery.channels.email import verification_message
@@ -37,6 +39,7 @@ from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.resources.reports import ReportRenderingResource
 from backroom_reporting.subscriptions import consent, service
+from backroom_reporting.warehouse.faults import Fault
 
 # Set by deliveries_due on a run making a period sent stale again: its fresh report goes out,
 # and the subscription's next delivery stays where it is.
@@ -76,10 +79,14 @@ def _tell_owner_of_unknown(delivery_resource: DeliveryResource, db):
         dg.AssetSpec(
             "report_deliveries",
             partitions_def=subscriptions,
-            deps=["subscription_reports"],
+            # It reads the generation history (every attempt, failed ones too), so it runs for
+            # every subscription of the run, including one whose report failed (sent stale).
+            deps=["report_generation_history"],
             description="One row per (subscription, period, channel, address): its idempotency key, the "
             "report sent, attempts, provider message id and where it is in its lifecycle.",
             kinds={"sql"},
+            # Materialised per subscription, only for those whose deliveries all have an outcome.
+            skippable=True,
         ),
         dg.AssetSpec(
             "report_delivery_history",
@@ -89,6 +96,7 @@ def _tell_owner_of_unknown(delivery_resource: DeliveryResource, db):
             "delivered, opened, clicked, or failed, bounced, complained, suppressed, unknown; when, why "
             "and who said so.",
             kinds={"sql"},
+            skippable=True,
         ),
     ],
 )
@@ -99,16 +107,61 @@ def report_deliveries(
     reports: ReportRenderingResource,
     delivery: DeliveryResource,
 ):
+    """Every subscription of the run, each on its own: one whose deliveries failed, or whose
+    report went out stale, does not hold back the others. The step fails at the end, naming
+    each, so the run (and its alert) says which; their partitions alone read failed."""
     db = warehouse.database()
-    subscription = service.get_subscription(db, context.partition_key)
-    recipient = service.get_recipient(db, subscription.recipient_id)
-    layout = reports.layouts()[subscription.template_key]
+    layouts = reports.layouts()
+    channels = delivery.channels(reports.store(), venues=service.venues(db))
+    subscribers = Subscribers(db)
+    problems: list[Problem] = []
+    for subscription_id in context.partition_keys:
+        try:
+            subscription, recipient = subscribers.of(subscription_id)
+            yield from _deliver(context, db, layouts, delivery, channels, subscription, recipient)
+        except Fault as fault:
+            if fault.transient:
+                raise  # the warehouse, not this subscription: the step is tried again
+            problems.append(Problem(subscription_id, str(fault), retry=False))
+        except Problem as problem:
+            problems.append(problem)
+        except dg.Failure as failure:
+            problems.append(Problem(subscription_id, failure.description or "", retry=False))
+        except Exception as exc:
+            context.log.exception(f"{subscription_id}: its deliveries could not be made")
+            problems.append(Problem(subscription_id, f"{type(exc).__name__}: {exc}", retry=False))
+    if problems:
+        alone = len(context.partition_keys) == 1
+        raise dg.Failure(
+            problems[0].reason
+            if alone
+            else f"{len(problems)} of {len(context.partition_keys)} subscriptions: "
+            + " ".join(f"{p.subscription_id}: {p.reason}" for p in problems),
+            metadata={"subscriptions": dg.MetadataValue.json([p.subscription_id for p in problems])},
+            # Deliveries refused for now are tried again when the run is retried; the ledger
+            # sends nothing twice (delivery/dispatch.py).
+            allow_retries=any(p.retry for p in problems),
+        )
+
+
+class Problem(Exception):
+    """A subscription whose deliveries did not all go as asked (failed, or sent stale)."""
+
+    def __init__(self, subscription_id: str, reason: str, retry: bool):
+        super().__init__(reason)
+        self.subscription_id, self.reason, self.retry = subscription_id, reason, retry
+
+
+def _deliver(context, db, layouts, delivery: DeliveryResource, channels, subscription, recipient):
+    """One subscription's deliveries: its materialisations when every parcel has its outcome;
+    raises Problem when some failed or the report went out stale."""
+    subscription_id = subscription.subscription_id
+    layout = layouts[subscription.template_key]
     period = report_period(layout, context)
     report = _report_to_send(db, subscription.subscription_id, layout, period, recipient)
     now = dt.datetime.now(dt.UTC)
     run_id = context.run.run_id
     planned = plan(subscription, recipient, report)
-    channels = delivery.channels(reports.store(), venues=service.venues(db))
     ledger.queue(db, [p.parcel for p in planned], now, run_id)
     held = [p for p in planned if p.settle is not None]
     rows = ledger.by_ids(db, [p.parcel.delivery_id for p in held])
@@ -117,7 +170,11 @@ def report_deliveries(
         # Settled once: a re-run leaves what the first one recorded (or what came after it).
         if row.status == "queued" and row.detail != p.reason:
             ledger.record(db, row.delivery_id, p.settle, now, run_id, p.reason)
-    if any(p.settle == "queued" for p in held) and recipient.verification_sent_at is None:
+    # Read again: another subscription of the recipient, earlier in the run, may have sent it.
+    if (
+        any(p.settle == "queued" for p in held)
+        and service.get_recipient(db, recipient.recipient_id).verification_sent_at is None
+    ):
         mailer = delivery.mailer()
         mailer.send(verification_message(recipient, now=now))
         consent.mark_verification_sent(db, recipient.recipient_id, now)
@@ -147,25 +204,27 @@ def report_deliveries(
         moved = service.advance(db, subscription.subscription_id, now)
         metadata["next_delivery_at"] = str(moved.next_delivery_at or "paused")
     if failed:
-        raise dg.Failure(
+        raise Problem(
+            subscription_id,
             f"{len(failed)} of {len(planned)} deliveries of {subscription.subscription_id} for {period.slug} "
             f"failed: {_reasons(failed)}."
             + (" Those refused for now are tried again when the run is retried." if for_now else ""),
-            metadata=metadata,
-            allow_retries=bool(for_now),
+            retry=bool(for_now),
         )
-    yield dg.MaterializeResult(asset_key="report_deliveries", metadata=metadata)
-    yield dg.MaterializeResult(
-        asset_key="report_delivery_history", metadata={"deliveries": len(final), "period": period.slug}
+    yield dg.AssetMaterialization("report_deliveries", partition=subscription_id, metadata=metadata)
+    yield dg.AssetMaterialization(
+        "report_delivery_history",
+        partition=subscription_id,
+        metadata={"deliveries": len(final), "period": period.slug},
     )
     if report.stale:
         # The stale report is handed over and recorded; the run still fails, so the report's
         # failure is seen (and alerted on) as one.
-        raise dg.Failure(
-            f"{report.stale.reason[0].upper()}{report.stale.reason[1:]}; the last good report "
-            f"({report.period}, generation {report.generation_id}) went out instead, marked stale.",
-            metadata=metadata,
-            allow_retries=False,
+        raise Problem(
+            subscription_id,
+            f"{report.stale.reason[0].upper()}{report.stale.reason[1:]}; the last good "
+            f"report ({report.period}, generation {report.generation_id}) went out instead, marked stale.",
+            retry=False,
         )
 
 

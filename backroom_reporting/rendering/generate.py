@@ -3,6 +3,12 @@
 Every attempt appends a report_generation_history row. A failed attempt records its error
 and re-raises; the last good report stays where it was, and latest_report() marks it
 stale.
+
+Subscriptions rendered together (one run at the report time) share a `SharedRenders`: the
+report's data, each file and the email body are made once per distinct (template version,
+period, filters) and format, and every subscription asking for the same is handed what the
+first one made; its history row names that generation in `reused_from` (docs/reports.md,
+"Many subscriptions in one run").
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backroom_reporting.rendering.build import ReportBuilder, Subject
-from backroom_reporting.rendering.history import Generation, append_generation, reusable_files
+from backroom_reporting.rendering.history import Generation, append_generation, canonical, reusable_files
 from backroom_reporting.rendering.layouts import Layout
 from backroom_reporting.rendering.model import RenderedFile, Report
 from backroom_reporting.rendering.periods import ReportPeriod
@@ -64,6 +70,53 @@ def stored_email_body(body: EmailBody, stem: str, store: ReportStore) -> dict:
     return {"html": html.path, "text": text.path, "images": images}
 
 
+@dataclasses.dataclass
+class Shared:
+    """What one generation built for a (template version, period, filters): the report, its
+    stored files by format and its email body, each with the generation that made it."""
+
+    report: Report
+    built_by: str
+    files: dict[str, dict] = dataclasses.field(default_factory=dict)
+    email_parts: dict | None = None
+
+
+class SharedRenders:
+    """The renders of one run, kept for every subscription that asks for the same again.
+
+    Only successes are kept: a report that could not be built is tried again (and fails
+    again, recorded) for each subscription that asks for it."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Shared] = {}
+        # How many reports were built and files rendered: the run's own account of its sharing.
+        self.builds = 0
+        self.renders = 0
+        self._report_of: dict[str, str] = {}
+
+    @staticmethod
+    def key(layout: Layout, period: ReportPeriod, filters: dict[str, str]) -> str:
+        return canonical([layout.content_hash, period.kind, period.first_day, period.last_day, filters])
+
+    def get(self, key: str) -> Shared | None:
+        return self._by_key.get(key)
+
+    def keep(self, key: str, shared: Shared) -> None:
+        self._by_key[key] = shared
+
+    def handed(self, generation_id: str, shared: Shared) -> None:
+        self._report_of[generation_id] = shared.built_by
+
+    def built_by(self, generation_id: str) -> str:
+        """The generation that built the report `generation_id` was handed (itself, if it built it)."""
+        return self._report_of.get(generation_id, generation_id)
+
+
+def _as_made_by(file: dict, generation_id: str) -> dict:
+    """A shared file as a generation records it: reused_from names another generation, or None."""
+    return {**file, "reused_from": None if file["reused_from"] == generation_id else file["reused_from"]}
+
+
 @dataclasses.dataclass(frozen=True)
 class Request:
     subscription_id: str
@@ -83,9 +136,11 @@ def generate(
     now: dt.datetime,
     run_id: str | None = None,
     layouts_dir: Path | None = None,
+    shared: SharedRenders | None = None,
 ) -> tuple[Generation, dict[str, float]]:
     """Produce `request`'s report in its formats (and its email body when asked); returns the
-    history row written and the seconds spent per stage (data, charts, html, pdf, xlsx, csv, email)."""
+    history row written and the seconds spent per stage (data, charts, html, pdf, xlsx, csv,
+    email) on what this generation made itself: nothing of what it took from `shared`."""
     # plotly, WeasyPrint and xlsxwriter load here, not when the code location loads.
     from backroom_reporting.rendering.email_body import render_email
     from backroom_reporting.rendering.formats import render
@@ -106,25 +161,50 @@ def generate(
         generated_at=now,
         dagster_run_id=run_id,
     )
+    shared = shared if shared is not None else SharedRenders()
+    key = SharedRenders.key(layout, period, request.filters)
+    timings: dict[str, float] = {}
     try:
-        reuse = reusable_files(
-            db, layout.content_hash, period.first_day, period.last_day, request.filters, now
-        )
-        report = ReportBuilder(db, layout, period, Subject.from_filters(request.filters), now).build()
-        data_seconds = time.perf_counter() - began
-        missing = [f for f in request.formats if f not in reuse]
-        files, timings = render(report, missing, charts, layouts_dir) if missing else ([], {})
-        made = {f.format: {**dataclasses.asdict(store.put(f)), "reused_from": None} for f in files}
+        made = shared.get(key)
+        if made is None:
+            report = ReportBuilder(db, layout, period, Subject.from_filters(request.filters), now).build()
+            shared.builds += 1
+            made = Shared(report, base["generation_id"])
+            shared.keep(key, made)
+            timings["data"] = time.perf_counter() - began
+        report = made.report
+        shared.handed(base["generation_id"], made)
+        missing = [f for f in request.formats if f not in made.files]
+        if missing:
+            # Identical files made by an earlier run, still within the template's cache TTL.
+            earlier = reusable_files(
+                db, layout.content_hash, period.first_day, period.last_day, request.filters, now
+            )
+            made.files.update({f: earlier[f] for f in missing if f in earlier})
+            missing = [f for f in missing if f not in earlier]
+        if missing:
+            files, render_seconds = render(report, missing, charts, layouts_dir)
+            timings.update(render_seconds)
+            shared.renders += len(files)
+            # Kept as those who reuse them see them: made by this generation.
+            made.files.update(
+                {
+                    f.format: {**dataclasses.asdict(store.put(f)), "reused_from": base["generation_id"]}
+                    for f in files
+                }
+            )
         email_parts = None
         if request.email:
-            started = time.perf_counter()
-            email_parts = stored_email_body(
-                render_email(report, charts, layouts_dir), report.file_stem, store
-            )
-            timings = {**timings, "email": time.perf_counter() - started}
+            if made.email_parts is None:
+                started = time.perf_counter()
+                made.email_parts = stored_email_body(
+                    render_email(report, charts, layouts_dir), report.file_stem, store
+                )
+                timings = {**timings, "email": time.perf_counter() - started}
+            email_parts = made.email_parts
         generation = Generation(
             **base,
-            files=[made.get(f) or reuse[f] for f in request.formats],
+            files=[_as_made_by(made.files[f], base["generation_id"]) for f in request.formats],
             row_counts=section_rows(report),
             key_metrics=key_metrics(report),
             warnings=list(report.warnings),
@@ -152,4 +232,4 @@ def generate(
         append_generation(db, failed)
         raise
     append_generation(db, generation)
-    return generation, {"data": data_seconds, **timings}
+    return generation, timings

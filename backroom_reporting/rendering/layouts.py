@@ -8,6 +8,7 @@ Loading validates everything and fails with the file, the section and the field.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,12 +310,17 @@ def presentation_bytes(folder: Path) -> bytes:
 
 def parse_layout(path: Path, shared: bytes = b"") -> Layout:
     """The layout in `path`; a LayoutError names the file, the field and what is wrong with it."""
-    where = path.as_posix()
-    text = path.read_text(encoding="utf-8")
+    return _parsed(path.as_posix(), path.stem, path.read_text(encoding="utf-8"), shared)
+
+
+# Layouts are read for every subscription of a run (its template, its next delivery time):
+# a layout is parsed once per content, and an edited file, having other content, again.
+@functools.lru_cache(maxsize=64)
+def _parsed(where: str, stem: str, text: str, shared: bytes) -> Layout:
     shape = "a layout is a mapping of fields"
     _, spec = checked_yaml(text, where, _LayoutSpec, shape, LayoutError, listed="sections")
-    if spec.key != path.stem:
-        raise LayoutError(f"{where}: key: {spec.key!r} must match the file name {path.stem!r}")
+    if spec.key != stem:
+        raise LayoutError(f"{where}: key: {spec.key!r} must match the file name {stem!r}")
     return Layout(
         key=spec.key,
         title=spec.title,

@@ -13,20 +13,33 @@ sensor then asks, once an hour for a week, for that period's report and delivery
 the fresh report goes out once it renders.
 
 It also sends the deliveries held for an unverified address once the address is verified.
-The run key (subscription and cron time) makes a second tick, or a restarted daemon, ask
-for nothing twice.
+
+Subscriptions due together (the same report time: the same tags) go in one run over their
+partitions, so a venue group's fifty reports at 22:00 share one process, one Chromium and
+every render they have in common (docs/reports.md, "Many subscriptions in one run"). Dagster
+runs a range of partitions, not any set of them: subscriptions alike but not consecutive in
+the partitions' order (others between them are not due) go in one run per consecutive
+stretch. Each subscription's request keeps its own key (subscription and cron time); the
+sensor's cursor holds those already asked for, so a second tick, or a restarted daemon,
+asks for nothing twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
 
 import dagster as dg
+from dagster._time import get_current_datetime
 
 from backroom_reporting.assets.deliveries import FRESH_FOR_TAG
 from backroom_reporting.assets.nights import AS_OF_TAG
 from backroom_reporting.assets.reports import REPORT_DAY_TAG
+from backroom_reporting.backfill import partition_range
 from backroom_reporting.delivery import ledger
+from backroom_reporting.partitions import subscriptions
 from backroom_reporting.rendering.periods import latest_completed
 from backroom_reporting.rendering.readiness import not_ready
 from backroom_reporting.resources.databases import WarehouseResource
@@ -107,17 +120,63 @@ def fresh_requests(db, active: set[str], now: dt.datetime) -> list[dg.RunRequest
     ]
 
 
+def batched(requests: Sequence[dg.RunRequest], order: Sequence[str]) -> list[dg.RunRequest]:
+    """The subscriptions' requests as few runs: those alike (tags and assets) and consecutive
+    in `order` (the partitions' order) share one run over their range. A request for a
+    subscription without its partition yet stays as it is."""
+    position = {key: i for i, key in enumerate(order)}
+    groups: dict[tuple, list[dg.RunRequest]] = {}
+    alone = []
+    for request in requests:
+        if request.partition_key not in position:
+            alone.append(request)
+            continue
+        selection = tuple(sorted(k.to_user_string() for k in request.asset_selection or ()))
+        groups.setdefault((tuple(sorted(request.tags.items())), selection), []).append(request)
+    runs = []
+    for members in groups.values():
+        members.sort(key=lambda r: position[r.partition_key])
+        stretches: list[list[dg.RunRequest]] = []
+        for request in members:
+            if stretches and position[request.partition_key] == position[stretches[-1][-1].partition_key] + 1:
+                stretches[-1].append(request)
+            else:
+                stretches.append([request])
+        runs += [_one_run(stretch) for stretch in stretches]
+    return runs + alone
+
+
+def _one_run(stretch: list[dg.RunRequest]) -> dg.RunRequest:
+    if len(stretch) == 1:
+        return stretch[0]
+    first = stretch[0]
+    keys = "\n".join(r.run_key or "" for r in stretch)
+    return dg.RunRequest(
+        run_key=f"batch:{hashlib.sha256(keys.encode()).hexdigest()[:20]}",
+        tags={**first.tags, **partition_range([r.partition_key for r in stretch])},
+        asset_selection=first.asset_selection,
+    )
+
+
 @dg.sensor(
     target=REPORT_AND_DELIVERY,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests the report and delivery of each subscription whose next_delivery_at has come, "
-    "once its period's figures are final; and the deliveries held for an address now verified.",
+    "once its period's figures are final, all those due together in one run; and the deliveries held "
+    "for an address now verified.",
 )
 def deliveries_due(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, reports: ReportRenderingResource
 ):
-    requests, waiting = due_requests(warehouse.database(), reports.layouts(), dt.datetime.now(dt.UTC))
-    if not requests:
-        return dg.SkipReason("; ".join(waiting) or "no subscription is due")
-    return dg.SensorResult(run_requests=requests)
+    requests, waiting = due_requests(warehouse.database(), reports.layouts(), get_current_datetime())
+    asked = set(json.loads(context.cursor or "[]"))
+    new = [r for r in requests if r.run_key not in asked]
+    # Only what is still due is kept: a subscription that moved on never asks with that key again.
+    context.update_cursor(json.dumps(sorted(r.run_key for r in requests)))
+    if not new:
+        return dg.SkipReason(
+            "; ".join(waiting)
+            or (f"{len(requests)} due, already asked for" if requests else "no subscription is due")
+        )
+    return batched(new, context.instance.get_dynamic_partitions(subscriptions.name))
