@@ -94,7 +94,16 @@ class Subject:
 
     @classmethod
     def from_filters(cls, filters: dict[str, str]) -> Subject:
-        return cls(filters.get("venue_id"), filters.get("brand"))
+        """The group only when the filters say `scope: group`: filters that lost their venue_id
+        must never widen a venue's report to every venue."""
+        if filters.get("scope") == GROUP:
+            return cls(None)
+        if not filters.get("venue_id"):
+            raise ReportInputError(
+                f"the filters {filters} name no venue_id and are not scope: group, so whose report "
+                "it is cannot be told"
+            )
+        return cls(filters["venue_id"], filters.get("brand"))
 
     @property
     def group(self) -> bool:
@@ -258,6 +267,9 @@ class ReportBuilder:
     def __init__(
         self, db: Database, layout: Layout, period: ReportPeriod, subject: Subject, now: dt.datetime
     ):
+        if subject.group != (layout.scope == GROUP):
+            whose = "the group's" if subject.group else f"venue {subject.venue_id!r}'s"
+            raise ReportInputError(f"layout {layout.key!r} is a {layout.scope} report, not {whose}")
         self.db, self.layout, self.period, self.subject, self.now = db, layout, period, subject, now
         self.period_type = PERIOD_TYPE[period.kind]
         daily = aggregations.daily_aggregations

@@ -23,7 +23,7 @@ from backroom_reporting.cli import main
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
-from backroom_reporting.rendering.build import ReportBuilder, Subject
+from backroom_reporting.rendering.build import ReportBuilder, ReportInputError, Subject
 from backroom_reporting.rendering.csv_export import section_table
 from backroom_reporting.rendering.html import render_html
 from backroom_reporting.rendering.layouts import load_layouts
@@ -192,6 +192,16 @@ def reads(db: Database, monkeypatch, build_it) -> list[tuple[str, str]]:
     build_it()
     monkeypatch.undo()
     return seen
+
+
+def test_filters_without_a_venue_never_widen_a_venues_report_to_the_group(group_world):
+    db = group_world.databases.warehouse
+    with pytest.raises(ReportInputError, match="name no venue_id and are not scope: group"):
+        Subject.from_filters({"venue": "backroom-leeds"})
+    with pytest.raises(ReportInputError, match="'daily_summary' is a venue report, not the group's"):
+        build(db, "daily_summary", SATURDAY, Subject.from_filters({"scope": "group"}))
+    with pytest.raises(ReportInputError, match="is a group report, not venue"):
+        build(db, "group_daily_summary", SATURDAY, Subject("leeds"))
 
 
 @pytest.mark.parametrize("template", ["daily_summary", "weekly_summary"])
