@@ -10,7 +10,6 @@ like everything below the raw layer; its check is recorded night by night.
 """
 
 import datetime as dt
-import json
 
 import dagster as dg
 import polars as pl
@@ -27,12 +26,7 @@ from backroom_reporting.metrics.reconciliation import reconcile
 from backroom_reporting.partitions import HISTORY_START, business_days
 from backroom_reporting.resources.databases import WarehouseResource
 from backroom_reporting.resources.stripe import StripeResource
-from backroom_reporting.schedules.nightly import (
-    CHANGED_TABLES_TAG,
-    RECHECKED_NIGHTS,
-    nights_to_load,
-    open_night,
-)
+from backroom_reporting.schedules.nightly import RECHECKED_NIGHTS, closing_requests, open_night
 from backroom_reporting.warehouse.tables.raw import RAW
 from backroom_reporting.warehouse.tables.stripe import payment_reconciliation, stripe_charges, stripe_refunds
 
@@ -254,32 +248,7 @@ def stripe_closing_schedule(context: dg.ScheduleEvaluationContext, warehouse: Wa
         context.log.info(
             "re-opened for Stripe: " + "; ".join(f"{d} ({', '.join(t)})" for d, t in reopened.items())
         )
-    requests = []
-    for start, end in nights_to_load(closed, reopened):
-        tags = {
-            AS_OF_TAG: tick.isoformat(),
-            CHANGED_TABLES_TAG: json.dumps({str(d): t for d, t in reopened.items() if start <= d <= end}),
-        }
-        if start == end:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"stripe-closing:{tick.isoformat()}:{start}",
-                    partition_key=start.isoformat(),
-                    tags=tags,
-                )
-            )
-        else:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"stripe-closing:{tick.isoformat()}:{start}..{end}",
-                    tags={
-                        **tags,
-                        "dagster/asset_partition_range_start": start.isoformat(),
-                        "dagster/asset_partition_range_end": end.isoformat(),
-                    },
-                )
-            )
-    return requests
+    return closing_requests("stripe-closing", tick, closed, reopened)
 
 
 pull_assets = [build_pull_asset(table) for table in PULLED_TABLES]

@@ -87,6 +87,39 @@ def nights_to_load(closed: dt.date, changed: dict[dt.date, list[str]]) -> list[t
     return contiguous([closed, *(day for day in changed if day != closed)])
 
 
+def closing_requests(
+    run_key_prefix: str, tick: dt.datetime, closed: dt.date, changed: dict[dt.date, list[str]]
+) -> list[dg.RunRequest]:
+    """A closing schedule's runs: the night just closed and the changed nights, one run per
+    stretch of consecutive nights, each tagged with the moment it stands for and what changed."""
+    requests = []
+    for start, end in nights_to_load(closed, changed):
+        tags = {
+            AS_OF_TAG: tick.isoformat(),
+            CHANGED_TABLES_TAG: json.dumps({str(d): t for d, t in changed.items() if start <= d <= end}),
+        }
+        if start == end:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{run_key_prefix}:{tick.isoformat()}:{start}",
+                    partition_key=start.isoformat(),
+                    tags=tags,
+                )
+            )
+        else:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{run_key_prefix}:{tick.isoformat()}:{start}..{end}",
+                    tags={
+                        **tags,
+                        "dagster/asset_partition_range_start": start.isoformat(),
+                        "dagster/asset_partition_range_end": end.isoformat(),
+                    },
+                )
+            )
+    return requests
+
+
 @dg.schedule(
     job=closing_run,
     cron_schedule="15 6 * * *",
@@ -120,30 +153,7 @@ def closing_run_schedule(
             "source changed since loaded: "
             + "; ".join(f"{day} ({', '.join(tables)})" for day, tables in changed.items())
         )
-    requests = []
-    for start, end in nights_to_load(closed, changed):
-        tags = {
-            AS_OF_TAG: tick.isoformat(),
-            CHANGED_TABLES_TAG: json.dumps({str(d): t for d, t in changed.items() if start <= d <= end}),
-        }
-        if start == end:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"closing:{tick.isoformat()}:{start}", partition_key=start.isoformat(), tags=tags
-                )
-            )
-        else:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"closing:{tick.isoformat()}:{start}..{end}",
-                    tags={
-                        **tags,
-                        "dagster/asset_partition_range_start": start.isoformat(),
-                        "dagster/asset_partition_range_end": end.isoformat(),
-                    },
-                )
-            )
-    return requests
+    return closing_requests("closing", tick, closed, changed)
 
 
 @dg.schedule(
