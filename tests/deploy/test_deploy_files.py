@@ -1,6 +1,7 @@
 """The deployment's files agree with Dagster's Helm chart and with the project.
 
-deploy/helm/values.yaml is validated against the chart's own schema (vendored beside it) as
+deploy/helm/values.yaml is validated against the chart's own schema, when it has been fetched
+beside it with `helm pull` (deploy/helm/README.md; the chart's file is not committed here), as
 Helm does: over the chart's values.yaml, so a key the chart already sets need not be repeated,
 but a list replaces the chart's whole and each item must be complete. The schema's Kubernetes
 objects (resources, volumes, env) point at definitions online; they are not fetched here and
@@ -31,7 +32,12 @@ from backroom_reporting.warehouse.migrate import current_revisions, describe, he
 pytestmark = pytest.mark.deploy
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
-SCHEMA = json.loads((DEPLOY / "helm" / "values.schema.json").read_text())
+SCHEMA_FILE = DEPLOY / "helm" / "values.schema.json"
+SCHEMA = json.loads(SCHEMA_FILE.read_text()) if SCHEMA_FILE.exists() else {}
+needs_schema = pytest.mark.skipif(
+    not SCHEMA,
+    reason="deploy/helm/values.schema.json is absent: fetch the chart's (deploy/helm/README.md)",
+)
 VALUES = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
 KUBERNETES = "https://kubernetesjsonschema.dev/"
 OVERRIDE = "-override"
@@ -100,11 +106,13 @@ def errors(values: dict) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in found]
 
 
+@needs_schema
 def test_the_helm_values_validate_against_the_charts_schema():
     assert errors(VALUES) == []
 
 
-def test_the_vendored_schema_is_the_charts():
+@needs_schema
+def test_the_schema_is_the_charts():
     assert SCHEMA["title"] == "DagsterHelmValues"
     assert {"dagster-user-deployments", "runLauncher", "dagsterDaemon", "postgresql"} <= SCHEMA[
         "properties"
@@ -176,6 +184,7 @@ def rename(node, key):
         "no-such-launcher",
     ],
 )
+@needs_schema
 def test_a_wrong_key_or_value_is_refused(path, change, expected):
     assert expected in errors(broken(path, change))
 
