@@ -18,8 +18,9 @@ Every forecast learns from the trailing HISTORY_DAYS only, so its cost does not 
 years of history. It is back-tested from rolling weekly origins against the seasonal-naive
 baseline (the same weekday one week earlier, or the latest such day known at the origin):
 the mean absolute percentage error over trading days at horizons 1-7 and 1-28. The
-forecast at an origin is the one made at the end of that day (the same trailing window),
-so weekly forecasts over a range share their fits.
+forecast at an origin is the one made at the end of that day: the one stored for it when
+there is one (what was actually forecast then), else the one the same run makes for it
+(weekly forecasts over a range share their fits), else it is fitted to the trailing window.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import functools
 import math
 import statistics
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,9 +244,14 @@ def uses_model(series: Series) -> bool:
     return len(series.revenue) >= MIN_HISTORY_DAYS and int(series.observed.sum()) >= MIN_TRADING_DAYS
 
 
+def days_after(day: dt.date) -> list[dt.date]:
+    """The HORIZON_DAYS days a forecast made at the end of `day` covers."""
+    return [day + dt.timedelta(days=h) for h in range(1, HORIZON_DAYS + 1)]
+
+
 def forecast(series: Series, holidays: Holidays) -> Forecast:
     """The HORIZON_DAYS days after the series ends."""
-    days = [series.last_day + dt.timedelta(days=h) for h in range(1, HORIZON_DAYS + 1)]
+    days = days_after(series.last_day)
     expected = expected_to_trade(series, days, holidays)
     if uses_model(series):
         centre, spread = _local_level(series, days, holidays)
@@ -269,6 +275,7 @@ class Backtest:
     """Rolling-origin errors of the forecast and of the seasonal-naive baseline (fractions)."""
 
     origins: int
+    origins_stored: int  # of them, those scored on the stored forecast made at the origin
     mape_7_model: float | None
     mape_7_seasonal_naive: float | None
     mape_28_model: float | None
@@ -280,17 +287,43 @@ def _mape(errors: list[float]) -> float | None:
     return float(np.mean(errors)) if errors else None
 
 
+def origins_before(made_on: dt.date) -> list[dt.date]:
+    """The weekly origins a back-test of the forecast made on `made_on` may use, the latest
+    HORIZON_DAYS before it."""
+    latest = made_on - dt.timedelta(days=HORIZON_DAYS)
+    return [latest - dt.timedelta(weeks=k) for k in range(BACKTEST_ORIGINS)]
+
+
 def backtest_origins(series: Series) -> list[dt.date]:
-    """Weekly origins, the latest HORIZON_DAYS before the series ends, each with at least
-    MIN_HISTORY_DAYS of history and enough trading days for the model."""
-    latest = series.last_day - dt.timedelta(days=HORIZON_DAYS)
-    candidates = [latest - dt.timedelta(weeks=k) for k in range(BACKTEST_ORIGINS)]
+    """The origins before the series ends with at least MIN_HISTORY_DAYS of history and
+    enough trading days for the model."""
+    candidates = origins_before(series.last_day)
     return sorted(o for o in candidates if o >= series.first_day and uses_model(series.known_at(o)))
 
 
-def backtest(series: Series, made_at: Callable[[dt.date], Forecast]) -> Backtest:
-    """The errors, against the actuals of `series`, of the forecasts made at its origins
-    (`made_at(origin)`: the forecast from the actuals known at the origin)."""
+def stored_forecasts(rows: pl.DataFrame) -> dict[str, dict[dt.date, np.ndarray]]:
+    """revenue_forecast rows (venue_id, made_on, forecast_date, predicted_pence) -> each
+    venue's predicted pence by made_on. A forecast without exactly the HORIZON_DAYS days after
+    its made_on (one made with another horizon) is left out, so its origin is fitted instead."""
+    stored: dict[str, dict[dt.date, np.ndarray]] = {}
+    for (venue_id, made_on), made in rows.sort("forecast_date").group_by(
+        "venue_id", "made_on", maintain_order=True
+    ):
+        if made["forecast_date"].to_list() == days_after(made_on):
+            predicted = made["predicted_pence"].cast(pl.Float64).to_numpy()
+            stored.setdefault(venue_id, {})[made_on] = predicted
+    return stored
+
+
+def backtest(
+    series: Series,
+    made_at: Callable[[dt.date], Forecast],
+    stored: Mapping[dt.date, np.ndarray] | None = None,
+) -> Backtest:
+    """The errors, against the actuals of `series`, of the forecasts made at its origins:
+    `stored[origin]`, the predicted pence stored for the origin, else `made_at(origin)`, the
+    forecast from the actuals known at the origin, rounded to whole pence as stored."""
+    stored = stored or {}
     errors: dict[str, list[float]] = {
         "7_model": [],
         "7_seasonal_naive": [],
@@ -299,19 +332,20 @@ def backtest(series: Series, made_at: Callable[[dt.date], Forecast]) -> Backtest
     }
     origins = backtest_origins(series)
     for origin in origins:
-        ahead = made_at(origin)
-        baseline = seasonal_naive(series.known_at(origin), ahead.days)
+        made = stored[origin] if origin in stored else np.round(made_at(origin).predicted)
+        baseline = seasonal_naive(series.known_at(origin), days_after(origin))
         first = (origin - series.first_day).days + 1
         actual = series.revenue[first : first + HORIZON_DAYS]
         scored = series.observed[first : first + HORIZON_DAYS]
         for h in np.flatnonzero(scored):
-            for name, predicted in (("model", ahead.predicted), ("seasonal_naive", baseline)):
+            for name, predicted in (("model", made), ("seasonal_naive", baseline)):
                 error = float(abs(predicted[h] - actual[h]) / actual[h])
                 errors[f"28_{name}"].append(error)
                 if h < SHORT_HORIZON_DAYS:
                     errors[f"7_{name}"].append(error)
     return Backtest(
         origins=len(origins),
+        origins_stored=sum(origin in stored for origin in origins),
         mape_7_model=_mape(errors["7_model"]),
         mape_7_seasonal_naive=_mape(errors["7_seasonal_naive"]),
         mape_28_model=_mape(errors["28_model"]),
@@ -355,15 +389,19 @@ class VenueForecast:
 
 
 def revenue_forecasts(
-    daily: pl.DataFrame, made_ons: Iterable[dt.date]
+    daily: pl.DataFrame, made_ons: Iterable[dt.date], stored: pl.DataFrame | None = None
 ) -> dict[dt.date, dict[str, VenueForecast]]:
     """For each of `made_ons` and each venue with actuals in the HISTORY_DAYS up to it: the
     forecast rows for the HORIZON_DAYS days after it, and the back-test.
 
-    daily: daily_aggregations rows of the READ_DAYS up to each of `made_ons`. A forecast made
-    at a given day is the same whichever forecast's back-test asks for it, so it is made once.
+    daily: daily_aggregations rows of the READ_DAYS up to each of `made_ons`. stored:
+    revenue_forecast rows made earlier (see `stored_forecasts`); the back-test scores the one
+    made at an origin rather than fit it again. A forecast made at a given day is the same
+    whichever forecast's back-test asks for it, so it is made once, and one of `made_ons`
+    wins over its stored predecessor, which it replaces.
     """
     made_ons = sorted(set(made_ons))
+    earlier = {} if stored is None else stored_forecasts(stored.filter(~pl.col("made_on").is_in(made_ons)))
     results: dict[dt.date, dict[str, VenueForecast]] = {made_on: {} for made_on in made_ons}
     if not made_ons:
         return results
@@ -386,6 +424,6 @@ def revenue_forecasts(
                 rows=forecast_rows(venue_id, made_on, ahead),
                 method=ahead.method,
                 history_days=len(series.known_at(made_on).revenue),
-                backtest=backtest(series.until(made_on), made_at),
+                backtest=backtest(series.until(made_on), made_at, earlier.get(venue_id)),
             )
     return results

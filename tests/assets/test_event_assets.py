@@ -523,6 +523,62 @@ def test_each_week_forecasts_28_days_per_venue_from_its_end_and_records_its_back
     assert after.filter(pl.col("week_start") < week.first_day).equals(earlier)
 
 
+def test_a_weeks_backtest_scores_the_forecasts_earlier_weeks_stored(databases, materialise):
+    made_on = dt.date(2026, 5, 17)
+    week = BusinessWindow(made_on - dt.timedelta(days=6), made_on)
+    first = dt.date(2025, 5, 1)
+    leeds = synthetic(first, made_on)
+    databases.warehouse.replace(
+        daily_aggregations, daily_aggregation_rows(daily_rows("leeds", leeds, first, made_on))
+    )
+
+    def backtest() -> dict:
+        [stage] = materialise(week, ["revenue_forecast"])
+        [materialisation] = stage.materializations
+        metadata = {k: v.value for k, v in materialisation.metadata.items()}
+        assert metadata["mape_28_model"] == pytest.approx(
+            metadata["backtest_by_venue"]["leeds"]["mape_28_model"], abs=1e-4
+        )
+        return metadata["backtest_by_venue"]["leeds"]
+
+    fitted = backtest()  # no earlier week stored: every origin is fitted
+    assert (fitted["backtest_origins"], fitted["backtest_origins_stored"]) == (8, 0)
+
+    # Each origin's week (a Sunday's) stored a flat forecast, deliberately unlike the model's.
+    origins = [made_on - dt.timedelta(days=28 + 7 * k) for k in range(8)]
+    flat = {origin: 300_000 + 50_000 * k for k, origin in enumerate(origins)}
+    stored = [
+        {
+            "week_start": origin - dt.timedelta(days=6),
+            "venue_id": "leeds",
+            "forecast_date": origin + dt.timedelta(days=h),
+            "made_on": origin,
+            "horizon_days": h,
+            "expected_to_trade": True,
+            "predicted_pence": pence,
+            "method": "local_level_log",
+        }
+        for origin, pence in flat.items()
+        for h in range(1, 29)
+    ]
+    databases.warehouse.replace(revenue_forecast, pl.DataFrame(stored, schema=table_schema(revenue_forecast)))
+    reused = backtest()
+    assert (reused["backtest_origins"], reused["backtest_origins_stored"]) == (8, 8)
+    errors = [
+        abs(pence - leeds[day]) / leeds[day]
+        for origin, pence in flat.items()
+        for day in (origin + dt.timedelta(days=h) for h in range(1, 29))
+        if day in leeds
+    ]
+    assert reused["mape_28_model"] == pytest.approx(sum(errors) / len(errors), rel=1e-9)
+    assert reused["mape_28_seasonal_naive"] == fitted["mape_28_seasonal_naive"]
+
+    # Without them the origins are fitted again, as before.
+    with databases.warehouse.engine.begin() as conn:
+        conn.execute(sa.delete(revenue_forecast).where(revenue_forecast.c.week_start < week.first_day))
+    assert backtest() == fitted
+
+
 def test_no_actuals_no_forecast(databases, materialise):
     [stage] = materialise(WINDOW, ["revenue_forecast"])
     assert databases.warehouse.read_table(revenue_forecast).height == 0

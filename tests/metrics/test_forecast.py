@@ -245,6 +245,60 @@ def test_the_backtest_scores_the_forecasts_made_at_its_origins_and_weeks_share_t
     assert result.backtest.mape_28_model == pytest.approx(np.mean(errors), abs=np.mean(rounding))
 
 
+def stored_forecast(made_on: dt.date, predicted_pence: int, days: int = HORIZON_DAYS) -> pl.DataFrame:
+    """revenue_forecast rows of leeds's forecast made on `made_on`: a flat `predicted_pence`."""
+    dates = [made_on + dt.timedelta(days=h) for h in range(1, days + 1)]
+    return pl.DataFrame(
+        {"venue_id": "leeds", "made_on": made_on, "forecast_date": dates, "predicted_pence": predicted_pence}
+    )
+
+
+def test_the_backtest_scores_the_forecasts_stored_at_its_origins_and_fits_only_the_missing(year):
+    history, _, result = year
+    rows = daily_rows("leeds", history, FIRST_DAY, MADE_ON)
+    origins = [MADE_ON - dt.timedelta(days=28 + 7 * k) for k in range(8)]
+    # Every origin but the latest made a flat forecast, deliberately unlike the model's.
+    flat = {origin: 300_000 + 50_000 * k for k, origin in enumerate(origins) if k}
+    stored = pl.concat([stored_forecast(origin, pence) for origin, pence in flat.items()])
+    reused = revenue_forecasts(rows, [MADE_ON], stored)[MADE_ON]["leeds"]
+    assert reused.rows.equals(result.rows)
+    assert (reused.backtest.origins, reused.backtest.origins_stored) == (8, 7)
+    # The latest origin has none stored: it is fitted, as a forecast made there alone would be.
+    fitted = revenue_forecasts(rows.filter(pl.col("business_date") <= origins[0]), [origins[0]])
+    predicted = {
+        origins[0]: dict(
+            fitted[origins[0]]["leeds"].rows.select("forecast_date", "predicted_pence").iter_rows()
+        )
+    }
+    predicted |= {
+        origin: {origin + dt.timedelta(days=h): pence for h in range(1, 29)} for origin, pence in flat.items()
+    }
+    errors = [
+        abs(by_day[day] - history[day]) / history[day]
+        for by_day in predicted.values()
+        for day in by_day
+        if day in history
+    ]
+    assert reused.backtest.mape_28_model == pytest.approx(np.mean(errors), rel=1e-12)
+    assert reused.backtest.mape_28_seasonal_naive == result.backtest.mape_28_seasonal_naive
+
+
+def test_weeks_run_one_by_one_or_together_score_the_same_forecasts(year):
+    history, _, result = year
+    rows = daily_rows("leeds", history, FIRST_DAY, MADE_ON)
+    origin = MADE_ON - dt.timedelta(days=28)
+    # The origin's week run before, storing its forecast: the same errors as with none stored.
+    week = revenue_forecasts(rows.filter(pl.col("business_date") <= origin), [origin])[origin]["leeds"]
+    one_by_one = revenue_forecasts(rows, [MADE_ON], week.rows)[MADE_ON]["leeds"].backtest
+    assert one_by_one.origins_stored == 1 and one_by_one.errors == result.backtest.errors
+    # A run that makes the origin's week again scores its own forecast, not the one it replaces.
+    together = revenue_forecasts(rows, [origin, MADE_ON], stored_forecast(origin, 1))[MADE_ON]["leeds"]
+    assert together.backtest == result.backtest
+    # A forecast stored over another horizon is not the origin's: it is fitted again.
+    other_horizon = revenue_forecasts(rows, [MADE_ON], stored_forecast(origin, 1, days=14))[MADE_ON]["leeds"]
+    assert other_horizon.backtest == result.backtest
+
+
 # Bank holidays of England and Wales on nights the synthetic venue trades (Wednesday to Saturday).
 TRADING_BANK_HOLIDAYS = {
     dt.date(2025, 12, 26),  # Boxing Day, a Friday
