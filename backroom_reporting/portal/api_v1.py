@@ -164,10 +164,13 @@ def _decode(listing: str, cursor: str, key: list[sa.Column]) -> list:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or raw[:1] != [listing] or len(raw) != len(key) + 1:
             raise BadCursor
-        return [
+        values = [
             dt.date.fromisoformat(v) if isinstance(c.type, sa.Date) else str(v)
             for c, v in zip(key, raw[1:], strict=True)
         ]
+        if any(isinstance(v, str) and "\x00" in v for v in values):  # never one this API gave
+            raise BadCursor
+        return values
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor from exc
 
@@ -250,10 +253,15 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
 Cursor = Annotated[
     str | None, Query(max_length=2000, description="The `next` of the page before; none for the first.")
 ]
-Venue = Annotated[str | None, Query(max_length=200, description="One venue id; default: all of yours.")]
+# Ids and keys hold no control characters; PostgreSQL refuses a NUL in any text, so such a
+# value is a 422 naming the parameter, not a failed query.
+ID_TEXT = r"^[^\x00-\x1f\x7f]*$"
+Venue = Annotated[
+    str | None, Query(max_length=200, pattern=ID_TEXT, description="One venue id; default: all of yours.")
+]
 From = Annotated[dt.date | None, Query(alias="from", description="The first day, inclusive.")]
 To = Annotated[dt.date | None, Query(description="The last day, inclusive.")]
-Template = Annotated[str | None, Query(max_length=200, description="A report template key.")]
+Template = Annotated[str | None, Query(max_length=200, pattern=ID_TEXT, description="A report template key.")]
 
 # --- Response models, from the tables, so the OpenAPI says what every column holds -------------
 
@@ -349,7 +357,7 @@ def kpis(
     from_: From = None,
     to: To = None,
     period_type: Annotated[Literal["day", "week", "month"] | None, Query()] = None,
-    kpi: Annotated[str | None, Query(max_length=200, description="A KPI key.")] = None,
+    kpi: Annotated[str | None, Query(max_length=200, pattern=ID_TEXT, description="A KPI key.")] = None,
 ) -> Response:
     """`from` and `to` bound the period's last day."""
     caller.require("kpis:read")

@@ -3,6 +3,7 @@ venue rules, over SQLite and PostgreSQL (where each read runs as the caller's da
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 
@@ -189,7 +190,16 @@ def test_bad_parameters_are_answered_in_plain_words(portal, figures):
     assert too_many.json() == {"detail": "limit: Input should be less than or equal to 1000"}
     not_a_date = portal.http.get("/api/v1/daily", headers=bearer(admin), params={"from": "yesterday"})
     assert not_a_date.status_code == 422 and not_a_date.json()["detail"].startswith("from: ")
-    for cursor in ("nonsense", "W10=", "WyJrcGlzIiwieCJd"):  # not base64 JSON; []; a cursor of /kpis
+    for name, value in (("venue", "leeds\x00"), ("template", "daily\n")):
+        answer = portal.http.get(
+            "/api/v1/daily" if name == "venue" else "/api/v1/reports",
+            headers=bearer(admin),
+            params={name: value},
+        )
+        assert answer.status_code == 422 and answer.json()["detail"].startswith(f"{name}: "), name
+    # a well-formed cursor of /daily (venue, night) whose venue holds a NUL: none this API gave
+    nul = base64.urlsafe_b64encode(json.dumps(["daily", "leeds\x00", "2026-11-01"]).encode()).decode()
+    for cursor in ("nonsense", "W10=", "WyJrcGlzIiwieCJd", nul):  # not base64 JSON; []; of /kpis; a NUL
         answer = portal.http.get("/api/v1/daily", headers=bearer(admin), params={"cursor": cursor})
         assert answer.status_code == 400, cursor
         assert answer.json()["detail"] == "the cursor is not one this API gave: start again without it"
