@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from backroom_reporting.connectors.http import retry_after
+
 if TYPE_CHECKING:
     import stripe
 
@@ -53,11 +55,8 @@ def client(api_key: str, base_url: str | None, max_network_retries: int) -> stri
 def _wait_after(fault: stripe.RateLimitError, attempt: int, first_wait: float) -> float:
     """Stripe's Retry-After when it sent one, else an exponential wait."""
     headers = fault.headers or {}
-    given = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return max(0.0, float(given)) if given is not None else first_wait * 2 ** (attempt - 1)
-    except ValueError:
-        return first_wait * 2 ** (attempt - 1)
+    given = retry_after(headers.get("Retry-After") or headers.get("retry-after"), dt.datetime.now(dt.UTC))
+    return given if given is not None else first_wait * 2 ** (attempt - 1)
 
 
 def pull(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -33,11 +34,11 @@ class ReportingWorld:
     window: BusinessWindow
 
 
-@pytest.fixture(scope="session")
-def reporting_world(tmp_path_factory) -> ReportingWorld:
-    folder = tmp_path_factory.mktemp("reporting")
+def analysed_world(folder: Path, venues: int, window: BusinessWindow, seed: int) -> ReportingWorld:
+    """Generated booking data of `venues` venues over `window` and every asset but the reports
+    materialised, in SQLite files under `folder`."""
     databases = Databases("sqlite", f"sqlite:///{folder}/booking.db", f"sqlite:///{folder}/warehouse.db")
-    generate(databases.source_url, 1, WINDOW.first_day, WINDOW.last_day, seed=17)
+    generate(databases.source_url, venues, window.first_day, window.last_day, seed=seed)
     upgrade(databases.warehouse_url)
     everything_but_reports = [
         key
@@ -45,10 +46,15 @@ def reporting_world(tmp_path_factory) -> ReportingWorld:
         if key.to_user_string() not in REPORT_ASSETS
     ]
     # Presales and deposits come weeks before the first night: load from a month earlier.
-    history = BusinessWindow(WINDOW.first_day - dt.timedelta(days=35), WINDOW.last_day)
+    history = BusinessWindow(window.first_day - dt.timedelta(days=35), window.last_day)
     with dg.DagsterInstance.ephemeral() as instance:
         backfill(definitions_for(databases), history, instance, selection=everything_but_reports)
-    return ReportingWorld(databases, WINDOW)
+    return ReportingWorld(databases, window)
+
+
+@pytest.fixture(scope="session")
+def reporting_world(tmp_path_factory) -> ReportingWorld:
+    return analysed_world(tmp_path_factory.mktemp("reporting"), 1, WINDOW, seed=17)
 
 
 @pytest.fixture

@@ -10,18 +10,13 @@ import io
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from backroom_reporting.backfill import backfill
 from backroom_reporting.cli import main
-from backroom_reporting.definitions import defs
-from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.rendering.build import ReportBuilder, ReportInputError, Subject
 from backroom_reporting.rendering.csv_export import section_table
@@ -29,11 +24,8 @@ from backroom_reporting.rendering.html import render_html
 from backroom_reporting.rendering.layouts import load_layouts
 from backroom_reporting.rendering.periods import period_containing
 from backroom_reporting.warehouse.database import Database
-from backroom_reporting.warehouse.migrate import upgrade
-from tests.assets.conftest import definitions_for
-from tests.conftest import Databases
 from tests.design_section_5 import daily_figures
-from tests.reports.conftest import REPORT_ASSETS
+from tests.reports.conftest import ReportingWorld, analysed_world
 from tests.reports.venue import Venue
 from tests.worlds import source_rows
 
@@ -44,26 +36,9 @@ NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 GROUP = Subject(None)
 
 
-@dataclass
-class GroupWorld:
-    databases: Databases
-    window: BusinessWindow
-
-
 @pytest.fixture(scope="module")
-def group_world(tmp_path_factory) -> GroupWorld:
-    folder = tmp_path_factory.mktemp("group")
-    databases = Databases("sqlite", f"sqlite:///{folder}/booking.db", f"sqlite:///{folder}/warehouse.db")
-    generate(databases.source_url, 3, WEEK.first_day, WEEK.last_day, seed=23)
-    upgrade(databases.warehouse_url)
-    analytics = [
-        k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() not in REPORT_ASSETS
-    ]
-    # Presales and deposits come weeks before the first night: load from a month earlier.
-    history = BusinessWindow(WEEK.first_day - dt.timedelta(days=35), WEEK.last_day)
-    with dg.DagsterInstance.ephemeral() as instance:
-        backfill(definitions_for(databases), history, instance, selection=analytics)
-    return GroupWorld(databases, WEEK)
+def group_world(tmp_path_factory) -> ReportingWorld:
+    return analysed_world(tmp_path_factory.mktemp("group"), 3, WEEK, seed=23)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ no URL gets its payload written to the outbox instead.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 from collections.abc import Callable
 
 import httpx
 from standardwebhooks import Webhook
 
+from backroom_reporting.connectors.http import retry_after
 from backroom_reporting.delivery import links
 from backroom_reporting.delivery.model import CannotTell, Outcome, Parcel, SendError
 from backroom_reporting.delivery.outbox import Outbox
@@ -98,18 +98,6 @@ def signed_headers(message_id: str, body: str, secrets: list[str], now: dt.datet
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signatures,
     }
-
-
-def retry_after(value: str | None, now: dt.datetime) -> float | None:
-    """Retry-After in seconds, given as seconds or as an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        return max(0.0, (email.utils.parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def post_signed(
