@@ -9,6 +9,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
@@ -171,9 +172,13 @@ def test_each_week_has_its_snapshot_as_the_week_ended_over_two_years_back(databa
             len(seen),
         )
 
-    # A week made again on its own is the week made in the range.
+    # A week made again on its own is the week made in the range: the same rows and figures, the
+    # churn probabilities to float rounding (PostgreSQL may hand the model its examples in
+    # another order, and a fit sums in that order).
     materialise(BusinessWindow(LATEST - dt.timedelta(days=6), LATEST), ANALYTICS)
-    assert databases.warehouse.read_table(customer_analytics).equals(table)
+    assert_frame_equal(
+        databases.warehouse.read_table(customer_analytics), table, check_exact=False, rel_tol=1e-9
+    )
 
 
 def test_each_cutoffs_examples_are_kept_until_the_nights_they_read_are_rewritten(databases, materialise, key):
