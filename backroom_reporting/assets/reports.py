@@ -146,7 +146,17 @@ def subscription_reports(
     """
     db = warehouse.database()
     layouts = reports.layouts()
-    shared = SharedRenders()
+    with SharedRenders() as shared:
+        yield from _render_each(context, db, reports, layouts, shared)
+
+
+def _render_each(
+    context: dg.AssetExecutionContext,
+    db,
+    reports: ReportRenderingResource,
+    layouts: dict,
+    shared: SharedRenders,
+):
     # One time for the whole run: reports sharing their data share it exactly.
     now = dt.datetime.now(dt.UTC)
     record_template_versions(db, layouts, now)
@@ -154,6 +164,15 @@ def subscription_reports(
     failed: dict[str, str] = {}
     histories = {}
     subscribers = Subscribers(db)
+    printing = shared.print_ahead(
+        db,
+        list(_readable_requests(context, layouts, subscribers)),
+        reports.charts(),
+        now,
+        reports.layouts_path,
+    )
+    if printing:
+        context.log.info(f"{printing} distinct PDF(s) printing beside the run")
     for subscription_id in context.partition_keys:
         try:
             subscription, recipient = subscribers.of(subscription_id)
@@ -182,7 +201,12 @@ def subscription_reports(
             )
         yield dg.MaterializeResult(
             asset_key="report_generation_history",
-            metadata={"builds": shared.builds, "renders": shared.renders, "failed": len(failed)},
+            metadata={
+                "builds": shared.builds,
+                "renders": shared.renders,
+                "printed_ahead": printing,
+                "failed": len(failed),
+            },
         )
     if failed and not delivers_too(context):
         raise dg.Failure(
@@ -226,6 +250,33 @@ class Subscribers:
         return subscription, recipient
 
 
+def subscription_request(
+    context: dg.AssetExecutionContext, layouts: dict, subscription: Subscription, recipient: Recipient
+) -> Request:
+    """What the subscription asks of this run: its layout, period, filters and formats."""
+    layout = layouts[subscription.template_key]
+    return Request(
+        subscription.subscription_id,
+        layout,
+        report_period(layout, context),
+        subscription.filters,
+        tuple(subscription.formats or recipient.preferred_formats or layout.formats),
+        email="email" in subscription.channels,
+    )
+
+
+def _readable_requests(context: dg.AssetExecutionContext, layouts: dict, subscribers: Subscribers):
+    """The requests of the run's subscriptions that can be read; the others fail, recorded, in
+    their turn (render_subscription)."""
+    for subscription_id in context.partition_keys:
+        try:
+            subscription, recipient = subscribers.of(subscription_id)
+        except Exception:
+            continue
+        if subscription.template_key in layouts:
+            yield subscription_request(context, layouts, subscription, recipient)
+
+
 def render_subscription(
     context: dg.AssetExecutionContext,
     db,
@@ -244,17 +295,8 @@ def render_subscription(
             subscription_id,
             LookupError(f"its template {subscription.template_key!r} is not in {reports.layouts_path}"),
         )
-    layout = layouts[subscription.template_key]
-    formats = subscription.formats or recipient.preferred_formats or layout.formats
-    period = report_period(layout, context)
-    request = Request(
-        subscription.subscription_id,
-        layout,
-        period,
-        subscription.filters,
-        tuple(formats),
-        email="email" in subscription.channels,
-    )
+    request = subscription_request(context, layouts, subscription, recipient)
+    layout, period = request.layout, request.period
     try:
         generation, seconds = generate(
             db,

@@ -9,7 +9,7 @@ csv   one CSV per section, zipped when there are several
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,10 +47,20 @@ def interactive_charts(report: Report, charts: ChartRenderer) -> dict[str, str]:
     }
 
 
+def print_variant(report: Report, charts: ChartRenderer, layouts_dir: Path | str | None = None) -> str:
+    """The HTML WeasyPrint makes the PDF from: the print variant, with static SVG charts."""
+    return render_html(report, "print", static_charts(report, charts), layouts_dir)
+
+
 def render(
-    report: Report, formats: Iterable[Format], charts: ChartRenderer, layouts_dir: Path | str | None = None
+    report: Report,
+    formats: Iterable[Format],
+    charts: ChartRenderer,
+    layouts_dir: Path | str | None = None,
+    print_pdf: Callable[[str], bytes] = render_pdf,
 ) -> tuple[list[RenderedFile], dict[str, float]]:
-    """The report's files in the order asked, and the seconds spent per stage (all of STAGES)."""
+    """The report's files in the order asked, and the seconds spent per stage (all of STAGES);
+    `print_pdf` turns the print variant into the PDF (a run's PdfPrinter may have it ready)."""
     wanted = list(dict.fromkeys(formats))
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown:
@@ -71,7 +81,7 @@ def render(
         with timed("html"):
             print_html = render_html(report, "print", svgs, layouts_dir)
         with timed("pdf"):
-            files["pdf"] = RenderedFile("pdf", f"{stem}.pdf", render_pdf(print_html), MEDIA_TYPES["pdf"])
+            files["pdf"] = RenderedFile("pdf", f"{stem}.pdf", print_pdf(print_html), MEDIA_TYPES["pdf"])
     if "html" in wanted:
         with timed("charts"):
             interactive = interactive_charts(report, charts)

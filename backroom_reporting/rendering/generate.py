@@ -27,9 +27,11 @@ from backroom_reporting.rendering.model import RenderedFile, Report
 from backroom_reporting.rendering.periods import ReportPeriod
 from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.faults import Fault
 
 if TYPE_CHECKING:
     from backroom_reporting.rendering.email_body import EmailBody
+    from backroom_reporting.rendering.pdf import PdfPrinter
 
 
 def section_rows(report: Report) -> dict[str, int]:
@@ -85,14 +87,27 @@ class SharedRenders:
     """The renders of one run, kept for every subscription that asks for the same again.
 
     Only successes are kept: a report that could not be built is tried again (and fails
-    again, recorded) for each subscription that asks for it."""
+    again, recorded) for each subscription that asks for it. A run with several distinct PDFs
+    starts printing them all first (`print_ahead`), in the printer's worker processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, printer: PdfPrinter | None = None) -> None:
+        from backroom_reporting.rendering.pdf import PdfPrinter
+
         self._by_key: dict[str, Shared] = {}
+        # Reports built ahead (by print_ahead) with the seconds their data took, until a
+        # generation takes them.
+        self._built_ahead: dict[str, tuple[Report, float]] = {}
+        self.printer = printer or PdfPrinter()
         # How many reports were built and files rendered: the run's own account of its sharing.
         self.builds = 0
         self.renders = 0
         self._report_of: dict[str, str] = {}
+
+    def __enter__(self) -> SharedRenders:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.printer.close()
 
     @staticmethod
     def key(layout: Layout, period: ReportPeriod, filters: dict[str, str]) -> str:
@@ -110,6 +125,53 @@ class SharedRenders:
     def built_by(self, generation_id: str) -> str:
         """The generation that built the report `generation_id` was handed (itself, if it built it)."""
         return self._report_of.get(generation_id, generation_id)
+
+    def report(self, db: Database, request: Request, now: dt.datetime) -> tuple[Report, float]:
+        """The request's report, built ahead or now, and the seconds its data took."""
+        key = SharedRenders.key(request.layout, request.period, request.filters)
+        if key in self._built_ahead:
+            return self._built_ahead.pop(key)
+        began = time.perf_counter()
+        subject = Subject.from_filters(request.filters)
+        report = ReportBuilder(db, request.layout, request.period, subject, now).build()
+        return report, time.perf_counter() - began
+
+    def print_ahead(
+        self, db: Database, requests: list[Request], charts, now: dt.datetime, layouts_dir: Path | None = None
+    ) -> int:
+        """Hand every distinct PDF the run will print to the printer now, when there are two or
+        more (one is printed in line: a worker would only add its start-up). Returns how many.
+
+        A report that cannot be built here is left to its generation, which records why."""
+        from backroom_reporting.rendering.formats import print_variant
+
+        to_print: dict[str, Request] = {}
+        for request in requests:
+            key = SharedRenders.key(request.layout, request.period, request.filters)
+            if "pdf" in request.formats and key not in to_print:
+                earlier = reusable_files(
+                    db,
+                    request.layout.content_hash,
+                    request.period.first_day,
+                    request.period.last_day,
+                    request.filters,
+                    now,
+                )
+                if "pdf" not in earlier:
+                    to_print[key] = request
+        if len(to_print) < 2:
+            return 0
+        handed = 0
+        for key, request in to_print.items():
+            try:
+                report, seconds = self.report(db, request, now)
+                self._built_ahead[key] = (report, seconds)
+                self.printer.print_ahead(print_variant(report, charts, layouts_dir))
+                handed += 1
+            except Exception as exc:
+                if isinstance(exc, Fault) and exc.transient:
+                    raise  # the warehouse, not this report: the step is tried again
+        return handed
 
 
 def _as_made_by(file: dict, generation_id: str) -> dict:
@@ -167,11 +229,10 @@ def generate(
     try:
         made = shared.get(key)
         if made is None:
-            report = ReportBuilder(db, layout, period, Subject.from_filters(request.filters), now).build()
+            report, timings["data"] = shared.report(db, request, now)
             shared.builds += 1
             made = Shared(report, base["generation_id"])
             shared.keep(key, made)
-            timings["data"] = time.perf_counter() - began
         report = made.report
         shared.handed(base["generation_id"], made)
         missing = [f for f in request.formats if f not in made.files]
@@ -183,7 +244,7 @@ def generate(
             made.files.update({f: earlier[f] for f in missing if f in earlier})
             missing = [f for f in missing if f not in earlier]
         if missing:
-            files, render_seconds = render(report, missing, charts, layouts_dir)
+            files, render_seconds = render(report, missing, charts, layouts_dir, shared.printer.pdf)
             timings.update(render_seconds)
             shared.renders += len(files)
             # Kept as those who reuse them see them: made by this generation.

@@ -93,3 +93,30 @@ def test_nothing_half_written_is_left_behind(folder, store, tmp_path):
     sms = three_parcels(store, tmp_path)[0]
     Outbox(folder).write_json(sms.delivery_id, "sms", {"body": "x" * 100_000})
     assert [p.name for p in folder.iterdir()] == [f"{sms.delivery_id}.sms.json"]
+
+
+def test_the_outbox_is_not_held_to_a_providers_rate(folder, store, monkeypatch):
+    """A provider's rate paces its channel; with none configured, nothing waits on one."""
+    from backroom_reporting.delivery.channels.email import EmailChannel
+    from backroom_reporting.delivery.mailer import Mailer
+
+    outbox = Outbox(folder)
+    written = {**channels_from_settings(store, outbox), "email": EmailChannel(store, Mailer("", outbox))}
+    assert {name: c.per_second for name, c in written.items() if name != "webhook"} == {
+        "sms": 0.0,
+        "slack": 0.0,
+        "email": 0.0,
+    }
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    providers = {
+        **channels_from_settings(store, outbox),
+        "email": EmailChannel(store, Mailer("smtp://127.0.0.1:2525", outbox)),
+    }
+    assert {name: c.per_second for name, c in providers.items() if name != "webhook"} == {
+        "sms": 1.0,
+        "slack": 1.0,
+        "email": 10.0,
+    }

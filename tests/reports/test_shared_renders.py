@@ -63,3 +63,14 @@ def test_a_report_shared_by_subscriptions_is_built_and_rendered_once(venue):
     narrowed_files = files_of(rows[NARROWED])
     assert all(f["reused_from"] is None for f in narrowed_files.values())
     assert narrowed_files["pdf"]["sha256"] not in by_format["pdf"]
+
+    # Two distinct reports want a PDF: both were printed beside the run, ahead of their turn.
+    distinct_pdfs = {
+        tuple(sorted(subscriptions[s].filters.items())) for s in mine if "pdf" in subscriptions[s].formats
+    }
+    printed_ahead = {
+        e.materialization.metadata["printed_ahead"].value
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey("report_generation_history")
+    }
+    assert printed_ahead == {len(distinct_pdfs)} == {2}

@@ -107,13 +107,13 @@ def slack_client() -> WebClient | None:
 class SlackChannel:
     name = "slack"
     concurrency = 4
-    # chat.postMessage allows about one message a second per channel.
-    per_second = 1.0
 
     def __init__(self, store: ReportStore, outbox: Outbox | None = None) -> None:
         self.outbox = outbox or Outbox()
         self.store = store
         self.client = slack_client()
+        # chat.postMessage allows about one message a second per channel; the outbox has no rate.
+        self.per_second = 1.0 if self.client else 0.0
         # Messages posted whose PDF is still to follow (an upload refused after the post): a
         # retry in this claim uploads the PDF into the thread and does not post again.
         self._posted: dict[str, str] = {}
