@@ -277,3 +277,14 @@ def test_a_weeks_subject_fits_on_one_line(channel, report, first, last, subject)
     raw = channel.compose(parcel_of(weekly), now=NOW).as_bytes()
     assert f"Subject: {subject}\n".encode() in raw.replace(b"\r\n", b"\n")
     assert parsed(channel.compose(parcel_of(weekly), now=NOW))["Subject"] == subject
+
+
+def test_each_multipart_names_its_own_boundary_found_in_no_part(channel, report):
+    sent = channel.compose(parcel_of(report), now=NOW).as_bytes()
+    message = BytesParser(policy=default).parsebytes(sent)
+    boundaries = [part.get_boundary() for part in message.walk() if part.is_multipart()]
+    assert len(boundaries) == len(set(boundaries)) == 3  # mixed, alternative, related
+    for boundary in boundaries:
+        # Only as delimiter lines: once per part it separates, and once to close.
+        lines = [line for line in sent.split(b"\r\n") if boundary.encode() in line]
+        assert all(line.strip(b"-") == boundary.encode() for line in lines[1:])
