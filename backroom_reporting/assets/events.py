@@ -156,8 +156,9 @@ def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
     """The window's event_performance_analytics rows."""
     events = _events_starting(db, window.start, window.end)
     venues = events["venue_id"].unique().to_list()
-    earlier = _earlier_events(db, window, venues)
-    first, last = window.first_day - dt.timedelta(days=LOOK_BACK_DAYS), _last_day_touched(events, window)
+    # Of the look-back, only the nights of the brands' own earlier events are read.
+    earlier, nights_before = figures.compared_nights(events, _earlier_events(db, window, venues))
+    last = _last_day_touched(events, window)
 
     scans, sales, shifts = RAW["check_ins"], RAW["bar_transactions"], RAW["staff_shifts"]
     door = db.read_columns(
@@ -168,9 +169,11 @@ def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
         scans.c.scanned_at,
         # Before the window only entries matter (attendance of earlier events).
         where=sa.and_(
-            _days(scans, first, last),
             scans.c.venue_id.in_(venues),
-            sa.or_(scans.c.business_date >= window.first_day, scans.c.direction == "in"),
+            sa.or_(
+                _days(scans, window.first_day, last),
+                sa.and_(scans.c.business_date.in_(nights_before), scans.c.direction == "in"),
+            ),
         ),
     )
     bar = db.read_columns(
@@ -179,7 +182,10 @@ def _event_rows(db: Database, window: BusinessWindow) -> pl.DataFrame:
         sales.c.occurred_at,
         sales.c.amount_pence,
         sales.c.booking_id,
-        where=sa.and_(_days(sales, first, last), sales.c.venue_id.in_(venues)),
+        where=sa.and_(
+            sales.c.venue_id.in_(venues),
+            sa.or_(_days(sales, window.first_day, last), sales.c.business_date.in_(nights_before)),
+        ),
     )
     worked = db.read_columns(
         shifts.c.shift_id,

@@ -287,6 +287,27 @@ def event_performance(
     )
 
 
+def compared_nights(events: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, list[dt.date]]:
+    """What the comparisons of `events` need of `earlier`: the earlier events on the nights of
+    the same venue's same-brand events (with every other event of those nights, since a
+    night's bar sales are shared among its events: bar_and_table_revenue), and the business
+    days those events' hours touch, whose facts their figures are made from. Nights of other
+    brands are never compared, so their facts need not be read."""
+    night = business_date(pl.col("starts_at")).alias("business_date")
+    compared = held(earlier).join(events.select("venue_id", "brand").unique(), on=["venue_id", "brand"])
+    nights = compared.select("venue_id", night).unique()
+    kept = earlier.with_columns(night).join(nights, on=["venue_id", "business_date"]).drop("business_date")
+    days = kept.select(
+        pl.date_ranges(
+            business_date(pl.col("starts_at")), business_date(pl.col("ends_at") - pl.duration(microseconds=1))
+        )
+        .explode()
+        .unique()
+        .sort()
+    )
+    return kept, days.to_series().drop_nulls().to_list()
+
+
 def comparisons(events: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
     """Each event of `events` against the same brand's earlier events at the same venue.
 

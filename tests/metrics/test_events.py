@@ -9,7 +9,13 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from backroom_reporting.metrics.events import COMPARED, comparisons, event_performance, staff_hours
+from backroom_reporting.metrics.events import (
+    COMPARED,
+    compared_nights,
+    comparisons,
+    event_performance,
+    staff_hours,
+)
 from tests.worlds import at, night_of
 
 SATURDAY = dt.date(2026, 3, 21)
@@ -291,3 +297,32 @@ def test_changes_are_null_against_an_empty_night_and_for_a_cancelled_event():
     assert cancelled["previous_event_id"] == "after_empty" and cancelled["events_previous_4_weeks"] == 2
     assert cancelled["attendance_change_vs_previous"] is None
     assert cancelled["gross_revenue_change_vs_4_week_avg"] is None
+
+
+def test_only_the_nights_of_the_brands_own_earlier_events_are_read():
+    week_before, fortnight_before = SATURDAY - dt.timedelta(days=7), SATURDAY - dt.timedelta(days=14)
+    tonight = [
+        event("tonight", SATURDAY),
+        event("fiesta-tonight", SATURDAY, venue_id="york", brand="LA FIESTA"),
+    ]
+    earlier = [
+        event("last-week", week_before),
+        # A private hire that night shares its bar sales with NOSTALGIA: kept with it.
+        event("hire", week_before, brand="PRIVATE", starts_at=at(week_before, "18:00")),
+        # Ran past 06:00: its entries are on the next business day too.
+        event("late", fortnight_before, ends_at=at(fortnight_before, "07:00")),
+        event("cancelled", SATURDAY - dt.timedelta(days=21), status="cancelled"),
+        event("friday", SATURDAY - dt.timedelta(days=1), brand="SHHH!"),
+        event("york-nostalgia", week_before, venue_id="york"),
+        event("york-fiesta", fortnight_before - dt.timedelta(days=2), venue_id="york", brand="LA FIESTA"),
+    ]
+    kept, days = compared_nights(pl.DataFrame(tonight), pl.DataFrame(earlier))
+    assert sorted(kept["event_id"]) == ["hire", "last-week", "late", "york-fiesta"]
+    assert days == sorted(
+        [
+            fortnight_before - dt.timedelta(days=2),
+            fortnight_before,
+            fortnight_before + dt.timedelta(days=1),
+            week_before,
+        ]
+    )

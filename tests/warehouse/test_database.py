@@ -84,6 +84,17 @@ def test_lookup_finds_keys_in_chunks(databases, monkeypatch):
     assert wh.scalar(sa.select(sa.func.count()).select_from(shifts)) == 5
 
 
+def test_lookup_finds_keys_whatever_characters_they_hold(databases):
+    """Source ids are the booking system's text: quotes, backslashes, braces and commas (which
+    PostgreSQL's array input treats specially), spaces, NULL as a word, other scripts."""
+    wh = databases.warehouse
+    odd = ["it's", 'say "hi"', "back\\slash", "{brace}", "a,b", " spaced ", "NULL", "ürün-7", "end\\"]
+    wh.replace(shifts, shift_rows([*odd, "plain"], dt.date(2026, 3, 28)))
+    found = wh.lookup(shifts.c.shift_id, [*odd, "absent", "NULL "])
+    assert sorted(found["shift_id"]) == sorted(odd)
+    assert wh.lookup(shifts.c.shift_id, []).height == 0
+
+
 def test_a_column_empty_in_its_first_rows_reads_with_its_later_type(databases):
     """SQLite's driver types columns from its first batch; a column null there must still
     read as text when text comes later."""
