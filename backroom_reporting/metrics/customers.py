@@ -328,17 +328,26 @@ def churn_labels(features: pl.DataFrame, returned: pl.DataFrame) -> pl.DataFrame
 RANKED = ["venue_id", "business_date", "ranking", "rank"]
 
 
-def _ranked(stats: pl.DataFrame, ranking: str, qualifies: pl.Expr, order: list[str]) -> pl.DataFrame:
+def _ranked(
+    stats: pl.DataFrame, ranking: str, qualifies: pl.Expr, order: list[str], key: str
+) -> pl.DataFrame:
     """The first TOP_N customers per venue and day in `order` (descending, last visit
-    nulls last), ties broken by customer_key ascending."""
-    ranked = stats.filter(qualifies).sort(
-        ["venue_id", "business_date", *order, "customer_key"],
-        descending=[False, False, *([True] * len(order)), False],
-        nulls_last=True,
-    )
+    nulls last), ties broken by customer_key ascending.
+
+    Keys are made only for the customers who can be among them (fewer than TOP_N others
+    strictly ahead): a day's thousands of customers are not each given an HMAC."""
+    night = ["venue_id", "business_date"]
+    descending = [False, False, *([True] * len(order))]
+    by_order = stats.filter(qualifies).sort([*night, *order], descending=descending, nulls_last=True)
+    # Each row's place in the order, and the first place of its tie: how many are strictly ahead.
+    placed = by_order.with_columns(pl.int_range(pl.len()).over(night).alias("_place"))
+    candidates = placed.filter(pl.col("_place").min().over(*night, *order) < TOP_N).drop("_place")
+    ranked = candidates.join(
+        customer_keys(candidates["customer_id"], key), on="customer_id", how="left"
+    ).sort([*night, *order, "customer_key"], descending=[*descending, False], nulls_last=True)
     return ranked.with_columns(
         pl.lit(ranking).alias("ranking"),
-        (pl.int_range(pl.len()).over("venue_id", "business_date") + 1).alias("rank"),
+        (pl.int_range(pl.len()).over(night) + 1).alias("rank"),
     ).filter(pl.col("rank") <= TOP_N)
 
 
@@ -377,15 +386,19 @@ def rank_top_customers(visits: pl.DataFrame, days: list[dt.date], key: str) -> p
         "business_date": pl.Date,
     }
     stats = pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)
-    stats = stats.join(customer_keys(visits["customer_id"], key), on="customer_id", how="left")
     spend = _ranked(
         stats,
         "spend",
         pl.col("spend_90d_pence") > 0,
         ["spend_90d_pence", "visits_90d", "last_visit_in_window"],
+        key,
     )
     frequent = _ranked(
-        stats, "visits", pl.col("visits_90d") > 0, ["visits_90d", "spend_90d_pence", "last_visit_in_window"]
+        stats,
+        "visits",
+        pl.col("visits_90d") > 0,
+        ["visits_90d", "spend_90d_pence", "last_visit_in_window"],
+        key,
     )
     return pl.concat([spend, frequent]).select(
         *RANKED, "customer_id", "customer_key", "visits_90d", "spend_90d_pence", "is_vip"

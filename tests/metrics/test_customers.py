@@ -439,6 +439,19 @@ def test_top_customers_rank_the_trailing_90_days_with_documented_tie_breaks():
     assert weekly.sort("business_date")["visits_90d"].to_list() == [13, 12]
 
 
+def test_customers_tied_across_the_last_place_are_chosen_by_key():
+    """Thirty customers alike in every figure, behind three clear leaders: the places left
+    go to the lowest keys, in key order."""
+    day = TOP_DAYS[0]
+    alike = [f"alike-{i:02d}" for i in range(30)]
+    leaders = [cv_row(f"leader-{i}", day, spend=5000 + i) for i in range(3)]
+    frame = cv_frame([*leaders, *(cv_row(c, day, spend=1200) for c in alike)])
+    spend = rank_top_customers(frame, [day], KEY).filter(pl.col("ranking") == "spend").sort("rank")
+    expected = sorted(expected_key(c) for c in alike)[:22]
+    assert spend["customer_key"].to_list()[3:] == expected
+    assert spend["customer_id"].to_list()[:3] == ["leader-2", "leader-1", "leader-0"]
+
+
 def test_top_customers_of_an_empty_window_are_empty():
     empty = cv_frame([])
     ranked = rank_top_customers(empty, [D(2026, 3, 24)], KEY)
