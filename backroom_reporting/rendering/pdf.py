@@ -32,9 +32,14 @@ class PdfPrinter:
     mid-flight. Charts stay in the run's one Chromium; workers get finished HTML.
     """
 
+    # Each worker holds about 100 MB and more while it lays out a long report: a run's pod is
+    # sized for the run (1.5 GiB), and a container sees every core of its node.
+    MOST_WORKERS = 2
+
     def __init__(self, workers: int | None = None):
         # One core stays with the run (and its Chromium) for everything that is not a PDF.
-        self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
+        cores = len(os.sched_getaffinity(0))
+        self.workers = workers or max(1, min(cores - 1, self.MOST_WORKERS))
         self._pool: ProcessPoolExecutor | None = None
         self._ahead: dict[str, Future[bytes]] = {}
 
