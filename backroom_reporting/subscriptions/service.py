@@ -17,7 +17,7 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -339,7 +339,7 @@ def load_templates(layouts_dir: Path | str | None = None) -> dict[str, Layout]:
     return templates
 
 
-def _template(templates: dict[str, Layout], key: str) -> Layout:
+def _template(templates: Mapping[str, Layout], key: str) -> Layout:
     if key not in templates:
         raise SubscriptionError(f"unknown template {key!r}; known: {listing(sorted(templates))}")
     return templates[key]
@@ -650,24 +650,31 @@ def resume(
 
 
 def advance(
-    db: Database, subscription_id: str, after: dt.datetime, layouts_dir: Path | str | None = None
+    db: Database, subscription_id: str, after: dt.datetime, templates: Mapping[str, Layout] | None = None
 ) -> Subscription:
     """Move the next delivery to the first scheduled time after `after` (a period's delivery is
-    recorded); a paused subscription is left as it is."""
+    recorded); a paused subscription is left as it is. `templates`: the layouts the run read
+    (else those of settings.LAYOUTS_DIR)."""
+    # Read again, not taken from the run's start: a pause since then must stay.
     subscription = get_subscription(db, subscription_id)
     if subscription.paused:
         return subscription
     advanced = dataclasses.replace(
-        subscription, next_delivery_at=_next_delivery_of(db, subscription, _now(after), layouts_dir)
+        subscription,
+        next_delivery_at=_next_delivery_of(db, subscription, _now(after), templates=templates),
     )
     store(db, subscriptions=[advanced])
     return advanced
 
 
 def _next_delivery_of(
-    db: Database, subscription: Subscription, after: dt.datetime, layouts_dir: Path | str | None
+    db: Database,
+    subscription: Subscription,
+    after: dt.datetime,
+    layouts_dir: Path | str | None = None,
+    templates: Mapping[str, Layout] | None = None,
 ) -> dt.datetime:
-    template = _template(load_templates(layouts_dir), subscription.template_key)
+    template = _template(templates or load_templates(layouts_dir), subscription.template_key)
     recipient = get_recipient(db, subscription.recipient_id)
     return next_delivery(*subscription.delivery_schedule(template, recipient), after)
 
