@@ -31,7 +31,6 @@ from backroom_reporting.warehouse.faults import Fault
 
 if TYPE_CHECKING:
     from backroom_reporting.rendering.email_body import EmailBody
-    from backroom_reporting.rendering.pdf import PdfPrinter
 
 
 def section_rows(report: Report) -> dict[str, int]:
@@ -90,14 +89,15 @@ class SharedRenders:
     again, recorded) for each subscription that asks for it. A run with several distinct PDFs
     starts printing them all first (`print_ahead`), in the printer's worker processes."""
 
-    def __init__(self, printer: PdfPrinter | None = None) -> None:
+    def __init__(self) -> None:
+        # WeasyPrint loads here, when a run renders, not when the code location loads.
         from backroom_reporting.rendering.pdf import PdfPrinter
 
         self._by_key: dict[str, Shared] = {}
         # Reports built ahead (by print_ahead) with the seconds their data took, until a
         # generation takes them.
         self._built_ahead: dict[str, tuple[Report, float]] = {}
-        self.printer = printer or PdfPrinter()
+        self.printer = PdfPrinter()
         # How many reports were built and files rendered: the run's own account of its sharing.
         self.builds = 0
         self.renders = 0
