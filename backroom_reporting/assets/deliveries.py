@@ -201,7 +201,7 @@ def _deliver(context, db, layouts, delivery: DeliveryResource, channels, subscri
     # Every outcome recorded (a refusal for good is an outcome): the subscription moves on; a
     # run for a period sent stale earlier leaves the schedule to the period due.
     if not for_now and FRESH_FOR_TAG not in context.run.tags:
-        moved = service.advance(db, subscription.subscription_id, now, templates=layouts)
+        moved = service.advance(db, subscription.subscription_id, now, templates=layouts, recipient=recipient)
         metadata["next_delivery_at"] = str(moved.next_delivery_at or "paused")
     if failed:
         raise Problem(

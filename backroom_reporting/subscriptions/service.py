@@ -650,31 +650,35 @@ def resume(
 
 
 def advance(
-    db: Database, subscription_id: str, after: dt.datetime, templates: Mapping[str, Layout] | None = None
+    db: Database,
+    subscription_id: str,
+    after: dt.datetime,
+    templates: Mapping[str, Layout] | None = None,
+    recipient: Recipient | None = None,
 ) -> Subscription:
     """Move the next delivery to the first scheduled time after `after` (a period's delivery is
-    recorded); a paused subscription is left as it is. `templates`: the layouts the run read
-    (else those of settings.LAYOUTS_DIR)."""
+    recorded); a paused subscription is left as it is. A run hands over what it has read:
+    `templates` (else those of settings.LAYOUTS_DIR) and the `recipient` (whose clock the
+    schedule keeps; read again when it is not the subscription's)."""
     # Read again, not taken from the run's start: a pause since then must stay.
     subscription = get_subscription(db, subscription_id)
     if subscription.paused:
         return subscription
+    if recipient is None or recipient.recipient_id != subscription.recipient_id:
+        recipient = get_recipient(db, subscription.recipient_id)
+    template = _template(templates or load_templates(), subscription.template_key)
     advanced = dataclasses.replace(
         subscription,
-        next_delivery_at=_next_delivery_of(db, subscription, _now(after), templates=templates),
+        next_delivery_at=next_delivery(*subscription.delivery_schedule(template, recipient), _now(after)),
     )
     store(db, subscriptions=[advanced])
     return advanced
 
 
 def _next_delivery_of(
-    db: Database,
-    subscription: Subscription,
-    after: dt.datetime,
-    layouts_dir: Path | str | None = None,
-    templates: Mapping[str, Layout] | None = None,
+    db: Database, subscription: Subscription, after: dt.datetime, layouts_dir: Path | str | None
 ) -> dt.datetime:
-    template = _template(templates or load_templates(layouts_dir), subscription.template_key)
+    template = _template(load_templates(layouts_dir), subscription.template_key)
     recipient = get_recipient(db, subscription.recipient_id)
     return next_delivery(*subscription.delivery_schedule(template, recipient), after)
 

@@ -288,3 +288,19 @@ def test_each_multipart_names_its_own_boundary_found_in_no_part(channel, report)
         # Only as delimiter lines: once per part it separates, and once to close.
         lines = [line for line in sent.split(b"\r\n") if boundary.encode() in line]
         assert all(line.strip(b"-") == boundary.encode() for line in lines[1:])
+
+
+def test_deliveries_of_one_report_each_carry_its_files_whole(channel, report):
+    """The subscriptions sharing a report share its encoded attachments: every message,
+    written side by side in threads as the dispatcher does, still carries every file whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [f"dlv-{i:016x}" for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        sent = list(pool.map(lambda d: channel.compose(parcel_of(report, d), now=NOW).as_bytes(), ids))
+    sizes = {f.name: f.size_bytes for f in report.files}
+    for delivery_id, raw in zip(ids, sent, strict=True):
+        message = BytesParser(policy=default).parsebytes(raw)
+        assert message["Message-ID"] == f"<{delivery_id}@backroom-reporting>"
+        attached = {p.get_filename(): len(p.get_content()) for p in message.iter_attachments()}
+        assert attached == sizes

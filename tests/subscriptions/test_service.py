@@ -693,8 +693,15 @@ def test_advance_moves_the_next_delivery_past_the_recorded_one(warehouse, layout
     # 22:00 in Tokyo (UTC+9, no summer time) is 13:00 UTC.
     assert service.get_subscription(warehouse, "sub-jo").next_delivery_at == at(2026, 3, 28, 13)
     templates = service.load_templates(layouts)  # as a run hands over the layouts it read
-    advanced = service.advance(warehouse, "sub-jo", after=at(2026, 3, 28, 13), templates=templates)
+    jo = service.get_recipient(warehouse, "rcp-jo")
+    advanced = service.advance(warehouse, "sub-jo", at(2026, 3, 28, 13), templates=templates, recipient=jo)
     assert advanced.next_delivery_at == at(2026, 3, 29, 13)
+    # A recipient handed over who is not the subscription's (it changed hands) is not used.
+    london = dataclasses.replace(jo, recipient_id="rcp-other", timezone="Europe/London")
+    again = service.advance(warehouse, "sub-jo", at(2026, 3, 29, 13), templates=templates, recipient=london)
+    assert again.next_delivery_at == at(2026, 3, 30, 13)
+    advanced = service.advance(warehouse, "sub-jo", after=at(2026, 3, 29, 13), templates=templates)
+    assert advanced.next_delivery_at == at(2026, 3, 30, 13)
     assert service.get_subscription(warehouse, "sub-jo") == advanced
     paused = service.pause(warehouse, "sub-jo")
-    assert service.advance(warehouse, "sub-jo", after=at(2026, 3, 29, 13), templates=templates) == paused
+    assert service.advance(warehouse, "sub-jo", after=at(2026, 3, 30, 13), templates=templates) == paused

@@ -21,6 +21,7 @@ import html
 import json
 import mimetypes
 import re
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
@@ -37,6 +38,8 @@ from backroom_reporting.rendering.store import ReportStore
 from backroom_reporting.subscriptions.service import Recipient
 
 MESSAGE_ID_DOMAIN = "backroom-reporting"
+# The encoded attachments a channel keeps for the messages after (oldest dropped first).
+ATTACHMENT_BYTES_KEPT = 64 * 1024 * 1024
 TEXT = "color: #434c5b; font-family: Helvetica, Arial, sans-serif; font-size: 14px; line-height: 1.5;"
 LINK = "color: #1f3a5f;"
 SMALL = "color: #8a94a3; font-family: Helvetica, Arial, sans-serif; font-size: 12px; line-height: 1.5;"
@@ -84,6 +87,9 @@ class EmailChannel:
         # A relay takes about ten a second unless told otherwise; the outbox has no rate.
         self.per_second = per_second if per_second is not None else (10.0 if self.mailer.smtp_url else 0.0)
         self.clock = clock
+        # Attachment parts by report-store path (content-addressed: a path is one content).
+        self._attachments: dict[str, tuple[EmailMessage, int]] = {}
+        self._lock = threading.Lock()
 
     def send(self, parcel: Parcel) -> Outcome:
         return Outcome("sent", provider_message_id=self.mailer.send(self.compose(parcel, now=self.clock())))
@@ -134,9 +140,9 @@ class EmailChannel:
         for cid, name, png in images:
             html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=name, disposition="inline")
         if attach:
+            message.make_mixed()
             for file in report.files:
-                maintype, subtype = _media_type(file.name).split("/", 1)
-                message.add_attachment(self._file(file), maintype, subtype, filename=file.name)
+                message.attach(self._attachment(file))
         return with_boundaries(message)
 
     def _stored_body(self, parts: dict | None) -> tuple[str, str, list[tuple[str, str, bytes]]] | None:
@@ -152,6 +158,24 @@ class EmailChannel:
             )
         except FileNotFoundError:
             return None
+
+    def _attachment(self, file: ReportFile) -> EmailMessage:
+        """The file as an attachment part (what add_attachment makes), encoded once: the
+        subscriptions sharing a report send the same file, and base64 is written in Python.
+        A part is only read when a message is written, so messages share it."""
+        with self._lock:
+            kept = self._attachments.pop(file.path, None)
+            if kept is None:
+                part = EmailMessage()
+                maintype, subtype = _media_type(file.name).split("/", 1)
+                part.set_content(self._file(file), maintype, subtype, filename=file.name)
+                kept = (part, file.size_bytes)
+            self._attachments[file.path] = kept  # the most recently used last
+            while sum(size for _, size in self._attachments.values()) > ATTACHMENT_BYTES_KEPT:
+                if len(self._attachments) == 1:
+                    break
+                self._attachments.pop(next(iter(self._attachments)))
+            return kept[0]
 
     def _file(self, file: ReportFile) -> bytes:
         try:
