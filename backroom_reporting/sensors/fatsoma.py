@@ -48,7 +48,7 @@ def reload_requests(nights: set[dt.date], now: dt.datetime, key: str) -> list[dg
     job=fatsoma_reload,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Reloads the raw ticket sales of the nights each Fatsoma pull changed.",
+    description="Reloads the raw ticket sales and door scans of the nights each Fatsoma pull changed.",
 )
 def fatsoma_nights(context: dg.SensorEvaluationContext):
     after = int(context.cursor or 0)

@@ -10,12 +10,17 @@ import datetime as dt
 import json
 
 import dagster as dg
+import sqlalchemy as sa
 
 from backroom_reporting.definitions import defs
+from backroom_reporting.schedules.fatsoma import fatsoma_reload
 from backroom_reporting.schedules.nightly import CHANGED_TABLES_TAG, closing_run_schedule
 from backroom_reporting.sensors.fatsoma import fatsoma_nights
+from backroom_reporting.warehouse.database import Database
+from backroom_reporting.warehouse.source_contract import check_ins as booked_scans
 from backroom_reporting.warehouse.tables.aggregations import daily_aggregations
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
+from tests.connectors.fatsoma.fatsoma_stub import order
 from tests.connectors.fatsoma.ticket_world import (
     FRI,
     NIGHTS,
@@ -199,3 +204,44 @@ def test_the_closing_runs_recheck_compares_fatsomas_nights_with_what_landed(worl
     # make no night look changed.
     loaded = {str(night) for night in NIGHTS[:3]}
     assert {day: tables for day, tables in changed.items() if day in loaded} == {str(SAT): ["ticket_sales"]}
+
+
+def test_a_door_scan_of_an_order_fatsoma_lands_late_is_kept_once_it_lands(world, stub, fatsoma, instance):
+    """A walk-up ticket bought at the door and scanned before the next pull: the scan names an
+    order not landed yet and is quarantined; the pull that lands the order reloads its night's
+    door scans, and the scan is kept."""
+    scans = RAW["check_ins"]
+    with Database(world.source_url) as source:
+        walk_up = source.read_table(booked_scans, booked_scans.c.order_id == "o4")["check_in_id"][0]
+        with source.engine.begin() as conn:
+            conn.execute(
+                sa.update(booked_scans)
+                .where(booked_scans.c.check_in_id == walk_up)
+                .values(order_id="o-walk-up")
+            )
+    pull(world, fatsoma, instance)
+    definitions = wired(world, fatsoma)
+    look = dg.build_sensor_context(instance=instance, definitions=definitions)
+    fatsoma_nights(look)  # the first pull's nights: built below, as the other tests do
+    build_nights(world, fatsoma, instance)
+    held = {r["record_id"]: r for r in world.warehouse.read_table(raw_quarantine).to_dicts()}
+    assert held[walk_up]["reason"] == "unknown_reference" and "o-walk-up" in held[walk_up]["detail"]
+
+    stub.records["orders"].append(order("o-walk-up", "fz-sat", at(SAT, "23:40"), stamp(700)))
+    pull(world, fatsoma, instance)
+    requests = fatsoma_nights(
+        dg.build_sensor_context(instance=instance, definitions=definitions, cursor=look.cursor)
+    )
+    assert [r.partition_key for r in requests] == [str(SAT)]
+    for request in requests:
+        dg.materialize(
+            list(definitions.assets),
+            selection=fatsoma_reload.selection,
+            partition_key=request.partition_key,
+            instance=instance,
+            resources=definitions.resources,
+            tags=request.tags,
+        )
+    kept = world.warehouse.read_table(scans, scans.c.check_in_id == walk_up)
+    assert kept["order_id"].to_list() == ["o-walk-up"]
+    assert walk_up not in {r["record_id"] for r in world.warehouse.read_table(raw_quarantine).to_dicts()}
