@@ -664,22 +664,25 @@ def advance(
     subscription = get_subscription(db, subscription_id)
     if subscription.paused:
         return subscription
-    if recipient is None or recipient.recipient_id != subscription.recipient_id:
-        recipient = get_recipient(db, subscription.recipient_id)
-    template = _template(templates or load_templates(), subscription.template_key)
-    advanced = dataclasses.replace(
-        subscription,
-        next_delivery_at=next_delivery(*subscription.delivery_schedule(template, recipient), _now(after)),
-    )
+    following = _next_delivery_of(db, subscription, _now(after), templates=templates, recipient=recipient)
+    advanced = dataclasses.replace(subscription, next_delivery_at=following)
     store(db, subscriptions=[advanced])
     return advanced
 
 
 def _next_delivery_of(
-    db: Database, subscription: Subscription, after: dt.datetime, layouts_dir: Path | str | None
+    db: Database,
+    subscription: Subscription,
+    after: dt.datetime,
+    layouts_dir: Path | str | None = None,
+    templates: Mapping[str, Layout] | None = None,
+    recipient: Recipient | None = None,
 ) -> dt.datetime:
-    template = _template(load_templates(layouts_dir), subscription.template_key)
-    recipient = get_recipient(db, subscription.recipient_id)
+    """The first scheduled time after `after`, with what the caller has read (the layouts, the
+    recipient), else read here."""
+    template = _template(templates or load_templates(layouts_dir), subscription.template_key)
+    if recipient is None or recipient.recipient_id != subscription.recipient_id:
+        recipient = get_recipient(db, subscription.recipient_id)
     return next_delivery(*subscription.delivery_schedule(template, recipient), after)
 
 

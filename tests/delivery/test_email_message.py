@@ -280,7 +280,8 @@ def test_a_weeks_subject_fits_on_one_line(channel, report, first, last, subject)
 
 
 def test_each_multipart_names_its_own_boundary_found_in_no_part(channel, report):
-    sent = channel.compose(parcel_of(report), now=NOW).as_bytes()
+    outcome = channel.send(parcel_of(report))
+    sent = channel.mailer.outbox_file(outcome.provider_message_id).read_bytes()
     message = BytesParser(policy=default).parsebytes(sent)
     boundaries = [part.get_boundary() for part in message.walk() if part.is_multipart()]
     assert len(boundaries) == len(set(boundaries)) == 3  # mixed, alternative, related

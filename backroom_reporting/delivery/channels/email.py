@@ -22,7 +22,6 @@ import json
 import mimetypes
 import re
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 
@@ -143,7 +142,7 @@ class EmailChannel:
             message.make_mixed()
             for file in report.files:
                 message.attach(self._attachment(file))
-        return with_boundaries(message)
+        return message
 
     def _stored_body(self, parts: dict | None) -> tuple[str, str, list[tuple[str, str, bytes]]] | None:
         """The email body kept at generation: text, HTML and (cid, name, PNG) per chart; None when
@@ -184,16 +183,6 @@ class EmailChannel:
             raise SendError(
                 f"the report file {file.name} ({file.path}) is no longer in the report store", retryable=False
             ) from None
-
-
-def with_boundaries(message: EmailMessage) -> EmailMessage:
-    """Name every multipart's boundary now. Left to the generator, each is chosen by scanning
-    the whole encoded message for a clash, attachments included: most of the cost of
-    writing a report's email. A random token cannot occur in base64 or in our own text."""
-    for part in message.walk():
-        if part.is_multipart() and not part.get_boundary():
-            part.set_boundary(f"=_backroom_{uuid.uuid4().hex}")
-    return message
 
 
 def verification_message(recipient: Recipient, *, now: dt.datetime) -> EmailMessage:
