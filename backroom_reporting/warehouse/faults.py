@@ -19,6 +19,7 @@ import sqlalchemy as sa
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_COLUMN = "42703"
 DISK_FULL = "53100"
+UNIQUE_VIOLATION = "23505"
 CONNECTION_CLASS = "08"  # connection exceptions
 SHUTDOWN = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
 

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from backroom_reporting.warehouse.database import DuplicateKey
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.types import table_schema
 
@@ -61,15 +62,26 @@ def test_a_failed_write_leaves_the_previous_data(databases):
         schema=table_schema(raw_quarantine),
     )
     # The second write of the batch breaks the primary key, after the first has deleted.
-    with pytest.raises(Exception):  # noqa: B017 - each driver raises its own error type
+    with pytest.raises(DuplicateKey) as raised:
         wh.replace_many(
             [
                 (raw_quarantine, quarantine, None),
                 (shifts, shift_rows(["c", "c"], day), shifts.c.business_date == day),
             ]
         )
+    assert raised.value.table == "raw_staff_shifts"
     assert sorted(wh.read_table(shifts)["shift_id"]) == ["a", "b"]
     assert wh.read_table(raw_quarantine).height == 0
+
+
+def test_a_key_held_outside_the_window_is_a_duplicate_key_of_that_table(databases):
+    wh = databases.warehouse
+    friday, saturday = dt.date(2026, 3, 27), dt.date(2026, 3, 28)
+    wh.replace(shifts, pl.concat([shift_rows(["a"], friday), shift_rows(["b"], saturday)]))
+    with pytest.raises(DuplicateKey) as raised:
+        wh.replace(shifts, shift_rows(["c", "a"], saturday), shifts.c.business_date == saturday)
+    assert raised.value.table == "raw_staff_shifts"
+    assert sorted(wh.read_table(shifts)["shift_id"]) == ["a", "b"]
 
 
 def test_lookup_finds_keys_in_chunks(databases, monkeypatch):
