@@ -42,6 +42,12 @@ WAREHOUSE_URL = Setting(
     "sqlite:///var/warehouse.db",
     "SQLAlchemy URL of the reporting warehouse; on PostgreSQL its tables live in schema `reporting`.",
 )
+WAREHOUSE_WORK_MEM = Setting(
+    "BACKROOM_WAREHOUSE_WORK_MEM",
+    "64MB",
+    "On PostgreSQL, the memory (`work_mem`) each sort or grouping of a warehouse query may use "
+    "before it spills to disk; a week's customer snapshot at 25 venues groups in 40 MB.",
+)
 
 PSEUDONYM_KEY = Setting(
     "BACKROOM_PSEUDONYM_KEY",

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from backroom_reporting import settings
+
 REPORTING_SCHEMA = "reporting"
 SQLITE_BUSY_TIMEOUT_MS = 60_000  # dagster dev runs steps in parallel processes
 
@@ -44,8 +46,11 @@ def _sqlite_path(parsed: sa.URL) -> str:
 def _libpq_uri(parsed: sa.URL, search_path: str | None) -> str:
     uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     if search_path:
+        # A warehouse session groups whole histories (a week's customers): with the server's
+        # default 4 MB those sorts spill to disk.
+        options = f"-csearch_path={search_path} -cwork_mem={settings.WAREHOUSE_WORK_MEM.get()}"
         sep = "&" if "?" in uri else "?"
-        uri += f"{sep}options=" + quote(f"-csearch_path={search_path}", safe="")
+        uri += f"{sep}options=" + quote(options, safe="")
     return uri
 
 

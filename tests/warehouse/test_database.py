@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from backroom_reporting.warehouse.database import DuplicateKey
+from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
+from backroom_reporting.warehouse.database import Database, DuplicateKey
 from backroom_reporting.warehouse.tables.raw import RAW, raw_quarantine
 from backroom_reporting.warehouse.types import table_schema
 
@@ -119,3 +120,10 @@ def test_a_column_empty_in_its_first_rows_reads_with_its_later_type(databases):
     ).order_by(shifts.c.shift_id)
     frame = wh.read(query)
     assert frame["note"].to_list() == rows
+
+
+@pytest.mark.postgres
+def test_a_warehouse_session_on_postgresql_sorts_in_the_memory_configured(postgres_url, monkeypatch):
+    monkeypatch.setenv("BACKROOM_WAREHOUSE_WORK_MEM", "48MB")
+    with Database(postgres_url, search_path=REPORTING_SCHEMA) as wh:
+        assert wh.scalar(sa.text("SELECT current_setting('work_mem')")) == "48MB"
