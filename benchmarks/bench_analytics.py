@@ -17,8 +17,9 @@ per stage, each run in a process of its own as the daemon launches it. Per run: 
 wall time (imports and loading the code location included), the run's (Dagster's RUN_START
 to its end), the time the assets measured themselves (step_wall_seconds, assets/step_metrics.py),
 Dagster's bookkeeping (the run's wall time less the assets' own), and the process's peak RSS.
-day: generate `history` days and backfill them, then run two nights as automation would: the
-raw layer, every asset of the night, and the weeks and months the night closes. Saturday
+day: generate `history` days and backfill them as automation would have left them (closed
+weeks and months, and the open ones' to-date rows), then run two nights as automation would:
+the raw layer, every asset of the night, and the weeks and months the night closes. Saturday
 31 October 2026 closes a month; Sunday 1 November closes a business week, so the weekly
 snapshots run too. Per asset and in total.
 refresh: generate and load the raw layer and hourly figures for `days` days, then run the
@@ -51,11 +52,13 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from backroom_reporting.assets.policies import TO_DATE_METADATA
 from backroom_reporting.assets.step_metrics import PEAK_MEMORY_MB
 from backroom_reporting.backfill import backfill, plan_stages, with_databases
 from backroom_reporting.definitions import defs
 from backroom_reporting.demo.generator import generate
 from backroom_reporting.metrics.business_time import BusinessWindow
+from backroom_reporting.partitions import business_days
 from backroom_reporting.warehouse.connections import REPORTING_SCHEMA
 from backroom_reporting.warehouse.database import Database
 from backroom_reporting.warehouse.migrate import upgrade
@@ -314,6 +317,33 @@ def nightly(night: dt.date) -> list[dg.AssetKey]:
     return chosen
 
 
+def history(definitions: dg.Definitions, window: BusinessWindow, instance: dg.DagsterInstance) -> None:
+    """Everything automation has materialised by the end of `window`: its nights, and of weeks
+    and months those closed by then, plus the open one's to-date row where an asset keeps one.
+    A plain backfill of `window` would also compute the open week's customer snapshot early,
+    and the night that closes the week would then measure a second run of it, not the first."""
+    graph = defs.resolve_asset_graph()
+    open_now, closed_only = [], {}
+    for key in analytics():
+        node = graph.get(key)
+        partitions = node.partitions_def
+        if (
+            not isinstance(partitions, dg.TimeWindowPartitionsDefinition)
+            or partitions == business_days
+            or node.metadata.get(TO_DATE_METADATA)
+        ):
+            open_now.append(key)
+            continue
+        last = partitions.get_partition_key_for_timestamp(window.end.timestamp() - 1)
+        ends = partitions.time_window_for_partition_key(last).end
+        if ends.timestamp() > window.end.timestamp():  # still open at the window's end
+            ends = partitions.time_window_for_partition_key(last).start
+        closed_only.setdefault(BusinessWindow.from_instants(window.start, ends), []).append(key)
+    backfill(definitions, window, instance, selection=open_now)
+    for closed, keys in closed_only.items():
+        backfill(definitions, closed, instance, selection=keys)
+
+
 def run_day(history_days: int, venues: int, postgres: str | None) -> None:
     nights = [END, END + dt.timedelta(days=1)]
     window = BusinessWindow(END - dt.timedelta(days=history_days), END - dt.timedelta(days=1))
@@ -322,8 +352,11 @@ def run_day(history_days: int, venues: int, postgres: str | None) -> None:
         upgrade(warehouse)
         definitions = with_databases(defs, source, warehouse)
         with dg.DagsterInstance.ephemeral() as instance:
-            earlier = BusinessWindow(window.first_day - dt.timedelta(days=35), window.last_day)
-            backfill(definitions, earlier, instance, selection=analytics())
+            history(
+                definitions,
+                BusinessWindow(window.first_day - dt.timedelta(days=35), window.last_day),
+                instance,
+            )
             with Database(warehouse, search_path=REPORTING_SCHEMA) as db:
                 rows = db.scalar(sa.text("SELECT COUNT(*) FROM raw_check_ins"))
             print(
