@@ -2,7 +2,8 @@
 (docs/operations.md, "Alerts"):
 
 - check_failed: a blocking asset check failed (severity ERROR, what `backroom rebuild` calls
-  blocking), narrowed to a rule's `checks`; one incident per rule, asset, check and partition,
+  blocking), narrowed to a rule's `checks`, or a check the rule names failed with a warning
+  when the rule sets `warnings`; one incident per rule, asset, check and partition,
   resolved when that check next passes there. A subscription's report that failed to render
   (`report_rendered`) names the subscription and the last good report sent in its place.
 - not_fresh: past a rule's deadline (London time), the night just closed is not ready to
@@ -89,7 +90,8 @@ def check_dedup_key(rule: AlertRule, outcome: CheckOutcome) -> str:
 
 def _watches(rule: AlertRule, outcome: CheckOutcome) -> bool:
     checks = rule.thresholds.get("checks")
-    return rule.watches(outcome.job_name) and (checks is None or outcome.check in checks)
+    heard = outcome.blocking or rule.thresholds.get("warnings", False)
+    return heard and rule.watches(outcome.job_name) and (checks is None or outcome.check in checks)
 
 
 def check_title(outcome: CheckOutcome) -> str:
@@ -99,7 +101,8 @@ def check_title(outcome: CheckOutcome) -> str:
         return _report_title(outcome)
     where = f" {outcome.partition}" if outcome.partition is not None else ""
     why = outcome.description or "no reason recorded"
-    return f"{outcome.asset}{where} failed its blocking check {outcome.check}: {why}"
+    kind = "blocking check" if outcome.blocking else "check"
+    return f"{outcome.asset}{where} failed its {kind} {outcome.check}: {why}"
 
 
 def _report_title(outcome: CheckOutcome) -> str:
@@ -118,7 +121,8 @@ def _report_title(outcome: CheckOutcome) -> str:
 def checks_failed(
     db: Database, rules: AlertRules, outcomes: Iterable[CheckOutcome], now: dt.datetime
 ) -> list[Incident]:
-    """An incident (or another occurrence) per check_failed rule watching each blocking failure."""
+    """An incident (or another occurrence) per check_failed rule watching each failure: a
+    blocking one, or a warning of a check the rule names with `warnings`."""
     return [
         raise_incident(
             db,
@@ -129,7 +133,7 @@ def checks_failed(
             now,
         )
         for outcome in outcomes
-        if not outcome.passed and outcome.blocking
+        if not outcome.passed
         for rule in rules.of_kind("check_failed")
         if _watches(rule, outcome)
     ]

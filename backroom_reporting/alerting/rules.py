@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
-from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
 from backroom_reporting.config_types import (
     Choice,
@@ -31,7 +31,7 @@ KINDS = (
     "timeout",  # a run stopped for exceeding dagster/max_runtime
     "slow_execution",  # a run took longer than `multiple` x the job's recent p95
     "consecutive_failures",  # `count` failures of a job in a row
-    "check_failed",  # a blocking asset check failed
+    "check_failed",  # a blocking asset check failed (or a warning, where `warnings` asks)
     "not_fresh",  # the night's figures not ready by `deadline` (venue time)
     "kpi_status",  # a KPI turned critical (or warning, where `status` asks) for a night
     "sensors_silent",  # the alert sensors have not ticked for `minutes` (the watchdog's rule)
@@ -47,7 +47,7 @@ THRESHOLDS: dict[str, tuple[str, ...]] = {
     "timeout": (),
     "slow_execution": ("multiple", "min_runs"),
     "consecutive_failures": ("count",),
-    "check_failed": ("checks",),
+    "check_failed": ("checks", "warnings"),
     "not_fresh": ("deadline",),
     "kpi_status": ("status", "kpis"),
     "sensors_silent": ("minutes",),
@@ -122,6 +122,7 @@ class _RuleSpec(ConfigModel):
     min_runs: Annotated[StrictInt, Field(ge=1)] | None = None
     count: Annotated[StrictInt, Field(ge=2)] | None = None
     checks: Annotated[list[StrictStr], Field(min_length=1)] | None = None
+    warnings: StrictBool | None = None
     deadline: StrictStr | None = None
     status: Choice("KPI status", KPI_STATUSES) | None = None
     kpis: Annotated[list[StrictStr], Field(min_length=1)] | None = None
@@ -138,6 +139,9 @@ class _RuleSpec(ConfigModel):
             if getattr(self, name) is not None:
                 takes = ", ".join(THRESHOLDS[self.kind]) or "no thresholds"
                 raise FieldProblem(name, f"a {self.kind} rule takes {takes}, not {name}")
+        if self.warnings and self.checks is None:
+            # Every check's warnings would be every odd night of every asset.
+            raise FieldProblem("warnings", "a rule hearing of warnings names its checks")
         if self.deadline is not None:
             try:
                 _deadline(self.deadline)

@@ -1,6 +1,7 @@
 """The check_failed sensor on a real Dagster instance: a night failing a blocking check raises
 one incident naming the asset, the night and why; a warning raises none; the check passing on
-that night again resolves it. (A report failing to render: tests/reports/test_report_alerts.py.)"""
+that night again resolves it; a rule naming a check with `warnings` hears of its warnings too.
+(A report failing to render: tests/reports/test_report_alerts.py.)"""
 
 import dagster as dg
 import pytest
@@ -9,6 +10,7 @@ from backroom_reporting.alerting.figures import CHECK_PASSED, CheckOutcome, chec
 from backroom_reporting.alerting.incidents import list_incidents
 from backroom_reporting.alerting.rules import parse_rules
 from backroom_reporting.alerting.runs import RESOLVED_BY
+from backroom_reporting.assets.stripe import payment_reconciliation_asset
 from backroom_reporting.definitions import defs
 from backroom_reporting.resources.delivery import DeliveryResource
 from backroom_reporting.sensors.figure_alerts import alert_on_failed_checks
@@ -208,8 +210,50 @@ def test_a_report_with_nothing_to_send_in_its_place_says_so():
 
 
 def test_the_shipped_rules_name_checks_the_code_location_has():
-    declared = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    # Stripe's connector joins the code location only when configured; its check counts.
+    declared = {key.name for key in defs.resolve_asset_graph().asset_check_keys} | {
+        key.name for key in payment_reconciliation_asset.check_keys
+    }
     rules = parse_rules("report_layouts/alerts/rules.yaml").of_kind("check_failed")
     named = {name for rule in rules for name in rule.thresholds.get("checks", ())}
     assert named and named <= declared, sorted(named - declared)
     assert "report_rendered" in named
+    assert "matches_stripe" in named
+
+
+WARNING_RULES = """\
+rules:
+  - key: figures_failed
+    kind: check_failed
+    severity: warning
+    channels: [slack]
+    escalation: none
+  - key: anomaly_seen
+    kind: check_failed
+    checks: [tiny_revenue_anomaly]
+    warnings: true
+    severity: info
+    channels: [email]
+    escalation: working_hours
+"""
+
+
+@pytest.mark.parametrize("rules_text", [WARNING_RULES])
+def test_a_rule_hearing_of_warnings_raises_for_its_check_and_resolves_when_it_passes(instance, warehouse, db):
+    sensor = Sensor(instance, warehouse)
+    night(instance, "2026-11-28", ANOMALY)
+    sensor.tick()
+    # Only the rule that names the check and asks for warnings hears of one.
+    [incident] = list_incidents(db)
+    assert (incident.rule_key, incident.dedup_key, incident.severity) == (
+        "anomaly_seen",
+        "anomaly_seen:check:tiny_nightly_figures:tiny_revenue_anomaly:2026-11-28",
+        "info",
+    )
+    assert incident.title == (
+        "tiny_nightly_figures 2026-11-28 failed its check tiny_revenue_anomaly: "
+        "2026-11-28: 1 venue with anomalous revenue"
+    )
+    night(instance, "2026-11-28")
+    sensor.tick()
+    assert [(i.status, i.resolved_via) for i in list_incidents(db)] == [("resolved", CHECK_PASSED)]

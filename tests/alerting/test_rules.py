@@ -89,6 +89,15 @@ def _with(line_from: str, line_to: str) -> str:
             "    escalation: none\n    deadline: '05:30'\n",
             "rules[5] (fresh) deadline: '05:30' comes before the night closes at 06:00",
         ),
+        (
+            RULES + "  - key: warned\n    kind: check_failed\n    severity: info\n    channels: [email]\n"
+            "    escalation: none\n    warnings: true\n",
+            "rules[5] (warned) warnings: a rule hearing of warnings names its checks",
+        ),
+        (
+            _with("    escalation: on_call\n", "    escalation: on_call\n    warnings: true\n"),
+            "rules[1] (tiny_failed) warnings: a run_failure rule takes no thresholds, not warnings",
+        ),
         (RULES.replace("key: tiny_slow", "key: tiny_failed"), "rules: rule keys repeat: tiny_failed"),
         ("rules: [", "not valid YAML"),
         ("- a list", "an alert rules file is a mapping"),
