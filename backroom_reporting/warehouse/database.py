@@ -246,6 +246,6 @@ def _ingest(cursor, table: sa.Table, frame: pl.DataFrame) -> None:
     if frame.height:
         rows = frame.select(schema.keys()).cast(schema)
         # In primary-key order each insert lands beside the last in the key's index, instead
-        # of on a random page of it: a week's 45,000 customers are written twice as fast.
+        # of on a random page of it: a week's 45,000 customer rows go in a third faster.
         key = [c.name for c in table.primary_key.columns]
         cursor.adbc_ingest(table.name, rows.sort(key) if key else rows, mode="append")
