@@ -221,13 +221,9 @@ def test_the_shipped_rules_name_checks_the_code_location_has():
     assert "matches_stripe" in named
 
 
-WARNING_RULES = """\
-rules:
-  - key: figures_failed
-    kind: check_failed
-    severity: warning
-    channels: [slack]
-    escalation: none
+WARNING_RULES = (
+    RULES
+    + """\
   - key: anomaly_seen
     kind: check_failed
     checks: [tiny_revenue_anomaly]
@@ -236,6 +232,7 @@ rules:
     channels: [email]
     escalation: working_hours
 """
+)
 
 
 @pytest.mark.parametrize("rules_text", [WARNING_RULES])
