@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
+from dagster._daemon.auto_run_reexecution.event_log_consumer import _create_cursor_key
 
 import backroom_reporting
 from backroom_reporting.sensors.dead_runs import dead_runs, process_gone
@@ -47,19 +48,31 @@ def daemon(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     # Storage made before the daemon and the CLI start, so they do not race to create it.
     dg.DagsterInstance.from_config(str(home)).dispose()
+    # The daemon's log is kept so that a failing test can say what the daemon was doing.
+    log = (tmp_path / "daemon.log").open("w")
     process = subprocess.Popen(
         [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
+        # The retry daemon ignores failures from before its first look at the event log, so
+        # a run that fails while the daemon is still starting would never be retried.
+        retry_cursor = _create_cursor_key(dg.DagsterEventType.RUN_FAILURE)
+        deadline = time.monotonic() + 180
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            while not instance.daemon_cursor_storage.get_cursor_values({retry_cursor}):
+                assert time.monotonic() < deadline, "the retry daemon did not start in 180 s"
+                assert process.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+                time.sleep(0.5)
         yield tmp_path, env
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
+        log.close()
 
 
 def test_a_run_past_its_maximum_run_time_is_failed_recorded_and_retried(daemon):
@@ -75,15 +88,18 @@ def test_a_run_past_its_maximum_run_time_is_failed_recorded_and_retried(daemon):
     assert launched.returncode == 0, launched.stderr[-2000:]
     with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         failed = []
-        deadline = time.monotonic() + 90
+        # Generous: on two busy cores the retry waits for the queue, a new run process and
+        # the monitor in turn; the test ends as soon as both runs have failed.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and len(failed) < 2:
             time.sleep(1)
-            failed = [
-                r
-                for r in instance.get_run_records(ascending=True)
-                if r.dagster_run.status == dg.DagsterRunStatus.FAILURE
-            ]
-        assert len(failed) >= 2, "the run and its retry should both have been stopped"
+            records = instance.get_run_records(ascending=True)
+            failed = [r for r in records if r.dagster_run.status == dg.DagsterRunStatus.FAILURE]
+        runs = [(r.dagster_run.run_id[:8], r.dagster_run.status.value) for r in records]
+        daemon_log = (folder / "daemon.log").read_text()[-3000:]
+        assert len(failed) >= 2, (
+            f"the run and its retry should both have been stopped; runs: {runs}\n{daemon_log}"
+        )
         first, retry = failed[0].dagster_run, failed[1].dagster_run
         messages = [
             e.message for e in instance.all_logs(first.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
