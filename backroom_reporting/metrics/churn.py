@@ -103,6 +103,16 @@ def _both_outcomes(examples: pl.DataFrame, which: str) -> None:
         )
 
 
+def fixed_sample(examples: pl.DataFrame, n: int) -> pl.DataFrame:
+    """`n` of the examples, the same whatever order they come in (the database promises none):
+    those whose rows hash lowest, in that order. A year of 25 venues gives 700,000 training
+    examples; sorting them all to fix their order took a quarter of a second, hashing them
+    a tenth of that."""
+    drawn = examples.with_columns(examples.hash_rows(seed=0).alias("_drawn"))
+    # Rows that hash alike are alike: which of them is taken makes no difference.
+    return drawn.bottom_k(n, by="_drawn").sort("_drawn").drop("_drawn")
+
+
 def fit(examples: pl.DataFrame):
     """A fitted classifier of `churned` from FEATURES, on at most MAX_FIT_EXAMPLES of the
     examples (a fixed random sample, so the same examples give the same model)."""
@@ -111,8 +121,7 @@ def fit(examples: pl.DataFrame):
     from sklearn.preprocessing import StandardScaler
 
     if examples.height > MAX_FIT_EXAMPLES:
-        # Sorted first: the database returns rows in no promised order.
-        examples = examples.sort(examples.columns).sample(MAX_FIT_EXAMPLES, seed=0)
+        examples = fixed_sample(examples, MAX_FIT_EXAMPLES)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=REGULARISATION_C, max_iter=1000))
     return model.fit(_matrix(examples), _labels(examples))
 

@@ -122,6 +122,18 @@ def test_scores_every_current_customer_with_a_probability():
     assert absent > recent
 
 
+def test_more_examples_than_a_fit_takes_give_the_same_model_in_any_order():
+    many = examples(churn.MAX_FIT_EXAMPLES + 2_000, seed=4).select(*churn.FEATURES, "churned")
+    shuffled = many.sample(fraction=1.0, shuffle=True, seed=5)
+    probe = examples(50, seed=6)
+    as_read = churn.churn_probability(churn.fit(many), probe).to_list()
+    assert churn.churn_probability(churn.fit(shuffled), probe).to_list() == as_read
+    sample = churn.fixed_sample(many, churn.MAX_FIT_EXAMPLES)
+    assert sample.height == churn.MAX_FIT_EXAMPLES
+    assert sample.join(many, on=many.columns, how="anti").height == 0  # every one is an example
+    assert sample.equals(churn.fixed_sample(shuffled, churn.MAX_FIT_EXAMPLES))
+
+
 @pytest.mark.parametrize("which", ["training", "hold-out"])
 def test_a_set_with_one_outcome_cannot_be_evaluated(which):
     training, holdout = examples(200, seed=1), examples(100, seed=2)
