@@ -5,6 +5,7 @@ customer_id under the pseudonym key, read from the environment when each run sta
 Staff performance is an internal staff report and names the staff.
 """
 
+import concurrent.futures
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -181,11 +182,15 @@ def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
 
 
 def _churn_scores(
-    examples: Callable[[dt.date], pl.DataFrame], history: pl.DataFrame, first_day: dt.date, as_of: dt.date
+    examples: Callable[[dt.date], pl.DataFrame],
+    history: Callable[[], pl.DataFrame],
+    first_day: dt.date,
+    as_of: dt.date,
 ) -> tuple[pl.DataFrame, dict]:
     """Churn probabilities of the customers as of `as_of`, and what to record about the model.
 
-    examples: the labelled examples at a cutoff (the weeks of a range share their cutoffs)."""
+    examples: the labelled examples at a cutoff (the weeks of a range share their cutoffs).
+    history: the customers' history as of `as_of`, asked for once the examples are in."""
     no_scores = pl.DataFrame(schema={**CUSTOMER_SCHEMA, "churn_probability": pl.Float64()})
     about: dict = {"horizon_days": churn.HORIZON_DAYS, "model": churn.MODEL, "features": list(churn.FEATURES)}
     try:
@@ -196,9 +201,8 @@ def _churn_scores(
             "scoring_cutoff": str(plan.scoring_cutoff),
         }
         training = pl.concat([examples(c) for c in plan.training_cutoffs])
-        scores, evaluation = churn.fit_evaluate_and_score(
-            training, examples(plan.holdout_cutoff), churn_features(history, as_of)
-        )
+        holdout = examples(plan.holdout_cutoff)
+        scores, evaluation = churn.fit_evaluate_and_score(training, holdout, churn_features(history(), as_of))
     except churn.NoHonestHoldOut as reason:
         return no_scores, about | {"status": "not scored", "reason": str(reason)}
     return scores, about | {
@@ -246,37 +250,41 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     # The weeks of a range meet the same cutoffs again as they pass: each is read once.
     examples = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)(functools.partial(_labelled_examples, db))
     metadata, results = {}, {}
-    for week_start, as_of_day in snapshot_weeks(context).items():
-        if first_day is None:
-            frame = pl.DataFrame(schema=table_schema(table))
-            about = {"status": "not scored", "reason": "customer_visits is empty"}
-        else:
-            history = db.read(history_query(as_of_day), HISTORY_SCHEMA)
-            scores, about = _churn_scores(examples, history, first_day, as_of_day)
-            profiles = customer_profiles(history, as_of_day).join(scores, on=CUSTOMER, how="left")
-            frame = (
-                with_customer_keys(profiles, key)
-                .with_columns(pl.lit(week_start).alias("week_start"))
-                .select(table_schema(table).keys())
+    # The week's history is read on a second connection while the churn examples are read or
+    # made on the first: two groupings of up to two years of visits that the database runs
+    # side by side (a year of 25 venues: a second each).
+    with db.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+        for week_start, as_of_day in snapshot_weeks(context).items():
+            if first_day is None:
+                frame = pl.DataFrame(schema=table_schema(table))
+                about = {"status": "not scored", "reason": "customer_visits is empty"}
+            else:
+                history = reader.submit(beside.read, history_query(as_of_day), HISTORY_SCHEMA).result
+                scores, about = _churn_scores(examples, history, first_day, as_of_day)
+                profiles = customer_profiles(history(), as_of_day).join(scores, on=CUSTOMER, how="left")
+                frame = (
+                    with_customer_keys(profiles, key)
+                    .with_columns(pl.lit(week_start).alias("week_start"))
+                    .select(table_schema(table).keys())
+                )
+            db.replace(table, frame, table.c.week_start == week_start)
+            segments = dict(frame["segment"].value_counts().iter_rows())
+            context.log.info(
+                f"customer_analytics week of {week_start} as of {as_of_day}: {frame.height} customers, "
+                f"churn {about['status']}"
             )
-        db.replace(table, frame, table.c.week_start == week_start)
-        segments = dict(frame["segment"].value_counts().iter_rows())
-        context.log.info(
-            f"customer_analytics week of {week_start} as of {as_of_day}: {frame.height} customers, "
-            f"churn {about['status']}"
-        )
-        metadata[week_start] = {
-            "dagster/row_count": frame.height,
-            "as_of_date": str(as_of_day),
-            "segments": dg.MetadataValue.json({s: segments.get(s, 0) for s in SEGMENTS}),
-            "pseudonym_key_is_demo_default": demo_key,
-            "churn_model": dg.MetadataValue.json(about),
-            **{f"churn_{k}": about[k] for k in CHURN_FIGURES if k in about},
-        }
-        results[week_start] = [
-            checks.pseudonym_key_result(demo_key, settings.PSEUDONYM_KEY.env),
-            checks.churn_model_result(about),
-        ]
+            metadata[week_start] = {
+                "dagster/row_count": frame.height,
+                "as_of_date": str(as_of_day),
+                "segments": dg.MetadataValue.json({s: segments.get(s, 0) for s in SEGMENTS}),
+                "pseudonym_key_is_demo_default": demo_key,
+                "churn_model": dg.MetadataValue.json(about),
+                **{f"churn_{k}": about[k] for k in CHURN_FIGURES if k in about},
+            }
+            results[week_start] = [
+                checks.pseudonym_key_result(demo_key, settings.PSEUDONYM_KEY.env),
+                checks.churn_model_result(about),
+            ]
     describe_nights(context, metadata, results)
     yield dg.MaterializeResult()
     yield from check_evaluations(context, context.asset_key, results)

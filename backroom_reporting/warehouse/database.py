@@ -66,6 +66,11 @@ class Database:
     def __enter__(self) -> Database:
         return self
 
+    def sibling(self) -> Database:
+        """The same database on a connection of its own, for another thread: a connection
+        serves one thread at a time."""
+        return Database(self.url, self.search_path, place=self.place, must_exist=self.must_exist)
+
     def __exit__(self, *_exc) -> None:
         self.close()
 

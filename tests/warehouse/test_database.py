@@ -1,5 +1,6 @@
 """Frames in and out of the warehouse: types survive, windows are replaced atomically."""
 
+import concurrent.futures
 import datetime as dt
 
 import polars as pl
@@ -73,6 +74,18 @@ def test_a_failed_write_leaves_the_previous_data(databases):
     assert raised.value.table == "raw_staff_shifts"
     assert sorted(wh.read_table(shifts)["shift_id"]) == ["a", "b"]
     assert wh.read_table(raw_quarantine).height == 0
+
+
+def test_a_sibling_reads_on_its_own_connection_from_another_thread(databases):
+    wh = databases.warehouse
+    day = dt.date(2026, 3, 28)
+    wh.replace(shifts, shift_rows(["a", "b"], day))
+    with wh.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+        reading = reader.submit(beside.read_table, shifts)
+        wh.replace(shifts, shift_rows(["c"], day + dt.timedelta(days=1)), shifts.c.business_date > day)
+        assert sorted(reading.result()["shift_id"]) in (["a", "b"], ["a", "b", "c"])
+        assert beside.url == wh.url and beside.search_path == wh.search_path
+        assert sorted(beside.read_table(shifts)["shift_id"]) == ["a", "b", "c"]  # what was committed
 
 
 def test_a_key_held_outside_the_window_is_a_duplicate_key_of_that_table(databases):
