@@ -62,6 +62,7 @@ from backroom_reporting.warehouse.types import table_schema
 GROUP = "analytics"
 # Model figures also recorded as metadata entries of their own, so the UI plots them over runs.
 CHURN_FIGURES = ("roc_auc", "brier_score", "base_rate", "n_train", "n_holdout", "horizon_days")
+EXAMPLE = (*churn.FEATURES, "churned", "draw")  # what the model reads of a kept example
 
 VISIT_ROWS_SCHEMA = {
     "venue_id": pl.String(),
@@ -165,31 +166,51 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 
 
 def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
-    """The churn model's training rows at a cutoff: its features and whether they churned.
+    """The churn model's examples at a cutoff, all of them: its features, whether they
+    churned, and their draw.
 
     Kept in churn_examples: the weeks that train on a cutoff after the first read it back
     instead of going through its two years of customer_visits again."""
     table = tables.churn_examples
-    schema = table_schema(table)
     examples = db.read_table(table, table.c.cutoff == cutoff)
     if examples.height == 0:
         history = db.read(history_query(cutoff), HISTORY_SCHEMA)
         returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
         labelled = churn_labels(churn_features(history, cutoff), returned)
-        examples = labelled.select(schema.keys()).cast(schema)
+        made = {c: dtype for c, dtype in table_schema(table).items() if c != "draw"}
+        # In draw order, so the (cutoff, draw) index is written in order, not at random.
+        examples = churn.with_draws(labelled.select(made.keys()).cast(made)).sort("draw")
         db.replace(table, examples, table.c.cutoff == cutoff)
-    return examples.select(*churn.FEATURES, "churned")
+    return examples.select(*EXAMPLE)
+
+
+def _training_share(db: Database, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
+    """Of a training cutoff's examples, those a fit's sample could hold (the MAX_FIT_EXAMPLES
+    that draw lowest), and how many examples there are: a year of 25 venues keeps 150,000 a
+    cutoff, and a fit takes 10,000 of all its cutoffs'."""
+    table = tables.churn_examples
+    at_cutoff = table.c.cutoff == cutoff
+    count = db.scalar(sa.select(sa.func.count()).select_from(table).where(at_cutoff))
+    if count == 0:
+        examples = _labelled_examples(db, cutoff)
+        return churn.fixed_sample(examples, churn.MAX_FIT_EXAMPLES), examples.height
+    lowest = sa.select(*(table.c[c] for c in EXAMPLE)).where(at_cutoff).order_by(table.c.draw)
+    schema = table_schema(table)
+    share = db.read(lowest.limit(churn.MAX_FIT_EXAMPLES), {c: schema[c] for c in EXAMPLE})
+    return share, count
 
 
 def _churn_scores(
     examples: Callable[[dt.date], pl.DataFrame],
+    training_share: Callable[[dt.date], tuple[pl.DataFrame, int]],
     history: Callable[[], pl.DataFrame],
     first_day: dt.date,
     as_of: dt.date,
 ) -> tuple[pl.DataFrame, dict]:
     """Churn probabilities of the customers as of `as_of`, and what to record about the model.
 
-    examples: the labelled examples at a cutoff (the weeks of a range share their cutoffs).
+    examples, training_share: a cutoff's labelled examples, and a training cutoff's share of
+    them (`_labelled_examples`, `_training_share`; the weeks of a range share their cutoffs).
     history: the customers' history as of `as_of`, asked for once the examples are in."""
     no_scores = pl.DataFrame(schema={**CUSTOMER_SCHEMA, "churn_probability": pl.Float64()})
     about: dict = {"horizon_days": churn.HORIZON_DAYS, "model": churn.MODEL, "features": list(churn.FEATURES)}
@@ -200,9 +221,12 @@ def _churn_scores(
             "holdout_cutoff": str(plan.holdout_cutoff),
             "scoring_cutoff": str(plan.scoring_cutoff),
         }
-        training = pl.concat([examples(c) for c in plan.training_cutoffs])
+        shares = [training_share(c) for c in plan.training_cutoffs]
+        training = pl.concat([share for share, _ in shares])
         holdout = examples(plan.holdout_cutoff)
-        scores, evaluation = churn.fit_evaluate_and_score(training, holdout, churn_features(history(), as_of))
+        scores, evaluation = churn.fit_evaluate_and_score(
+            training, holdout, churn_features(history(), as_of), n_train=sum(n for _, n in shares)
+        )
     except churn.NoHonestHoldOut as reason:
         return no_scores, about | {"status": "not scored", "reason": str(reason)}
     return scores, about | {
@@ -248,7 +272,9 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     table = tables.customer_analytics
     first_day, _ = _history_span(db)
     # The weeks of a range meet the same cutoffs again as they pass: each is read once.
-    examples = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)(functools.partial(_labelled_examples, db))
+    kept = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)
+    examples = kept(functools.partial(_labelled_examples, db))
+    training_share = kept(functools.partial(_training_share, db))
     metadata, results = {}, {}
     # The week's history is read on a second connection while the churn examples are read or
     # made on the first: two groupings of up to two years of visits that the database runs
@@ -260,7 +286,7 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
                 about = {"status": "not scored", "reason": "customer_visits is empty"}
             else:
                 history = reader.submit(beside.read, history_query(as_of_day), HISTORY_SCHEMA).result
-                scores, about = _churn_scores(examples, history, first_day, as_of_day)
+                scores, about = _churn_scores(examples, training_share, history, first_day, as_of_day)
                 profiles = customer_profiles(history(), as_of_day).join(scores, on=CUSTOMER, how="left")
                 frame = (
                     with_customer_keys(profiles, key)

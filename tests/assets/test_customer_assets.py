@@ -12,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from backroom_reporting.demo.generator import generate
+from backroom_reporting.metrics import churn
 from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.warehouse.source_contract import CONTRACT
 from backroom_reporting.warehouse.tables.aggregations import customer_visits
@@ -119,6 +120,28 @@ def test_customer_analytics_figures_and_churn_model_on_known_rows(databases, mat
     assert "churn_model_quality" not in {f.split(":")[1] for f in failed_checks(results)}
     probabilities = {c: by_key[expected_key(c, KEY)]["churn_probability"] for c in ("weekly-0", "once-0")}
     assert probabilities["weekly-0"] < 0.5 < probabilities["once-0"]
+
+
+def test_a_fit_reads_back_only_the_training_examples_its_sample_could_hold(
+    databases, materialise, key, monkeypatch
+):
+    # A sample of 20: the training cutoff keeps more, and only its 20 lowest draws are read back.
+    monkeypatch.setattr(churn, "MAX_FIT_EXAMPLES", 20)
+    databases.warehouse.replace(customer_visits, cv_frame(churn_rows()))
+    week = BusinessWindow(LATEST, LATEST)
+    made = metadata_of(materialise(week, ANALYTICS), "customer_analytics")["churn_model"]
+    read_back = metadata_of(materialise(week, ANALYTICS), "customer_analytics")["churn_model"]
+
+    kept = databases.warehouse.read_table(churn_examples)
+    training = kept.filter(pl.col("cutoff") == LATEST - dt.timedelta(days=91))
+    holdout = kept.filter(pl.col("cutoff") == LATEST - dt.timedelta(days=42))
+    assert training.height > 20
+    # What a fit on every kept example makes of the hold-out.
+    everything = churn.evaluate(churn.fit(training), training.height, holdout)
+    for about in (made, read_back):
+        assert about["n_train"] == training.height
+        assert about["brier_score"] == round(everything.brier_score, 4)
+        assert about["roc_auc"] == round(everything.roc_auc, 4)
 
 
 def test_each_week_has_its_snapshot_as_the_week_ended_over_two_years_back(databases, materialise, key):

@@ -94,7 +94,7 @@ def auc_by_pairs(labels: list[bool], scores: list[float]) -> float:
 def test_holdout_figures_match_an_independent_computation():
     training, holdout = examples(600, seed=1), examples(300, seed=2)
     model = churn.fit(training)
-    evaluation = churn.evaluate(model, training, holdout)
+    evaluation = churn.evaluate(model, training.height, holdout)
     predicted = churn.churn_probability(model, holdout).to_list()
     actual = holdout["churned"].to_list()
 
