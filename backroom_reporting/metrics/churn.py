@@ -120,7 +120,7 @@ def fixed_sample(examples: pl.DataFrame, n: int) -> pl.DataFrame:
 
 def fit(examples: pl.DataFrame):
     """A fitted classifier of `churned` from FEATURES, on at most MAX_FIT_EXAMPLES of the
-    examples (a fixed random sample, so the same examples give the same model)."""
+    examples (those that draw lowest, so the same examples give the same model)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
