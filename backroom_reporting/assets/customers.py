@@ -37,15 +37,16 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
-    HISTORY_SCHEMA,
+    LOOK_BACK_SCHEMA,
     SEGMENTS,
     TRAILING_DAYS,
     churn_features,
     churn_labels,
+    customer_history,
     customer_profiles,
     earlier_visits_query,
-    history_query,
     label_top_customers,
+    look_back_query,
     rank_top_customers,
     returned_query,
     with_customer_keys,
@@ -165,6 +166,11 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 # --- customer_analytics --------------------------------------------------------------------------
 
 
+def _history(db: Database, as_of: dt.date) -> pl.DataFrame:
+    """Per venue and customer, their history as of `as_of` (`customer_history`)."""
+    return customer_history(db.read(look_back_query(as_of), LOOK_BACK_SCHEMA), as_of)
+
+
 def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
     """The churn model's examples at a cutoff, all of them: its features, whether they
     churned, and their draw.
@@ -174,7 +180,7 @@ def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
     table = tables.churn_examples
     examples = db.read_table(table, table.c.cutoff == cutoff)
     if examples.height == 0:
-        history = db.read(history_query(cutoff), HISTORY_SCHEMA)
+        history = _history(db, cutoff)
         returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
         labelled = churn_labels(churn_features(history, cutoff), returned)
         made = {c: dtype for c, dtype in table_schema(table).items() if c != "draw"}
@@ -277,15 +283,15 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     training_share = kept(functools.partial(_training_share, db))
     metadata, results = {}, {}
     # The week's history is read on a second connection while the churn examples are read or
-    # made on the first: two groupings of up to two years of visits that the database runs
-    # side by side (a year of 25 venues: a second each).
+    # made on the first: two reads of up to two years of visits, side by side (a year of 25
+    # venues: half a second each).
     with db.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
         for week_start, as_of_day in snapshot_weeks(context).items():
             if first_day is None:
                 frame = pl.DataFrame(schema=table_schema(table))
                 about = {"status": "not scored", "reason": "customer_visits is empty"}
             else:
-                history = reader.submit(beside.read, history_query(as_of_day), HISTORY_SCHEMA).result
+                history = reader.submit(_history, beside, as_of_day).result
                 scores, about = _churn_scores(examples, training_share, history, first_day, as_of_day)
                 profiles = customer_profiles(history(), as_of_day).join(scores, on=CUSTOMER, how="left")
                 frame = (

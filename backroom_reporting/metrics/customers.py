@@ -91,51 +91,75 @@ def _slug(name: str) -> str:
 BRAND_COLUMNS = {brand: _slug(brand) for brand in BRANDS}
 
 
-def history_query(as_of: dt.date) -> sa.Select:
-    """Per venue and customer, everything the analytics and the churn features need from
-    customer_visits rows of the LOOK_BACK_DAYS up to `as_of`: one GROUP BY, run by the database."""
+def look_back_query(as_of: dt.date) -> sa.Select:
+    """The customer_visits rows of the LOOK_BACK_DAYS up to `as_of`, with the columns
+    `customer_history` groups (LOOK_BACK_SCHEMA)."""
     cv = customer_visits.c
-    day, visited = cv.business_date, cv.visited
+    return sa.select(*(cv[c] for c in LOOK_BACK_SCHEMA)).where(
+        cv.business_date.between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of)
+    )
 
-    def total(column) -> sa.ColumnElement:
-        # PostgreSQL sums bigints as numeric; the figures are whole numbers.
-        return sa.cast(sa.func.sum(column), sa.BigInteger)
 
-    def days_where(condition) -> sa.ColumnElement:
-        return total(sa.case((condition, 1), else_=0))
+LOOK_BACK_SCHEMA: dict[str, pl.DataType] = {
+    "venue_id": pl.String(),
+    "customer_id": pl.String(),
+    "business_date": pl.Date(),
+    "visited": pl.Boolean(),
+    "booked_visit": pl.Boolean(),
+    "is_vip": pl.Boolean(),
+    "party_size": pl.Int64(),
+    "special_occasion": pl.String(),
+    "brand": pl.String(),
+    "spend_pence": pl.Int64(),
+}
 
-    def latest_day_where(condition) -> sa.ColumnElement:
-        return sa.func.max(sa.case((condition, day)))
 
+def customer_history(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Per venue and customer, everything the analytics and the churn features need from their
+    rows of the look-back up to `as_of` (the rows of `look_back_query(as_of)`; any row after
+    `as_of` is left out). HISTORY_SCHEMA, in (venue_id, customer_id) order.
+
+    Grouped here rather than by the database: PostgreSQL hashes a year of 25 venues' 800,000
+    rows into 170,000 customers in a second, polars in a fifth of that, and the read costs less
+    than the difference."""
+    day, visited = pl.col("business_date"), pl.col("visited")
     since = {n: as_of - dt.timedelta(days=n - 1) for n in (RECENT_DAYS, TRAILING_DAYS)}
-    return (
-        sa.select(
-            cv.venue_id,
-            cv.customer_id,
-            days_where(visited).label("visits"),
-            sa.func.min(sa.case((visited, day))).label("first_visit"),
-            latest_day_where(visited).label("last_visit"),
-            days_where(sa.and_(visited, day >= since[RECENT_DAYS])).label("visits_28d"),
-            days_where(sa.and_(visited, day >= since[TRAILING_DAYS])).label("visits_90d"),
-            days_where(cv.booked_visit).label("booked_visits"),
-            total(cv.spend_pence).label("lifetime_value_pence"),
-            total(cv.party_size).label("party_size_total"),
-            sa.func.count(cv.party_size).label("parties"),
-            sa.func.max(day).label("last_active"),
-            latest_day_where(cv.is_vip).label("last_vip_day"),
+
+    def days_where(condition: pl.Expr) -> pl.Expr:
+        return condition.fill_null(False).sum().cast(pl.Int64)
+
+    def latest_day_where(condition: pl.Expr) -> pl.Expr:
+        return day.filter(condition.fill_null(False)).max()
+
+    parties = pl.col("party_size").count().cast(pl.Int64)
+    history = (
+        rows.filter(day.is_between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of))
+        .group_by(CUSTOMER)
+        .agg(
+            days_where(visited).alias("visits"),
+            day.filter(visited).min().alias("first_visit"),
+            latest_day_where(visited).alias("last_visit"),
+            days_where(visited & (day >= since[RECENT_DAYS])).alias("visits_28d"),
+            days_where(visited & (day >= since[TRAILING_DAYS])).alias("visits_90d"),
+            days_where(pl.col("booked_visit")).alias("booked_visits"),
+            pl.col("spend_pence").sum().alias("lifetime_value_pence"),
+            # null, not 0, for a customer with no party on record: their average party is unknown
+            pl.when(parties > 0).then(pl.col("party_size").sum()).alias("party_size_total"),
+            parties.alias("parties"),
+            day.max().alias("last_active"),
+            latest_day_where(pl.col("is_vip")).alias("last_vip_day"),
             *(
                 column
                 for brand, slug in BRAND_COLUMNS.items()
                 for column in (
-                    days_where(sa.and_(visited, cv.brand == brand)).label(f"nights_{slug}"),
-                    latest_day_where(sa.and_(visited, cv.brand == brand)).label(f"last_{slug}"),
+                    days_where(visited & (pl.col("brand") == brand)).alias(f"nights_{slug}"),
+                    latest_day_where(visited & (pl.col("brand") == brand)).alias(f"last_{slug}"),
                 )
             ),
-            *(days_where(cv.special_occasion == o).label(f"occasion_{o}") for o in SPECIAL_OCCASIONS),
+            *(days_where(pl.col("special_occasion") == o).alias(f"occasion_{o}") for o in SPECIAL_OCCASIONS),
         )
-        .where(day.between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of))
-        .group_by(cv.venue_id, cv.customer_id)
     )
+    return history.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA).sort(CUSTOMER)
 
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
@@ -264,7 +288,7 @@ def _preferred_night(history: pl.DataFrame) -> pl.DataFrame:
 def customer_profiles(history: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """customer_analytics without its churn probability, still by customer_id.
 
-    history: the rows of `history_query(as_of)`.
+    history: `customer_history(rows, as_of)`.
     """
     occasions = pl.concat_str(
         [pl.when(pl.col(f"occasion_{o}") > 0).then(pl.lit(o)) for o in SPECIAL_OCCASIONS],
@@ -301,7 +325,7 @@ def customer_profiles(history: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
 def churn_features(history: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
     """The churn model's inputs for every customer with a visit on or before `cutoff`.
 
-    history: the rows of `history_query(cutoff)`, so nothing after the cutoff is seen.
+    history: `customer_history(rows, cutoff)`, so nothing after the cutoff is seen.
     """
     since_last = (pl.lit(cutoff) - pl.col("last_visit")).dt.total_days()
     since_first = (pl.lit(cutoff) - pl.col("first_visit")).dt.total_days()

@@ -16,12 +16,14 @@ import pytest
 from backroom_reporting.metrics.customers import (
     CUSTOMER_SCHEMA,
     HISTORY_SCHEMA,
+    LOOK_BACK_SCHEMA,
     churn_features,
     churn_labels,
+    customer_history,
     customer_key,
     customer_profiles,
-    history_query,
     label_top_customers,
+    look_back_query,
     rank_top_customers,
     returned_query,
     with_customer_keys,
@@ -104,7 +106,8 @@ def expected_profiles(rows: list[dict], as_of: dt.date) -> dict[tuple[str, str],
     """customer_analytics figures (without churn) from the rows, by (venue, customer_id)."""
     by_customer = defaultdict(list)
     for row in rows:
-        if row["business_date"] <= as_of:
+        # The two years up to the day: 730 days, the day itself included.
+        if 0 <= (as_of - row["business_date"]).days < 730:
             by_customer[(row["venue_id"], row["customer_id"])].append(row)
     out = {}
     for (venue, customer), mine in by_customer.items():
@@ -162,9 +165,11 @@ PROFILE_ROWS = [
     cv_row("c-regular", D(2026, 3, 21), spend=5000, brand="NOSTALGIA", party=6, occasion="birthday"),
     cv_row("c-regular", D(2026, 3, 27), brand="SHHH!"),
     cv_row("c-regular", D(2026, 4, 2), spend=9999, brand="LA FIESTA"),  # after the snapshot day
+    cv_row("c-regular", AS_OF - dt.timedelta(days=730), spend=777, brand="LA FIESTA"),  # before the two years
     # One LA FIESTA and one NOSTALGIA: the tie goes to the more recent night.
     cv_row("c-tie", D(2026, 3, 5), spend=1500, brand="LA FIESTA", party=2, occasion="anniversary"),
     cv_row("c-tie", D(2026, 3, 14), spend=1500, brand="NOSTALGIA", party=4, occasion="hen_party"),
+    cv_row("c-tie", AS_OF - dt.timedelta(days=729), spend=50),  # the two years' first day
     # Bought tickets, never came.
     cv_row("c-prospect", D(2026, 3, 30), visited=False, spend=2400),
     # VIP once, no longer on the latest row.
@@ -191,10 +196,15 @@ def test_with_customer_keys_replaces_the_id_in_place():
     assert keyed.sort("visits")["customer_key"].to_list() == [expected_key("a"), expected_key("b")]
 
 
+def history_from(db, as_of: dt.date) -> pl.DataFrame:
+    """What customer_analytics reads and groups: the look-back's rows, by customer."""
+    return customer_history(db.read(look_back_query(as_of), LOOK_BACK_SCHEMA), as_of)
+
+
 def test_profiles_from_the_database_match_the_rows(databases):
     db = databases.warehouse
     db.replace(customer_visits, cv_frame(PROFILE_ROWS))
-    history = db.read(history_query(AS_OF), HISTORY_SCHEMA)
+    history = history_from(db, AS_OF)
     profiles = customer_profiles(history, AS_OF)
     expected = expected_profiles(PROFILE_ROWS, AS_OF)
 
@@ -214,6 +224,7 @@ def test_profiles_from_the_database_match_the_rows(databases):
     assert regular["avg_spend_pence"] == 2950.0
     assert (regular["preferred_night"], regular["special_occasions"]) == ("SHHH!", "birthday")
     assert actual[("leeds", "c-tie")]["preferred_night"] == "NOSTALGIA"
+    assert actual[("leeds", "c-tie")]["first_visit"] == D(2024, 4, 1)
     assert actual[("leeds", "c-tie")]["special_occasions"] == "anniversary, hen_party"
     prospect = actual[("leeds", "c-prospect")]
     assert (prospect["segment"], prospect["loyalty_score"], prospect["avg_spend_pence"]) == (
@@ -253,7 +264,7 @@ def test_segment_rules(days_ago, vip, segment):
 
 
 def aggregate_like_the_database(rows: list[dict], as_of: dt.date) -> pl.DataFrame:
-    """history_query's result for rows of one customer, written out by hand."""
+    """customer_history's result for rows of one customer, written out by hand."""
     mine = [r for r in rows if r["business_date"] <= as_of]
     visits = [r["business_date"] for r in mine if r["visited"]]
     vip_days = [r["business_date"] for r in mine if r["is_vip"]]
@@ -314,7 +325,7 @@ def test_churn_examples_see_nothing_after_the_cutoff_and_label_the_next_42_days(
     ]
     db = databases.warehouse
     db.replace(customer_visits, cv_frame(rows))
-    history = db.read(history_query(cutoff), HISTORY_SCHEMA)
+    history = history_from(db, cutoff)
     returned = db.read(returned_query(cutoff, 42), CUSTOMER_SCHEMA)
     examples = churn_labels(churn_features(history, cutoff), returned)
 
@@ -325,7 +336,7 @@ def test_churn_examples_see_nothing_after_the_cutoff_and_label_the_next_42_days(
     }
     # Features are the same whether or not anything after the cutoff exists.
     db.replace(customer_visits, cv_frame([r for r in rows if r["business_date"] <= cutoff]))
-    before_only = churn_features(db.read(history_query(cutoff), HISTORY_SCHEMA), cutoff)
+    before_only = churn_features(history_from(db, cutoff), cutoff)
     assert before_only.sort("customer_id").equals(churn_features(history, cutoff).sort("customer_id"))
     stays = examples.filter(pl.col("customer_id") == "stays").row(0, named=True)
     assert stays["days_since_last_visit"] == 31
