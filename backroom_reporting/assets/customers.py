@@ -171,12 +171,16 @@ def _history(db: Database, as_of: dt.date) -> pl.DataFrame:
     return customer_history(db.read(look_back_query(as_of), LOOK_BACK_SCHEMA), as_of)
 
 
-def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
+# Writes a window of a table: Database.replace, or the same on another connection.
+Replace = Callable[[sa.Table, pl.DataFrame, sa.ColumnElement[bool]], object]
+
+
+def _labelled_examples(db: Database, keep: Replace, cutoff: dt.date) -> pl.DataFrame:
     """The churn model's examples at a cutoff, all of them: its features, whether they
     churned, and their draw.
 
-    Kept in churn_examples: the weeks that train on a cutoff after the first read it back
-    instead of going through its two years of customer_visits again."""
+    Kept in churn_examples (by `keep`): the weeks that train on a cutoff after the first read
+    it back instead of going through its two years of customer_visits again."""
     table = tables.churn_examples
     examples = db.read_table(table, table.c.cutoff == cutoff)
     if examples.height == 0:
@@ -186,11 +190,11 @@ def _labelled_examples(db: Database, cutoff: dt.date) -> pl.DataFrame:
         made = {c: dtype for c, dtype in table_schema(table).items() if c != "draw"}
         # In draw order, so the (cutoff, draw) index is written in order, not at random.
         examples = churn.with_draws(labelled.select(made.keys()).cast(made)).sort("draw")
-        db.replace(table, examples, table.c.cutoff == cutoff)
+        keep(table, examples, table.c.cutoff == cutoff)
     return examples.select(*EXAMPLE)
 
 
-def _training_share(db: Database, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
+def _training_share(db: Database, keep: Replace, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
     """Of a training cutoff's examples, those a fit's sample could hold (the MAX_FIT_EXAMPLES
     that draw lowest), and how many examples there are: a year of 25 venues keeps 150,000 a
     cutoff, and a fit takes 10,000 of all its cutoffs'."""
@@ -198,7 +202,7 @@ def _training_share(db: Database, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
     at_cutoff = table.c.cutoff == cutoff
     count = db.scalar(sa.select(sa.func.count()).select_from(table).where(at_cutoff))
     if count == 0:
-        examples = _labelled_examples(db, cutoff)
+        examples = _labelled_examples(db, keep, cutoff)
         return churn.fixed_sample(examples, churn.MAX_FIT_EXAMPLES), examples.height
     lowest = sa.select(*(table.c[c] for c in EXAMPLE)).where(at_cutoff).order_by(table.c.draw)
     schema = table_schema(table)
@@ -277,21 +281,27 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     key, demo_key = settings.PSEUDONYM_KEY.get(), _uses_demo_key()
     table = tables.customer_analytics
     first_day, _ = _history_span(db)
-    # The weeks of a range meet the same cutoffs again as they pass: each is read once.
-    kept = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)
-    examples = kept(functools.partial(_labelled_examples, db))
-    training_share = kept(functools.partial(_training_share, db))
     metadata, results = {}, {}
-    # The week's history is read on a second connection while the churn examples are read or
-    # made on the first: two reads of up to two years of visits, side by side (a year of 25
-    # venues: half a second each).
-    with db.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+    # A second connection, beside the first: it reads the week's history while the churn
+    # examples are read or made (two reads of up to two years of visits, side by side: a
+    # year of 25 venues, half a second each), then keeps new examples while the model is
+    # fitted and the week's snapshot made (150,000 rows, half a second).
+    with db.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        keeping: list[concurrent.futures.Future] = []
+
+        def keep_beside(into: sa.Table, frame: pl.DataFrame, where: sa.ColumnElement[bool]) -> None:
+            keeping.append(worker.submit(beside.replace, into, frame, where))
+
+        # The weeks of a range meet the same cutoffs again as they pass: each is read once.
+        kept = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)
+        examples = kept(functools.partial(_labelled_examples, db, keep_beside))
+        training_share = kept(functools.partial(_training_share, db, keep_beside))
         for week_start, as_of_day in snapshot_weeks(context).items():
             if first_day is None:
                 frame = pl.DataFrame(schema=table_schema(table))
                 about = {"status": "not scored", "reason": "customer_visits is empty"}
             else:
-                history = reader.submit(_history, beside, as_of_day).result
+                history = worker.submit(_history, beside, as_of_day).result
                 scores, about = _churn_scores(examples, training_share, history, first_day, as_of_day)
                 profiles = customer_profiles(history(), as_of_day).join(scores, on=CUSTOMER, how="left")
                 frame = (
@@ -299,6 +309,9 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
                     .with_columns(pl.lit(week_start).alias("week_start"))
                     .select(table_schema(table).keys())
                 )
+            # The examples are kept before the week is: a later week may read them back.
+            while keeping:
+                keeping.pop().result()
             db.replace(table, frame, table.c.week_start == week_start)
             segments = dict(frame["segment"].value_counts().iter_rows())
             context.log.info(

@@ -256,6 +256,34 @@ def test_each_cutoffs_examples_are_kept_until_the_nights_they_read_are_rewritten
     )
 
 
+REFUSE_EXAMPLES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_examples BEFORE INSERT ON churn_examples "
+        "BEGIN SELECT RAISE(ABORT, 'churn examples refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_examples() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'churn examples refused'; END $$",
+        "CREATE TRIGGER refuse_examples BEFORE INSERT ON churn_examples "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_examples()",
+    ],
+}
+
+
+def test_a_week_whose_examples_cannot_be_kept_fails_and_writes_no_snapshot(databases, materialise, key):
+    """New examples are kept on a second connection while the week goes on: a failure there
+    fails the week before its snapshot is written."""
+    db = databases.warehouse
+    db.replace(customer_visits, cv_frame(churn_rows()))
+    with db.engine.begin() as conn:
+        for statement in REFUSE_EXAMPLES[db.dialect]:
+            conn.exec_driver_sql(statement)
+    with pytest.raises(Exception, match="churn examples refused"):
+        materialise(BusinessWindow(LATEST, LATEST), ANALYTICS)
+    assert db.read_table(churn_examples).height == 0
+    assert db.read_table(customer_analytics).height == 0
+
+
 def test_customer_analytics_of_an_empty_history(databases, materialise, key):
     results = materialise(BusinessWindow(LATEST, LATEST), ANALYTICS)
     assert databases.warehouse.read_table(customer_analytics).height == 0
