@@ -46,7 +46,7 @@ WAREHOUSE_WORK_MEM = Setting(
     "BACKROOM_WAREHOUSE_WORK_MEM",
     "64MB",
     "On PostgreSQL, the memory (`work_mem`) each sort or grouping of a warehouse query may use "
-    "before it spills to disk; a week's customer snapshot at 25 venues groups in 40 MB.",
+    "before it spills to disk.",
 )
 
 PSEUDONYM_KEY = Setting(

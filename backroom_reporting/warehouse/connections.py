@@ -46,8 +46,8 @@ def _sqlite_path(parsed: sa.URL) -> str:
 def _libpq_uri(parsed: sa.URL, search_path: str | None) -> str:
     uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     if search_path:
-        # A warehouse session groups whole histories (a week's customers): with the server's
-        # default 4 MB those sorts spill to disk.
+        # A warehouse query may sort or group many nights of rows at once:
+        # with the server's default 4 MB those spill to disk.
         options = f"-csearch_path={search_path} -cwork_mem={settings.WAREHOUSE_WORK_MEM.get()}"
         sep = "&" if "?" in uri else "?"
         uri += f"{sep}options=" + quote(options, safe="")
