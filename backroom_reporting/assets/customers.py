@@ -37,7 +37,7 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
-    LOOK_BACK_SCHEMA,
+    HISTORY_ROWS_SCHEMA,
     SEGMENTS,
     TRAILING_DAYS,
     churn_features,
@@ -46,9 +46,10 @@ from backroom_reporting.metrics.customers import (
     customer_profiles,
     earlier_visits_query,
     label_top_customers,
-    look_back_query,
+    look_back,
     rank_top_customers,
-    returned_query,
+    returned_customers,
+    visits_query,
     with_customer_keys,
 )
 from backroom_reporting.metrics.staff import staff_performance as compute_staff_performance
@@ -151,13 +152,7 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The window's rankings, and the customer_visits rows they were made from."""
     span_start = window.first_day - dt.timedelta(days=TRAILING_DAYS - 1)
-    cv = customer_visits.c
-    rows = db.read(
-        sa.select(*(cv[c] for c in VISIT_ROWS_SCHEMA)).where(
-            cv.business_date.between(span_start, window.last_day)
-        ),
-        VISIT_ROWS_SCHEMA,
-    )
+    rows = db.read(visits_query(span_start, window.last_day, VISIT_ROWS_SCHEMA), VISIT_ROWS_SCHEMA)
     ranked = rank_top_customers(rows, window.days, key)
     earlier = _earlier_visits(db, span_start, ranked["customer_id"])
     return label_top_customers(ranked, rows.filter(pl.col("visited")), earlier), rows
@@ -166,16 +161,18 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 # --- customer_analytics --------------------------------------------------------------------------
 
 
-def _history(db: Database, as_of: dt.date) -> pl.DataFrame:
-    """Per venue and customer, their history as of `as_of` (`customer_history`)."""
-    return customer_history(db.read(look_back_query(as_of), LOOK_BACK_SCHEMA), as_of)
-
-
+# customer_visits rows of nights first..last (HISTORY_ROWS_SCHEMA).
+Visits = Callable[[dt.date, dt.date], pl.DataFrame]
 # Writes a window of a table: Database.replace, or the same on another connection.
 Replace = Callable[[sa.Table, pl.DataFrame, sa.ColumnElement[bool]], object]
 
 
-def _labelled_examples(db: Database, keep: Replace, cutoff: dt.date) -> pl.DataFrame:
+def _history(visits: Visits, as_of: dt.date) -> pl.DataFrame:
+    """Per venue and customer, their history as of `as_of` (`customer_history`)."""
+    return customer_history(visits(*look_back(as_of)), as_of)
+
+
+def _labelled_examples(db: Database, keep: Replace, visits: Visits, cutoff: dt.date) -> pl.DataFrame:
     """The churn model's examples at a cutoff, all of them: its features, whether they
     churned, and their draw.
 
@@ -184,9 +181,10 @@ def _labelled_examples(db: Database, keep: Replace, cutoff: dt.date) -> pl.DataF
     table = tables.churn_examples
     examples = db.read_table(table, table.c.cutoff == cutoff)
     if examples.height == 0:
-        history = _history(db, cutoff)
-        returned = db.read(returned_query(cutoff, churn.HORIZON_DAYS), CUSTOMER_SCHEMA)
-        labelled = churn_labels(churn_features(history, cutoff), returned)
+        rows = visits(look_back(cutoff)[0], cutoff + dt.timedelta(days=churn.HORIZON_DAYS))
+        labelled = churn_labels(
+            churn_features(customer_history(rows, cutoff), cutoff), returned_customers(rows, cutoff)
+        )
         made = {c: dtype for c, dtype in table_schema(table).items() if c != "draw"}
         # In draw order, so the (cutoff, draw) index is written in order, not at random.
         examples = churn.with_draws(labelled.select(made.keys()).cast(made)).sort("draw")
@@ -194,7 +192,7 @@ def _labelled_examples(db: Database, keep: Replace, cutoff: dt.date) -> pl.DataF
     return examples.select(*EXAMPLE)
 
 
-def _training_share(db: Database, keep: Replace, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
+def _training_share(db: Database, keep: Replace, visits: Visits, cutoff: dt.date) -> tuple[pl.DataFrame, int]:
     """Of a training cutoff's examples, those a fit's sample could hold (the MAX_FIT_EXAMPLES
     that draw lowest), and how many examples there are: a year of 25 venues keeps 150,000 a
     cutoff, and a fit takes 10,000 of all its cutoffs'."""
@@ -202,7 +200,7 @@ def _training_share(db: Database, keep: Replace, cutoff: dt.date) -> tuple[pl.Da
     at_cutoff = table.c.cutoff == cutoff
     count = db.scalar(sa.select(sa.func.count()).select_from(table).where(at_cutoff))
     if count == 0:
-        examples = _labelled_examples(db, keep, cutoff)
+        examples = _labelled_examples(db, keep, visits, cutoff)
         return churn.fixed_sample(examples, churn.MAX_FIT_EXAMPLES), examples.height
     lowest = sa.select(*(table.c[c] for c in EXAMPLE)).where(at_cutoff).order_by(table.c.draw)
     schema = table_schema(table)
@@ -282,26 +280,39 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     table = tables.customer_analytics
     first_day, _ = _history_span(db)
     metadata, results = {}, {}
-    # A second connection, beside the first: it reads the week's history while the churn
-    # examples are read or made (two reads of up to two years of visits, side by side: a
-    # year of 25 venues, half a second each), then keeps new examples while the model is
-    # fitted and the week's snapshot made (150,000 rows, half a second).
+    # A second connection, beside the first: it reads the nights of the week's snapshot and
+    # of its new churn cutoff (two years and six weeks; a year of 25 venues, 800,000 rows in
+    # half a second) while the training examples are read on the first, then keeps the new
+    # examples while the model is fitted and the snapshot made (150,000 rows, half a second).
     with db.sibling() as beside, concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
         keeping: list[concurrent.futures.Future] = []
+        week: tuple[dt.date, dt.date, concurrent.futures.Future] | None = None
 
         def keep_beside(into: sa.Table, frame: pl.DataFrame, where: sa.ColumnElement[bool]) -> None:
             keeping.append(worker.submit(beside.replace, into, frame, where))
 
+        def visits(first: dt.date, last: dt.date) -> pl.DataFrame:
+            if week is not None and week[0] <= first and last <= week[1]:
+                return week[2].result()
+            return db.read(visits_query(first, last), HISTORY_ROWS_SCHEMA)
+
         # The weeks of a range meet the same cutoffs again as they pass: each is read once.
         kept = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)
-        examples = kept(functools.partial(_labelled_examples, db, keep_beside))
-        training_share = kept(functools.partial(_training_share, db, keep_beside))
+        examples = kept(functools.partial(_labelled_examples, db, keep_beside, visits))
+        training_share = kept(functools.partial(_training_share, db, keep_beside, visits))
         for week_start, as_of_day in snapshot_weeks(context).items():
             if first_day is None:
                 frame = pl.DataFrame(schema=table_schema(table))
                 about = {"status": "not scored", "reason": "customer_visits is empty"}
             else:
-                history = worker.submit(_history, beside, as_of_day).result
+                # The week's hold-out cutoff is HORIZON_DAYS back: its look-back starts earliest.
+                first = look_back(as_of_day - dt.timedelta(days=churn.HORIZON_DAYS))[0]
+                week = (
+                    first,
+                    as_of_day,
+                    worker.submit(beside.read, visits_query(first, as_of_day), HISTORY_ROWS_SCHEMA),
+                )
+                history = functools.cache(functools.partial(_history, visits, as_of_day))
                 scores, about = _churn_scores(examples, training_share, history, first_day, as_of_day)
                 profiles = customer_profiles(history(), as_of_day).join(scores, on=CUSTOMER, how="left")
                 frame = (

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 import sqlalchemy as sa
@@ -91,16 +91,20 @@ def _slug(name: str) -> str:
 BRAND_COLUMNS = {brand: _slug(brand) for brand in BRANDS}
 
 
-def look_back_query(as_of: dt.date) -> sa.Select:
-    """The customer_visits rows of the LOOK_BACK_DAYS up to `as_of`, with the columns
-    `customer_history` groups (LOOK_BACK_SCHEMA)."""
+def look_back(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last night a customer's history as of `as_of` reads."""
+    return as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of
+
+
+def visits_query(first: dt.date, last: dt.date, columns: Iterable[str] | None = None) -> sa.Select:
+    """The customer_visits rows of nights first..last, with `columns` (by default those
+    `customer_history` groups, HISTORY_ROWS_SCHEMA)."""
     cv = customer_visits.c
-    return sa.select(*(cv[c] for c in LOOK_BACK_SCHEMA)).where(
-        cv.business_date.between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of)
-    )
+    chosen = HISTORY_ROWS_SCHEMA if columns is None else columns
+    return sa.select(*(cv[c] for c in chosen)).where(cv.business_date.between(first, last))
 
 
-LOOK_BACK_SCHEMA: dict[str, pl.DataType] = {
+HISTORY_ROWS_SCHEMA: dict[str, pl.DataType] = {
     "venue_id": pl.String(),
     "customer_id": pl.String(),
     "business_date": pl.Date(),
@@ -116,8 +120,9 @@ LOOK_BACK_SCHEMA: dict[str, pl.DataType] = {
 
 def customer_history(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Per venue and customer, everything the analytics and the churn features need from their
-    rows of the look-back up to `as_of` (the rows of `look_back_query(as_of)`; any row after
-    `as_of` is left out). HISTORY_SCHEMA, in (venue_id, customer_id) order.
+    rows of the look-back up to `as_of` (`rows`: customer_visits rows, `visits_query`, of at
+    least the nights `look_back(as_of)`; the others are left out). HISTORY_SCHEMA, in
+    (venue_id, customer_id) order.
 
     Grouped here rather than by the database: PostgreSQL hashes a year of 25 venues' 800,000
     rows into 170,000 customers in a second, polars in a fifth of that, and the read costs less
@@ -129,15 +134,16 @@ def customer_history(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         return condition.fill_null(False).sum().cast(pl.Int64)
 
     def latest_day_where(condition: pl.Expr) -> pl.Expr:
-        return day.filter(condition.fill_null(False)).max()
+        return pl.when(condition).then(day).max()
 
     parties = pl.col("party_size").count().cast(pl.Int64)
     history = (
-        rows.filter(day.is_between(as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of))
+        rows.lazy()
+        .filter(day.is_between(*look_back(as_of)))
         .group_by(CUSTOMER)
         .agg(
             days_where(visited).alias("visits"),
-            day.filter(visited).min().alias("first_visit"),
+            pl.when(visited).then(day).min().alias("first_visit"),
             latest_day_where(visited).alias("last_visit"),
             days_where(visited & (day >= since[RECENT_DAYS])).alias("visits_28d"),
             days_where(visited & (day >= since[TRAILING_DAYS])).alias("visits_90d"),
@@ -158,8 +164,11 @@ def customer_history(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
             ),
             *(days_where(pl.col("special_occasion") == o).alias(f"occasion_{o}") for o in SPECIAL_OCCASIONS),
         )
+        .select(HISTORY_SCHEMA.keys())
+        .cast(HISTORY_SCHEMA)
+        .sort(CUSTOMER)
     )
-    return history.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA).sort(CUSTOMER)
+    return history.collect()
 
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
@@ -185,14 +194,13 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def returned_query(cutoff: dt.date, horizon_days: int) -> sa.Select:
-    """Venue and customer of everyone who visited in the `horizon_days` after `cutoff`."""
-    cv = customer_visits.c
-    return (
-        sa.select(cv.venue_id, cv.customer_id)
-        .where(cv.visited, cv.business_date > cutoff, cv.business_date <= cutoff + dt.timedelta(horizon_days))
-        .distinct()
-    )
+def returned_customers(rows: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
+    """Venue and customer of everyone who visited in the HORIZON_DAYS after `cutoff` (`rows`:
+    customer_visits rows of at least those nights)."""
+    day = pl.col("business_date")
+    return rows.filter(
+        pl.col("visited"), day > cutoff, day <= cutoff + dt.timedelta(days=HORIZON_DAYS)
+    ).select(CUSTOMER)
 
 
 CUSTOMER_SCHEMA: dict[str, pl.DataType] = {"venue_id": pl.String(), "customer_id": pl.String()}
@@ -355,7 +363,7 @@ def churn_cutoffs_reading(first_day: dt.date, last_day: dt.date) -> tuple[dt.dat
 def churn_labels(features: pl.DataFrame, returned: pl.DataFrame) -> pl.DataFrame:
     """`features` with `churned`: no visit in the horizon after the cutoff.
 
-    returned: venue and customer of everyone who visited within the horizon (`returned_query`).
+    returned: venue and customer of everyone who visited within the horizon (`returned_customers`).
     """
     back = returned.select(CUSTOMER).unique().with_columns(pl.lit(False).alias("churned"))
     return features.join(back, on=CUSTOMER, how="left").with_columns(pl.col("churned").fill_null(True))

@@ -15,17 +15,18 @@ import pytest
 
 from backroom_reporting.metrics.customers import (
     CUSTOMER_SCHEMA,
+    HISTORY_ROWS_SCHEMA,
     HISTORY_SCHEMA,
-    LOOK_BACK_SCHEMA,
     churn_features,
     churn_labels,
     customer_history,
     customer_key,
     customer_profiles,
     label_top_customers,
-    look_back_query,
+    look_back,
     rank_top_customers,
-    returned_query,
+    returned_customers,
+    visits_query,
     with_customer_keys,
 )
 from backroom_reporting.warehouse.tables.aggregations import customer_visits
@@ -198,7 +199,7 @@ def test_with_customer_keys_replaces_the_id_in_place():
 
 def history_from(db, as_of: dt.date) -> pl.DataFrame:
     """What customer_analytics reads and groups: the look-back's rows, by customer."""
-    return customer_history(db.read(look_back_query(as_of), LOOK_BACK_SCHEMA), as_of)
+    return customer_history(db.read(visits_query(*look_back(as_of)), HISTORY_ROWS_SCHEMA), as_of)
 
 
 def test_profiles_from_the_database_match_the_rows(databases):
@@ -325,9 +326,12 @@ def test_churn_examples_see_nothing_after_the_cutoff_and_label_the_next_42_days(
     ]
     db = databases.warehouse
     db.replace(customer_visits, cv_frame(rows))
-    history = history_from(db, cutoff)
-    returned = db.read(returned_query(cutoff, 42), CUSTOMER_SCHEMA)
-    examples = churn_labels(churn_features(history, cutoff), returned)
+    # What customer_analytics reads for a new cutoff: its look-back and its label window at once.
+    read = db.read(
+        visits_query(cutoff - dt.timedelta(days=729), cutoff + dt.timedelta(days=42)), HISTORY_ROWS_SCHEMA
+    )
+    history = customer_history(read, cutoff)
+    examples = churn_labels(churn_features(history, cutoff), returned_customers(read, cutoff))
 
     assert dict(examples.select("customer_id", "churned").iter_rows()) == {
         "stays": False,
