@@ -37,7 +37,7 @@ from backroom_reporting.metrics.business_time import BusinessWindow
 from backroom_reporting.metrics.customers import (
     CUSTOMER,
     CUSTOMER_SCHEMA,
-    HISTORY_ROWS_SCHEMA,
+    HISTORY_COLUMNS,
     SEGMENTS,
     TRAILING_DAYS,
     churn_features,
@@ -49,7 +49,6 @@ from backroom_reporting.metrics.customers import (
     look_back,
     rank_top_customers,
     returned_customers,
-    visits_query,
     with_customer_keys,
 )
 from backroom_reporting.metrics.staff import staff_performance as compute_staff_performance
@@ -66,14 +65,8 @@ GROUP = "analytics"
 CHURN_FIGURES = ("roc_auc", "brier_score", "base_rate", "n_train", "n_holdout", "horizon_days")
 EXAMPLE = (*churn.FEATURES, "churned", "draw")  # what the model reads of a kept example
 
-VISIT_ROWS_SCHEMA = {
-    "venue_id": pl.String(),
-    "customer_id": pl.String(),
-    "business_date": pl.Date(),
-    "visited": pl.Boolean(),
-    "spend_pence": pl.Int64(),
-    "is_vip": pl.Boolean(),
-}
+# What top_customers reads of customer_visits.
+RANKED_COLUMNS = ("venue_id", "customer_id", "business_date", "visited", "spend_pence", "is_vip")
 
 
 def _uses_demo_key() -> bool:
@@ -149,10 +142,18 @@ def top_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     yield from check_evaluations(context, context.asset_key, results)
 
 
+def _visit_rows(db: Database, columns: tuple[str, ...], first: dt.date, last: dt.date) -> pl.DataFrame:
+    """`columns` of the customer_visits rows of nights first..last."""
+    table = customer_visits
+    return db.read_columns(
+        *(table.c[c] for c in columns), where=nights_of(table, BusinessWindow(first, last))
+    )
+
+
 def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The window's rankings, and the customer_visits rows they were made from."""
     span_start = window.first_day - dt.timedelta(days=TRAILING_DAYS - 1)
-    rows = db.read(visits_query(span_start, window.last_day, VISIT_ROWS_SCHEMA), VISIT_ROWS_SCHEMA)
+    rows = _visit_rows(db, RANKED_COLUMNS, span_start, window.last_day)
     ranked = rank_top_customers(rows, window.days, key)
     earlier = _earlier_visits(db, span_start, ranked["customer_id"])
     return label_top_customers(ranked, rows.filter(pl.col("visited")), earlier), rows
@@ -161,7 +162,7 @@ def _top_customers(db: Database, window: BusinessWindow, key: str) -> tuple[pl.D
 # --- customer_analytics --------------------------------------------------------------------------
 
 
-# customer_visits rows of nights first..last (HISTORY_ROWS_SCHEMA).
+# The HISTORY_COLUMNS of customer_visits rows of nights first..last.
 Visits = Callable[[dt.date, dt.date], pl.DataFrame]
 # Writes a window of a table: Database.replace, or the same on another connection.
 Replace = Callable[[sa.Table, pl.DataFrame, sa.ColumnElement[bool]], object]
@@ -294,7 +295,7 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         def visits(first: dt.date, last: dt.date) -> pl.DataFrame:
             if week is not None and week[0] <= first and last <= week[1]:
                 return week[2].result()
-            return db.read(visits_query(first, last), HISTORY_ROWS_SCHEMA)
+            return _visit_rows(db, HISTORY_COLUMNS, first, last)
 
         # The weeks of a range meet the same cutoffs again as they pass: each is read once.
         kept = functools.lru_cache(maxsize=churn.CUTOFF_SPAN_WEEKS)
@@ -310,7 +311,7 @@ def customer_analytics(context: dg.AssetExecutionContext, warehouse: WarehouseRe
                 week = (
                     first,
                     as_of_day,
-                    worker.submit(beside.read, visits_query(first, as_of_day), HISTORY_ROWS_SCHEMA),
+                    worker.submit(_visit_rows, beside, HISTORY_COLUMNS, first, as_of_day),
                 )
                 history = functools.cache(functools.partial(_history, visits, as_of_day))
                 scores, about = _churn_scores(examples, training_share, history, first_day, as_of_day)

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import polars as pl
 import sqlalchemy as sa
@@ -96,32 +96,25 @@ def look_back(as_of: dt.date) -> tuple[dt.date, dt.date]:
     return as_of - dt.timedelta(days=LOOK_BACK_DAYS - 1), as_of
 
 
-def visits_query(first: dt.date, last: dt.date, columns: Iterable[str] | None = None) -> sa.Select:
-    """The customer_visits rows of nights first..last, with `columns` (by default those
-    `customer_history` groups, HISTORY_ROWS_SCHEMA)."""
-    cv = customer_visits.c
-    chosen = HISTORY_ROWS_SCHEMA if columns is None else columns
-    return sa.select(*(cv[c] for c in chosen)).where(cv.business_date.between(first, last))
-
-
-HISTORY_ROWS_SCHEMA: dict[str, pl.DataType] = {
-    "venue_id": pl.String(),
-    "customer_id": pl.String(),
-    "business_date": pl.Date(),
-    "visited": pl.Boolean(),
-    "booked_visit": pl.Boolean(),
-    "is_vip": pl.Boolean(),
-    "party_size": pl.Int64(),
-    "special_occasion": pl.String(),
-    "brand": pl.String(),
-    "spend_pence": pl.Int64(),
-}
+# The customer_visits columns `customer_history` groups.
+HISTORY_COLUMNS = (
+    "venue_id",
+    "customer_id",
+    "business_date",
+    "visited",
+    "booked_visit",
+    "is_vip",
+    "party_size",
+    "special_occasion",
+    "brand",
+    "spend_pence",
+)
 
 
 def customer_history(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Per venue and customer, everything the analytics and the churn features need from their
-    rows of the look-back up to `as_of` (`rows`: customer_visits rows, `visits_query`, of at
-    least the nights `look_back(as_of)`; the others are left out). HISTORY_SCHEMA, in
+    rows of the look-back up to `as_of` (`rows`: the HISTORY_COLUMNS of customer_visits rows
+    of at least the nights `look_back(as_of)`; the others are left out). HISTORY_SCHEMA, in
     (venue_id, customer_id) order.
 
     Grouped here rather than by the database: PostgreSQL hashes a year of 25 venues' 800,000

@@ -15,7 +15,7 @@ import pytest
 
 from backroom_reporting.metrics.customers import (
     CUSTOMER_SCHEMA,
-    HISTORY_ROWS_SCHEMA,
+    HISTORY_COLUMNS,
     HISTORY_SCHEMA,
     churn_features,
     churn_labels,
@@ -26,7 +26,6 @@ from backroom_reporting.metrics.customers import (
     look_back,
     rank_top_customers,
     returned_customers,
-    visits_query,
     with_customer_keys,
 )
 from backroom_reporting.warehouse.tables.aggregations import customer_visits
@@ -199,7 +198,12 @@ def test_with_customer_keys_replaces_the_id_in_place():
 
 def history_from(db, as_of: dt.date) -> pl.DataFrame:
     """What customer_analytics reads and groups: the look-back's rows, by customer."""
-    return customer_history(db.read(visits_query(*look_back(as_of)), HISTORY_ROWS_SCHEMA), as_of)
+    return customer_history(visit_rows(db, *look_back(as_of)), as_of)
+
+
+def visit_rows(db, first: dt.date, last: dt.date) -> pl.DataFrame:
+    cv = customer_visits.c
+    return db.read_columns(*(cv[c] for c in HISTORY_COLUMNS), where=cv.business_date.between(first, last))
 
 
 def test_profiles_from_the_database_match_the_rows(databases):
@@ -327,9 +331,7 @@ def test_churn_examples_see_nothing_after_the_cutoff_and_label_the_next_42_days(
     db = databases.warehouse
     db.replace(customer_visits, cv_frame(rows))
     # What customer_analytics reads for a new cutoff: its look-back and its label window at once.
-    read = db.read(
-        visits_query(cutoff - dt.timedelta(days=729), cutoff + dt.timedelta(days=42)), HISTORY_ROWS_SCHEMA
-    )
+    read = visit_rows(db, cutoff - dt.timedelta(days=729), cutoff + dt.timedelta(days=42))
     history = customer_history(read, cutoff)
     examples = churn_labels(churn_features(history, cutoff), returned_customers(read, cutoff))
 
